@@ -1,0 +1,33 @@
+# Everything a fresh clone needs: `make plan` (offline plan of every stack) and `make test`.
+# Targets are idempotent; a second run reuses .venv and the cached helm.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+HELM   := .cache/bin/helm
+PLAN_DIR ?= build/plan
+
+.PHONY: install plan test helm clean
+
+install: $(STAMP)
+
+# Reinstall only when the pinned dependencies change.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@
+
+helm: $(HELM)
+
+$(HELM): tools/fetch-helm.sh
+	tools/fetch-helm.sh
+
+plan: install
+	$(BIN)/sovereign plan --out $(PLAN_DIR)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) .cache build

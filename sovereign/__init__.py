@@ -1,0 +1,1 @@
+"""sovereign-inference: per-region sovereign LLM inference on Pulumi."""
