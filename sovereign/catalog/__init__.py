@@ -1,0 +1,16 @@
+"""Facts the toolkit plans with: cloud regions and zones, managed LLM API hosts and supported countries,
+country groups for sovereignty policy, open-weight model sizes and GPU machine types.
+
+The data lives in sovereign/catalog/data/*.yaml (each file cites its sources in its header) and is read
+once, validated, and handed out as frozen records with read-only mappings. Pure Python: no Pulumi import.
+"""
+
+from .loader import load_catalog
+from .records import (
+    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
+)
+
+__all__ = [
+    "Catalog", "CatalogError", "CloudRegion", "Gpu", "Group", "HostSpec", "MachineType", "Model", "Provider",
+    "RegionalHost", "load_catalog",
+]

@@ -1,0 +1,146 @@
+"""Read-only records of the packaged catalog: cloud regions, managed-API providers, country groups,
+open-weight models and GPUs. Built only by the loader; nothing here reads files."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Mapping
+
+CLOUDS = ("aws", "gcp")
+
+
+class CatalogError(ValueError):
+    """A packaged data file is wrong. str() names the file, the key path and the problem."""
+
+    def __init__(self, file: str, key: str, problem: str):
+        self.file, self.key, self.problem = file, key, problem
+        super().__init__(f"{file}: {key}: {problem}")
+
+
+@dataclass(frozen=True)
+class CloudRegion:
+    cloud: str  # "aws" | "gcp"
+    name: str  # "eu-central-1" / "europe-west3"
+    country: str  # ISO 3166-1 alpha-2
+    continent: str
+    location: str  # AWS region display name or GCP location string
+    partition: str | None  # AWS partition ("aws", "aws-cn", "aws-us-gov", "aws-eusc"); None for gcp
+    dns_suffix: str | None  # AWS partition DNS suffix; None for gcp
+    zones: tuple[str, ...]  # what the offline mocks report; AWS asks the provider at deploy time
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    host: str | None  # exact hostname, or
+    pattern: str | None  # hostname with a {region} or {resource} placeholder
+    purpose: str
+
+
+@dataclass(frozen=True)
+class RegionalHost:
+    host: str
+    area: str  # as the provider names it, e.g. "EEA+CH"
+    countries: frozenset[str]
+    regional_processing: bool | None  # None = not verified (or only partial)
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    company: str
+    hq_country: str
+    docs: str
+    hosts: tuple[HostSpec, ...]
+    regional_hosts: tuple[RegionalHost, ...]
+    related_hosts: tuple[HostSpec, ...]  # other endpoints of the provider (blocked on denial, never allowed)
+    supported_countries: frozenset[str] | None  # None = the provider publishes no list that applies
+    request_params: Mapping[str, tuple[str, ...]]  # e.g. {"inference_geo": ("global", "us")}
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    description: str
+    source: str
+    codes: frozenset[str]
+    status: str | None  # e.g. "rescinded"
+
+
+@dataclass(frozen=True)
+class Model:
+    id: str
+    hf_repo: str
+    publisher: str
+    params_total_b: float
+    params_active_b: float | None  # MoE only
+    num_hidden_layers: int
+    hidden_size: int
+    num_attention_heads: int
+    num_key_value_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int | None
+    max_position_embeddings: int
+    native_dtype: str  # "bfloat16" | "mxfp4-moe"
+    moe_experts: int | None
+    moe_experts_per_token: int | None
+    license: str
+    gated: bool | None
+
+
+@dataclass(frozen=True)
+class MachineType:
+    cloud: str
+    name: str
+    gpu: str  # Gpu.id
+    gpu_count: int
+    vcpu: int | None  # None on gcp (not in the catalog)
+    memory_mib: int | None  # host RAM; None on gcp
+    gke_accelerator: str | None  # cloud.google.com/gke-accelerator value; None on aws or when not verified
+
+
+@dataclass(frozen=True)
+class Gpu:
+    id: str
+    product: str
+    memory_mib: int  # usable memory per GPU
+    labels: Mapping[str, str | None]  # Kubernetes node labels; None = value not verified
+    machine_types: tuple[MachineType, ...]  # both clouds
+
+
+@dataclass(frozen=True)
+class Catalog:
+    regions: Mapping[tuple[str, str], CloudRegion]  # key (cloud, name)
+    providers: Mapping[str, Provider]
+    groups: Mapping[str, Group]
+    models: Mapping[str, Model]
+    gpus: Mapping[str, Gpu]
+
+    def region(self, cloud: str, name: str) -> CloudRegion:
+        if cloud not in CLOUDS:
+            raise KeyError(f"unknown cloud {cloud!r}; expected one of {', '.join(CLOUDS)}")
+        try:
+            return self.regions[(cloud, name)]
+        except KeyError:
+            names = self.region_names(cloud)
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise KeyError(f"unknown {cloud} region {name!r}{hint}; the catalog has {len(names)} {cloud} "
+                           f"regions, see sovereign/catalog/data/regions.yaml") from None
+
+    def region_names(self, cloud: str) -> tuple[str, ...]:
+        return tuple(sorted(name for c, name in self.regions if c == cloud))
+
+    def machine_types(self, cloud: str) -> tuple[MachineType, ...]:
+        found = (mt for gpu in self.gpus.values() for mt in gpu.machine_types if mt.cloud == cloud)
+        return tuple(sorted(found, key=lambda mt: mt.name))
+
+    def known_countries(self) -> frozenset[str]:
+        known: set[str] = {r.country for r in self.regions.values()}
+        for group in self.groups.values():
+            known |= group.codes
+        for provider in self.providers.values():
+            known.add(provider.hq_country)
+            known |= provider.supported_countries or frozenset()
+        return frozenset(known)
