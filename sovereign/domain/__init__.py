@@ -1,0 +1,1 @@
+"""The domain layer: stack spec, sovereignty policy and verdicts. Pure Python, no Pulumi import."""

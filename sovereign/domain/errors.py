@@ -1,0 +1,41 @@
+"""Input errors that name the file, the key, what is wrong and how to fix it.
+
+Validation collects every problem in one pass so a user fixes a stack file once, not once per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Iterable
+
+
+@dataclass(frozen=True)
+class InputError:
+    file: str
+    key: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.problem}. Fix: {self.fix}"
+
+
+class InvalidInput(ValueError):
+    """Raised with every error found; str() is the full, user-facing report."""
+
+    def __init__(self, errors: Iterable[InputError]):
+        self.errors = tuple(errors)
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def one_of(choices: Iterable[str], limit: int = 12) -> str:
+    items = sorted(choices)
+    shown = ", ".join(items[:limit])
+    return shown + (f", … ({len(items)} in all)" if len(items) > limit else "")

@@ -1,0 +1,345 @@
+"""The validated model of one region stack (`stacks/Pulumi.<stack>.yaml`, namespace `sovereign:`).
+
+Pure Python: no Pulumi import. `parse_spec` either returns a RegionSpec or raises InvalidInput with
+every problem found, each naming the file, the key path and the fix, so nothing is registered from a
+half-valid stack.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..catalog import Catalog, CloudRegion, Model
+from .errors import InvalidInput
+from .reader import Reader, get
+
+NAMESPACE = "sovereign"
+CLOUDS = ("aws", "gcp")
+# Providers whose endpoint hostnames embed a cloud region, and which cloud that region belongs to.
+ENDPOINT_REGION_CLOUD = {"aws_bedrock": "aws", "google_vertex_ai": "gcp"}
+ROUTE53_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
+
+_DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
+_GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_AZURE_RESOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+
+
+@dataclass(frozen=True)
+class Jurisdiction:
+    countries: tuple[str, ...]  # sorted ISO codes the region's data is processed in
+    derived: bool               # True when taken from the cloud regions
+    reason: str | None          # required when overridden
+
+
+@dataclass(frozen=True)
+class CloudSpec:
+    cloud: str                  # "aws" | "gcp"
+    region: CloudRegion
+    project: str | None         # GCP project id
+    account_id: str | None      # AWS account the provider is pinned to
+
+
+@dataclass(frozen=True)
+class Replicas:
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    model: Model
+    replicas: Replicas          # per cluster
+    context_length: int         # tokens per sequence the server must hold
+    max_concurrency: int        # sequences in flight per replica
+
+
+@dataclass(frozen=True)
+class ManagedModel:
+    name: str                   # the provider's model name, e.g. "gpt-4.1"
+    fallback: str               # open-weight model id this region serves
+
+
+@dataclass(frozen=True)
+class ManagedApiRequest:
+    provider: str
+    models: tuple[ManagedModel, ...]
+    endpoint_region: str | None  # region embedded in Bedrock / Vertex hostnames
+    resource: str | None         # Azure OpenAI resource name
+
+
+@dataclass(frozen=True)
+class DrSpec:
+    health_check_interval_s: int
+    failure_threshold: int
+    dns_ttl_s: int
+    min_replicas: int           # per model, the floor any single surviving cloud must serve
+
+    @property
+    def worst_case_failover_s(self) -> int:
+        """Detection (interval x threshold) plus resolvers holding the old answer for one TTL."""
+        return self.health_check_interval_s * self.failure_threshold + self.dns_ttl_s
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    stack: str
+    file: str
+    name: str
+    jurisdiction: Jurisdiction
+    clouds: tuple[CloudSpec, ...]
+    models: tuple[ModelSpec, ...]
+    managed_apis: tuple[ManagedApiRequest, ...]
+    dr: DrSpec
+
+    def cloud(self, name: str) -> CloudSpec | None:
+        return next((c for c in self.clouds if c.cloud == name), None)
+
+    def request(self, provider: str) -> ManagedApiRequest | None:
+        return next((r for r in self.managed_apis if r.provider == provider), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view for snapshots and diffs (catalog objects reduced to their ids)."""
+        return {
+            "stack": self.stack,
+            "region": self.name,
+            "jurisdiction": {"countries": list(self.jurisdiction.countries),
+                             "derived": self.jurisdiction.derived, "reason": self.jurisdiction.reason},
+            "clouds": [{"cloud": c.cloud, "region": c.region.name, "country": c.region.country,
+                        "zones": list(c.region.zones), "project": c.project, "accountId": c.account_id}
+                       for c in self.clouds],
+            "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
+                        "contextLength": m.context_length, "maxConcurrency": m.max_concurrency}
+                       for m in self.models],
+            "managedApis": [{"provider": r.provider, "endpointRegion": r.endpoint_region,
+                             "resource": r.resource,
+                             "models": [{"name": m.name, "fallback": m.fallback} for m in r.models]}
+                            for r in self.managed_apis],
+            "dr": {"healthCheckIntervalSeconds": self.dr.health_check_interval_s,
+                   "failureThreshold": self.dr.failure_threshold, "dnsTtlSeconds": self.dr.dns_ttl_s,
+                   "minReplicas": self.dr.min_replicas,
+                   "worstCaseFailoverSeconds": self.dr.worst_case_failover_s},
+        }
+
+
+def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalog) -> RegionSpec:
+    """Validate a stack's whole `config:` mapping (namespaced keys) into a RegionSpec."""
+    r = Reader(file)
+    ours = _split_namespaces(r, config)
+    region = r.string(get(ours, "region"), "sovereign:region")
+    if region is not None and not _DNS_LABEL.match(region):
+        r.error("sovereign:region", f"'{region}' is not usable in resource and DNS names",
+                "use lower-case letters, digits and '-', starting with a letter, at most 32 characters")
+    clouds = _clouds(r, get(ours, "clouds"), catalog)
+    models = _models(r, get(ours, "models"), catalog)
+    # When `models` or `clouds` is itself broken, checks against it would only repeat that error.
+    served = {m.id for m in models} if "models" in ours else None
+    apis = _managed_apis(r, get(ours, "managedApis", []), catalog, served, clouds if "clouds" in ours else None)
+    jurisdiction = _jurisdiction(r, get(ours, "jurisdiction"), clouds, catalog)
+    dr = _dr(r, get(ours, "dr", {}))
+    if r.errors:
+        raise InvalidInput(r.errors)
+    return RegionSpec(stack=stack, file=file, name=region, jurisdiction=jurisdiction, clouds=clouds,
+                      models=models, managed_apis=apis, dr=dr)
+
+
+def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:
+    ours: dict[str, Any] = {}
+    for key, value in config.items():
+        namespace, _, name = str(key).partition(":")
+        if namespace == NAMESPACE:
+            ours[name] = value
+        elif namespace != "pulumi":  # project-level keys, checked with the stack file
+            r.error(key, "this program reads no such key", "remove it, or move it under `sovereign:`")
+    r.mapping(ours, f"{NAMESPACE}:", required=("region", "clouds", "models"),
+              optional=("jurisdiction", "managedApis", "dr"))
+    return ours
+
+
+def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
+    key = "sovereign:clouds"
+    if value is None:
+        return ()
+    clouds = r.mapping(value, key, optional=CLOUDS)
+    if clouds is None:
+        return ()
+    if not clouds:
+        r.error(key, "no cloud declared", "declare `aws:` and/or `gcp:` with their `region:`")
+    specs = []
+    for cloud in CLOUDS:
+        if cloud not in clouds:
+            continue
+        ck = f"{key}.{cloud}"
+        body = r.mapping(clouds[cloud], ck, required=("region", "project") if cloud == "gcp" else ("region",),
+                         optional=("accountId",) if cloud == "aws" else ())
+        if body is None:
+            continue
+        name = r.string(get(body, "region"), f"{ck}.region", catalog.region_names(cloud)) \
+            if "region" in body else None
+        project = account = None
+        if cloud == "gcp" and "project" in body:
+            project = r.string(body["project"], f"{ck}.project")
+            if project and not _GCP_PROJECT.match(project):
+                r.error(f"{ck}.project", f"'{project}' is not a valid GCP project id",
+                        "use 6-30 lower-case letters, digits or '-', starting with a letter")
+        if cloud == "aws" and "accountId" in body:
+            account = str(body["accountId"])
+            if not _AWS_ACCOUNT.match(account):
+                r.error(f"{ck}.accountId", f"'{account}' is not a 12-digit AWS account id",
+                        "quote the 12 digits, e.g. accountId: \"123456789012\"")
+        if name is not None:
+            specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account))
+    return tuple(specs)
+
+
+def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
+    key = "sovereign:models"
+    if value is None:
+        return ()
+    items = r.sequence(value, key, min_items=1)
+    specs: list[ModelSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items or ()):
+        mk = f"{key}[{i}]"
+        body = r.mapping(item, mk, required=("id",), optional=("replicas", "contextLength", "maxConcurrency"))
+        if body is None or "id" not in body:
+            continue
+        model_id = r.string(body["id"], f"{mk}.id", catalog.models)
+        if model_id is None:
+            continue
+        if model_id in seen:
+            r.error(f"{mk}.id", f"model '{model_id}' is listed twice", "keep one entry per model")
+            continue
+        seen.add(model_id)
+        model = catalog.models[model_id]
+        replicas = _replicas(r, get(body, "replicas", 1), f"{mk}.replicas")
+        context = r.integer(get(body, "contextLength", min(8192, model.max_position_embeddings)),
+                            f"{mk}.contextLength", 256, model.max_position_embeddings)
+        concurrency = r.integer(get(body, "maxConcurrency", 16), f"{mk}.maxConcurrency", 1, 1024)
+        if replicas and context and concurrency:
+            specs.append(ModelSpec(model_id, model, replicas, context, concurrency))
+    return tuple(specs)
+
+
+def _replicas(r: Reader, value: Any, key: str) -> Replicas | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        n = r.integer(value, key, 0, 64)
+        return None if n is None else Replicas(n, max(n, 1))
+    body = r.mapping(value, key, required=("max",), optional=("min",))
+    if body is None or "max" not in body:
+        return None
+    low = r.integer(get(body, "min", 1), f"{key}.min", 0, 64)
+    high = r.integer(body["max"], f"{key}.max", 1, 64)
+    if low is None or high is None:
+        return None
+    if low > high:
+        r.error(key, f"min {low} is above max {high}", "set min ≤ max")
+        return None
+    return Replicas(low, high)
+
+
+def _managed_apis(r: Reader, value: Any, catalog: Catalog, served: set[str] | None,
+                  clouds: tuple[CloudSpec, ...] | None) -> tuple[ManagedApiRequest, ...]:
+    key = "sovereign:managedApis"
+    items = r.sequence(value, key)
+    requests: list[ManagedApiRequest] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items or ()):
+        ak = f"{key}[{i}]"
+        body = r.mapping(item, ak, required=("provider", "models"), optional=("endpointRegion", "resource"))
+        if body is None or "provider" not in body:
+            continue
+        provider = r.string(body["provider"], f"{ak}.provider", catalog.providers)
+        if provider is None:
+            continue
+        if provider in seen:
+            r.error(f"{ak}.provider", f"'{provider}' is requested twice", "merge its models into one entry")
+            continue
+        seen.add(provider)
+        models = _managed_models(r, get(body, "models"), f"{ak}.models", served)
+        endpoint_region = _endpoint_region(r, provider, get(body, "endpointRegion"), ak, catalog, clouds)
+        resource = None
+        if provider == "azure_openai":
+            resource = r.string(get(body, "resource"), f"{ak}.resource") if "resource" in body else None
+            if "resource" not in body:
+                r.error(f"{ak}.resource", "missing: Azure OpenAI endpoints are per resource",
+                        "set `resource:` to the Azure OpenAI resource name ({resource}.openai.azure.com)")
+            elif resource and not _AZURE_RESOURCE.match(resource):
+                r.error(f"{ak}.resource", f"'{resource}' is not a valid resource name",
+                        "use lower-case letters, digits and '-'")
+        elif "resource" in body:
+            r.error(f"{ak}.resource", f"'{provider}' has no per-resource endpoint", "remove `resource:`")
+        if models is not None:
+            requests.append(ManagedApiRequest(provider, models, endpoint_region, resource))
+    return tuple(requests)
+
+
+def _managed_models(r: Reader, value: Any, key: str, served: set[str] | None) -> tuple[ManagedModel, ...] | None:
+    items = r.sequence(value, key, min_items=1)
+    if items is None:
+        return None
+    models = []
+    for j, item in enumerate(items):
+        mk = f"{key}[{j}]"
+        body = r.mapping(item, mk, required=("name", "fallback"))
+        if body is None or not {"name", "fallback"} <= set(body):
+            continue
+        name = r.string(body["name"], f"{mk}.name")
+        fallback = r.string(body["fallback"], f"{mk}.fallback")
+        if fallback is not None and served is not None and fallback not in served:
+            r.error(f"{mk}.fallback", f"'{fallback}' is not served by this region",
+                    f"name one of the region's models ({', '.join(sorted(served)) or 'none declared'}) "
+                    "or add it to sovereign:models")
+            continue
+        if name and fallback:
+            models.append(ManagedModel(name, fallback))
+    return tuple(models)
+
+
+def _endpoint_region(r: Reader, provider: str, value: Any, key: str, catalog: Catalog,
+                     clouds: tuple[CloudSpec, ...] | None) -> str | None:
+    cloud = ENDPOINT_REGION_CLOUD.get(provider)
+    if cloud is None:
+        if value is not None:
+            r.error(f"{key}.endpointRegion", f"'{provider}' endpoints carry no cloud region",
+                    "remove `endpointRegion:`")
+        return None
+    if value is not None:
+        return r.string(value, f"{key}.endpointRegion", catalog.region_names(cloud))
+    own = next((c for c in clouds or () if c.cloud == cloud), None)
+    if own is None and clouds is not None:
+        r.error(f"{key}.endpointRegion", f"missing: '{provider}' endpoints are per {cloud} region and "
+                f"this stack runs no {cloud} cloud", f"set `endpointRegion:` to a {cloud} region")
+    return own.region.name if own else None
+
+
+def _jurisdiction(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], catalog: Catalog) -> Jurisdiction:
+    derived = tuple(sorted({c.region.country for c in clouds}))
+    if value is None:
+        return Jurisdiction(derived, True, None)
+    key = "sovereign:jurisdiction"
+    body = r.mapping(value, key, required=("countries", "reason"))
+    if body is None:
+        return Jurisdiction(derived, True, None)
+    countries = r.string_list(get(body, "countries", []), f"{key}.countries", catalog.known_countries())
+    reason = r.string(get(body, "reason"), f"{key}.reason") if "reason" in body else None
+    if "countries" in body and not countries:
+        r.error(f"{key}.countries", "empty", "list the ISO country codes whose rules apply")
+    return Jurisdiction(tuple(sorted(set(countries))), False, reason)
+
+
+def _dr(r: Reader, value: Any) -> DrSpec:
+    key = "sovereign:dr"
+    body = r.mapping(value, key, optional=("healthCheckIntervalSeconds", "failureThreshold",
+                                           "dnsTtlSeconds", "minReplicas")) or {}
+    interval = get(body, "healthCheckIntervalSeconds", 10)
+    if interval not in ROUTE53_INTERVALS:
+        r.error(f"{key}.healthCheckIntervalSeconds", f"{interval!r} is not a health-check interval",
+                "use 10 or 30 (the intervals Route 53 health checks support)")
+    threshold = r.integer(get(body, "failureThreshold", 3), f"{key}.failureThreshold", 1, 10)
+    ttl = r.integer(get(body, "dnsTtlSeconds", 30), f"{key}.dnsTtlSeconds", 5, 3600)
+    floor = r.integer(get(body, "minReplicas", 1), f"{key}.minReplicas", 1, 64)
+    return DrSpec(interval if interval in ROUTE53_INTERVALS else 10, threshold or 3, ttl or 30, floor or 1)

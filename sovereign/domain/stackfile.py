@@ -1,0 +1,65 @@
+"""Reading `stacks/Pulumi.<stack>.yaml` the way the Pulumi CLI would hand it to the program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import InputError, InvalidInput
+
+STACK_DIR = "stacks"
+# Top-level keys the Pulumi CLI writes into stack files besides `config:`.
+_PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
+_DISABLE_DEFAULTS = "pulumi:disable-default-providers"
+
+
+def stack_file(project: Path, stack: str) -> Path:
+    return project / STACK_DIR / f"Pulumi.{stack}.yaml"
+
+
+def display_name(stack: str) -> str:
+    return f"{STACK_DIR}/Pulumi.{stack}.yaml"
+
+
+def list_stacks(project: Path) -> tuple[str, ...]:
+    prefix, suffix = "Pulumi.", ".yaml"
+    return tuple(sorted(p.name[len(prefix):-len(suffix)] for p in (project / STACK_DIR).glob("Pulumi.*.yaml")))
+
+
+def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The stack's `config:` mapping and the keys holding Pulumi secrets (`secure:` values)."""
+    file = display_name(stack)
+    path = stack_file(project, stack)
+    if not path.exists():
+        known = ", ".join(list_stacks(project)) or "none"
+        raise InvalidInput([InputError(file, "(file)", f"no stack '{stack}'", f"use one of: {known}")])
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
+        raise InvalidInput([InputError(file, where, f"not valid YAML ({getattr(exc, 'problem', exc)})",
+                                       "fix the indentation or quoting at that line")])
+    errors = []
+    if not isinstance(raw, dict):
+        raise InvalidInput([InputError(file, "(file)", "expected a mapping with a `config:` key",
+                                       "start the file with `config:`")])
+    for key in raw:
+        if key not in _PULUMI_FILE_KEYS:
+            errors.append(InputError(file, str(key), "not a Pulumi stack-file key",
+                                     "put settings under `config:` as `sovereign:<key>`"))
+    config = raw.get("config") or {}
+    if not isinstance(config, dict):
+        errors.append(InputError(file, "config", "expected a mapping", "write `key: value` lines under config:"))
+        config = {}
+    disabled = config.get(_DISABLE_DEFAULTS)
+    if not (isinstance(disabled, list) and ("*" in disabled or {"aws", "gcp", "kubernetes"} <= set(disabled))):
+        errors.append(InputError(file, _DISABLE_DEFAULTS, "default providers are not disabled",
+                                 f"add `{_DISABLE_DEFAULTS}: [\"*\"]` so every resource uses the region's "
+                                 "explicit providers and none falls back to ambient credentials"))
+    if errors:
+        raise InvalidInput(errors)
+    secret_keys = tuple(sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}))
+    return config, secret_keys
