@@ -1,0 +1,1 @@
+"""Pulumi components: they translate the domain's decisions into resources and decide nothing."""

@@ -1,0 +1,103 @@
+"""Run the real Pulumi program (`__main__.py`) for one stack, in-process, under the project's mocks.
+
+Each run gets a fresh event loop and an empty contextvars context, so Pulumi's global settings and
+config never leak from one stack into the next. The stack file is validated first: an invalid stack
+returns its errors and registers nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import json
+import os
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime.stack import run_pulumi_func
+
+from ..catalog import load_catalog
+from ..domain.errors import InputError, InvalidInput
+from ..domain.spec import RegionSpec, parse_spec
+from ..domain.stackfile import display_name, read_stack_config
+from ..domain.verdict import Verdict, evaluate_region
+from ..project import POLICY_ENV, PROJECT_DIR, PROJECT_NAME, load_project_policy, policy_path
+from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
+from .mocks import SovereignMocks
+
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    spec: RegionSpec | None
+    verdicts: tuple[Verdict, ...]
+    resources: tuple[RegisteredResource, ...]
+    outputs: dict[str, Any]
+    errors: tuple[InputError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = None) -> Plan:
+    """Validate the stack, evaluate its verdicts and run the program under mocks."""
+    catalog = load_catalog()
+    try:
+        config, secret_keys = read_stack_config(project, stack)
+        spec = parse_spec(config, stack, display_name(stack), catalog)
+        policy_file = policy or policy_path(project)
+        verdicts = evaluate_region(spec, load_project_policy(policy_file, project), catalog)
+    except InvalidInput as exc:
+        return Plan(stack, None, (), (), {}, exc.errors)
+    resources, outputs = run_program(project, stack, config, secret_keys, policy_file)
+    return Plan(stack, spec, verdicts, resources, outputs)
+
+
+def run_program(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
+                policy: Path) -> tuple[tuple[RegisteredResource, ...], dict[str, Any]]:
+    return contextvars.Context().run(_run_isolated, project, stack, config, secret_keys, policy)
+
+
+def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
+                  policy: Path) -> tuple[tuple[RegisteredResource, ...], dict[str, Any]]:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = RecordingMonitor(SovereignMocks(load_catalog()))
+    previous_policy = os.environ.get(POLICY_ENV)
+    os.environ[POLICY_ENV] = str(policy)
+    try:
+        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT_NAME, stack=stack, preview=False,
+                                 monitor=monitor)
+        pulumi.runtime.set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()},
+                                      list(secret_keys))
+        program = str(PROJECT_DIR / "__main__.py")  # the real program; `project` only supplies stacks
+        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        outputs = loop.run_until_complete(_resolve_outputs(pulumi.runtime.get_root_resource().outputs))
+    finally:
+        if previous_policy is None:
+            os.environ.pop(POLICY_ENV, None)
+        else:
+            os.environ[POLICY_ENV] = previous_policy
+        loop.close()
+        asyncio.set_event_loop(None)
+    return tuple(monitor.registered), outputs
+
+
+def _config_value(key: str, value: Any, secret_keys: tuple[str, ...]) -> str:
+    """Config as the CLI passes it: strings, structured values as JSON; secrets as placeholders."""
+    if key in secret_keys:
+        return f"mock-secret-for-{key}"  # the real value needs the stack's passphrase; never printed
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    resolved = {}
+    for name, value in outputs.items():
+        out = pulumi.Output.from_input(value)
+        resolved[name] = SECRET_MASK if await out.is_secret() else await out.future()
+    return resolved

@@ -1,0 +1,54 @@
+"""The Pulumi program: stack config → validated spec → verdicts → the region component → outputs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env
+
+from .catalog import load_catalog
+from .components.region import Region, RegionArgs
+from .domain.errors import InvalidInput
+from .domain.spec import parse_spec
+from .domain.stackfile import display_name
+from .domain.verdict import evaluate_region
+from .project import load_project_policy
+
+
+def run() -> None:
+    stack = pulumi.get_stack()
+    catalog = load_catalog()
+    try:
+        spec = parse_spec(_stack_config(), stack, display_name(stack), catalog)
+        verdicts = evaluate_region(spec, load_project_policy(), catalog)
+    except InvalidInput as exc:
+        # RunError is reported by the CLI as a plain message, without a Python traceback.
+        raise pulumi.RunError(f"invalid input, nothing was registered:\n{exc}") from None
+    region = Region(spec.name, RegionArgs(spec=spec, verdicts=verdicts))
+    pulumi.export("region", spec.name)
+    pulumi.export("jurisdiction", list(spec.jurisdiction.countries))
+    pulumi.export("clouds", region.clouds)
+    pulumi.export("verdicts", {v.provider: {"allowed": v.allowed, "requested": v.requested,
+                                            "rules": list(v.rule_ids), "hosts": list(v.hosts)}
+                               for v in verdicts})
+
+
+def _stack_config() -> dict[str, Any]:
+    """Every config key of the stack, structured values decoded, as the stack file declares them.
+
+    The whole map is needed (not pulumi.Config lookups of known keys) so a mistyped key is reported
+    instead of silently ignored.
+    """
+    raw = {**get_config_env(), **CONFIG.get()}
+    return {key: _decode(value) for key, value in raw.items()}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
