@@ -1,0 +1,42 @@
+"""Shared fixtures: the catalog, the project policy, and each real stack planned once per session."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sovereign.catalog import load_catalog
+from sovereign.domain.stackfile import list_stacks
+from sovereign.engine.run import plan_stack
+from sovereign.project import PROJECT_DIR, load_project_policy
+
+STACKS = list_stacks(PROJECT_DIR)
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def catalog():
+    return load_catalog()
+
+
+@pytest.fixture(scope="session")
+def policy():
+    return load_project_policy()
+
+
+@pytest.fixture(scope="session")
+def plans():
+    """Every stack in stacks/, planned once under mocks and shared by the tests that read graphs."""
+    return {name: plan_stack(name) for name in STACKS}
+
+
+@pytest.fixture
+def project_copy(tmp_path):
+    """A scratch copy of the project's program, stacks and policy, for tests that edit them."""
+    for item in ("__main__.py", "Pulumi.yaml"):
+        shutil.copy(PROJECT_DIR / item, tmp_path / item)
+    for folder in ("stacks", "policy"):
+        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
+    return tmp_path
