@@ -151,12 +151,14 @@ def _groups(r: Reader, value: Any, catalog: Catalog) -> dict[str, frozenset[str]
 
 def _scope(r: Reader, body: Mapping[str, Any], key: str, groups: Mapping[str, frozenset[str]],
            catalog: Catalog) -> Scope | None:
+    before = len(r.errors)
     countries = get(body, "countries", [])
     everywhere = countries == [ANY]
     listed = () if everywhere else r.string_list(countries, f"{key}.countries", catalog.known_countries())
     names = r.string_list(get(body, "groups", []), f"{key}.groups", groups)
     if not (everywhere or listed or names):
-        r.error(key, "applies nowhere", 'set `countries:` (ISO codes, or ["*"] for everywhere) and/or `groups:`')
+        if len(r.errors) == before:  # a bad country or group was already reported
+            r.error(key, "applies nowhere", 'set `countries:` (ISO codes, or ["*"] for everywhere) and/or `groups:`')
         return None
     codes = frozenset().union(*(groups[n] for n in names)) if names else frozenset()
     return Scope(frozenset(listed), codes, everywhere)
@@ -212,7 +214,7 @@ def _residencies(r: Reader, value: Any, groups, catalog: Catalog) -> Iterable[Re
         provider = catalog.providers[provider_id]
         hosts = r.string_list(get(body, "hosts", []), f"{key}.hosts", _host_names(provider))
         params = _params(r, get(body, "params", {}), f"{key}.params", provider)
-        if not hosts and not params:
+        if "hosts" not in body and "params" not in body:
             r.error(key, "changes nothing", "set `hosts:` and/or `params:`")
             continue
         for j, host in enumerate(hosts):

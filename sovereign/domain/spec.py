@@ -135,8 +135,9 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
                 "use lower-case letters, digits and '-', starting with a letter, at most 32 characters")
     clouds = _clouds(r, get(ours, "clouds"), catalog)
     models = _models(r, get(ours, "models"), catalog)
-    # When `models` or `clouds` is itself broken, checks against it would only repeat that error.
-    served = {m.id for m in models} if "models" in ours else None
+    # Until every listed model is valid the served set is unknown; fallback errors would only echo it.
+    listed = get(ours, "models")
+    served = {m.id for m in models} if isinstance(listed, list) and len(models) == len(listed) else None
     apis = _managed_apis(r, get(ours, "managedApis", []), catalog, served, clouds if "clouds" in ours else None)
     jurisdiction = _jurisdiction(r, get(ours, "jurisdiction"), clouds, catalog)
     dr = _dr(r, get(ours, "dr", {}))

@@ -30,6 +30,14 @@ from .mocks import SovereignMocks
 
 
 
+class ProgramFailed(Exception):
+    """The program raised under mocks; carries what it had registered by then."""
+
+    def __init__(self, message: str, registered: tuple[RegisteredResource, ...]):
+        super().__init__(message)
+        self.registered = registered
+
+
 @dataclass(frozen=True)
 class Plan:
     stack: str
@@ -76,7 +84,10 @@ def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys
         pulumi.runtime.set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()},
                                       list(secret_keys))
         program = str(PROJECT_DIR / "__main__.py")  # the real program; `project` only supplies stacks
-        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        try:
+            loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+        except pulumi.RunError as exc:
+            raise ProgramFailed(str(exc), tuple(monitor.registered)) from exc
         outputs = loop.run_until_complete(_resolve_outputs(pulumi.runtime.get_root_resource().outputs))
     finally:
         if previous_policy is None:
