@@ -1,5 +1,6 @@
 """Facts the toolkit plans with: cloud regions and zones, managed LLM API hosts and supported countries,
-country groups for sovereignty policy, open-weight model sizes and GPU machine types.
+country groups for sovereignty policy, open-weight model sizes, GPU machine types with their reference-region
+list prices, and which GPUs each cloud region offers.
 
 The data lives in sovereign/catalog/data/*.yaml (each file cites its sources in its header) and is read
 once, validated, and handed out as frozen records with read-only mappings. Pure Python: no Pulumi import.

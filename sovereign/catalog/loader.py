@@ -6,6 +6,7 @@ load_catalog() call with a message that says where to look, not deep inside a Pu
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from importlib import resources
@@ -17,7 +18,7 @@ from typing import Any, NoReturn
 import yaml
 
 from .records import (
-    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
+    CLOUDS, Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
 )
 
 CONTINENTS = frozenset({"Europe", "North America", "South America", "Asia", "Oceania", "Africa", "Middle East"})
@@ -40,12 +41,20 @@ def _load_from(directory: Traversable | Path) -> Catalog:
     """Build a catalog from the YAML files in `directory` (tests point this at a corrupted copy)."""
     availability = _availability(_File(directory, "availability.yaml"))
     providers_file = _File(directory, "providers.yaml")
+    regions = _regions(_File(directory, "regions.yaml"))
+    gpus = _gpus(_File(directory, "gpus.yaml"))
+    reference_regions, prices = _prices(_File(directory, "prices.yaml"), regions, gpus)
+    gpus = {gid: dataclasses.replace(gpu, machine_types=tuple(
+        dataclasses.replace(mt, usd_per_hour=prices[(mt.cloud, mt.name)]) for mt in gpu.machine_types))
+        for gid, gpu in gpus.items()}
     catalog = Catalog(
-        regions=MappingProxyType(_regions(_File(directory, "regions.yaml"))),
+        regions=MappingProxyType(regions),
         providers=MappingProxyType(_providers(providers_file, availability)),
         groups=MappingProxyType(_groups(_File(directory, "jurisdictions.yaml"))),
         models=MappingProxyType(_models(_File(directory, "models.yaml"))),
-        gpus=MappingProxyType(_gpus(_File(directory, "gpus.yaml"))),
+        gpus=MappingProxyType(gpus),
+        offerings=MappingProxyType(_offerings(_File(directory, "offerings.yaml"), regions, gpus)),
+        price_reference_regions=MappingProxyType(reference_regions),
     )
     known = catalog.known_countries()
     for provider in catalog.providers.values():
@@ -373,3 +382,64 @@ def _gpus(f: _File) -> dict[str, Gpu]:
         gpus[gid] = Gpu(id=gid, product=f.value(e, gid, "product", str), memory_mib=memory,
                         labels=MappingProxyType(dict(labels)), machine_types=tuple(machine_types))
     return gpus
+
+
+def _prices(f: _File, regions: dict[tuple[str, str], CloudRegion], gpus: dict[str, Gpu]
+            ) -> tuple[dict[str, str], dict[tuple[str, str], float | None]]:
+    """Reference region per cloud and the on-demand USD/hour of every catalog machine type (None = not found)."""
+    top = f.entry(f.data, "(top)", set(CLOUDS))
+    known = {(mt.cloud, mt.name) for gpu in gpus.values() for mt in gpu.machine_types}
+    reference_regions, prices = {}, {}
+    for cloud in CLOUDS:
+        entry = f.entry(top[cloud], cloud, {"reference_region", "on_demand_usd_per_hour"})
+        region = f.value(entry, cloud, "reference_region", str)
+        if (cloud, region) not in regions:
+            f.fail(f"{cloud}.reference_region", f"{region!r} is not a catalog {cloud} region (regions.yaml)")
+        reference_regions[cloud] = region
+        key = f"{cloud}.on_demand_usd_per_hour"
+        table = f.table(entry["on_demand_usd_per_hour"], key)
+        for name in table:
+            if (cloud, name) not in known:
+                f.fail(f"{key}.{name}", f"not a {cloud} machine type in gpus.yaml")
+            price = f.value(table, key, name, (int, float), nullable=True)
+            if price is not None and not price > 0:
+                f.fail(f"{key}.{name}", f"must be > 0 or null, got {price!r}")
+            prices[(cloud, name)] = None if price is None else float(price)
+        if missing := sorted(name for c, name in known if c == cloud and (c, name) not in prices):
+            f.fail(key, f"no entry for {', '.join(missing)} (write null when no price was found)")
+    return reference_regions, prices
+
+
+def _offerings(f: _File, regions: dict[tuple[str, str], CloudRegion], gpus: dict[str, Gpu]
+               ) -> dict[tuple[str, str], frozenset[str]]:
+    """(cloud, region) -> GPU ids offered there. Every catalog region is either listed under its cloud or named
+    under not_verified, so a region added to regions.yaml must be classified here too."""
+    top = f.entry(f.data, "(top)", set(CLOUDS) | {"not_verified"})
+    unverified = f.entry(top["not_verified"], "not_verified", set(CLOUDS))
+    offerings = {}
+    for cloud in CLOUDS:
+        on_cloud = {gid for gid, gpu in gpus.items() if any(mt.cloud == cloud for mt in gpu.machine_types)}
+        for region, listed in f.table(top[cloud], cloud, allow_empty=True).items():
+            key = f"{cloud}.{region}"
+            if (cloud, region) not in regions:
+                f.fail(key, f"{region!r} is not a catalog {cloud} region (regions.yaml)")
+            ids = f.items(listed, key, allow_empty=True)
+            for i, gid in enumerate(ids):
+                if gid not in gpus:
+                    f.fail(f"{key}[{i}]", f"{gid!r} is not a GPU id in gpus.yaml")
+                if gid not in on_cloud:
+                    f.fail(f"{key}[{i}]", f"gpus.yaml has no {cloud} machine type for {gid}")
+            if len(set(ids)) != len(ids):
+                f.fail(key, "duplicate GPU ids")
+            offerings[(cloud, region)] = frozenset(ids)
+        key = f"not_verified.{cloud}"
+        names = f.items(unverified[cloud], key, allow_empty=True)
+        for i, region in enumerate(names):
+            if (cloud, region) not in regions:
+                f.fail(f"{key}[{i}]", f"{region!r} is not a catalog {cloud} region (regions.yaml)")
+            if (cloud, region) in offerings:
+                f.fail(f"{key}[{i}]", f"{region} is also listed under {cloud}")
+        classified = {name for c, name in offerings if c == cloud} | set(names)
+        if missing := sorted(name for c, name in regions if c == cloud and name not in classified):
+            f.fail(cloud, f"regions neither listed nor under not_verified: {', '.join(missing)}")
+    return offerings

@@ -1,10 +1,12 @@
 """Read-only records of the packaged catalog: cloud regions, managed-API providers, country groups,
-open-weight models and GPUs. Built only by the loader; nothing here reads files."""
+open-weight models, GPUs with their machine types and list prices, and which GPUs each region offers.
+Built only by the loader; nothing here reads files."""
 
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Mapping
 
 CLOUDS = ("aws", "gcp")
@@ -98,6 +100,9 @@ class MachineType:
     vcpu: int | None  # None on gcp (not in the catalog)
     memory_mib: int | None  # host RAM; None on gcp
     gke_accelerator: str | None  # cloud.google.com/gke-accelerator value; None on aws or when not verified
+    # On-demand list price in USD per hour (Linux, whole machine incl. its GPUs) in the cloud's price reference
+    # region (Catalog.price_reference_regions); None = no price found. An ordering proxy within one cloud only.
+    usd_per_hour: float | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,10 @@ class Catalog:
     groups: Mapping[str, Group]
     models: Mapping[str, Model]
     gpus: Mapping[str, Gpu]
+    # (cloud, region) -> ids of the catalog GPUs offered there; regions not verified are absent.
+    offerings: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
+    # cloud -> the region whose list prices MachineType.usd_per_hour holds (prices differ by region).
+    price_reference_regions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def region(self, cloud: str, name: str) -> CloudRegion:
         if cloud not in CLOUDS:
@@ -135,6 +144,12 @@ class Catalog:
     def machine_types(self, cloud: str) -> tuple[MachineType, ...]:
         found = (mt for gpu in self.gpus.values() for mt in gpu.machine_types if mt.cloud == cloud)
         return tuple(sorted(found, key=lambda mt: mt.name))
+
+    def offered_gpus(self, cloud: str, region: str) -> frozenset[str] | None:
+        """Ids of the catalog GPUs offered in `region` (an empty set: none of them), or None when the catalog has
+        not verified that region. Raises KeyError, as region() does, for an unknown cloud or region."""
+        self.region(cloud, region)
+        return self.offerings.get((cloud, region))
 
     def known_countries(self) -> frozenset[str]:
         known: set[str] = {r.country for r in self.regions.values()}
