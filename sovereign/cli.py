@@ -75,6 +75,16 @@ def summary(plan: Plan) -> str:
         f"({spec.dr.health_check_interval_s}s × {spec.dr.failure_threshold} + TTL {spec.dr.dns_ttl_s}s)",
         f"   resources     {len(plan.resources)}",
     ]
+    lines.append("   sizing        (per cloud: GPU × TP per replica on machine type; per-GPU need / budget)")
+    for f in plan.decisions.fits:
+        lines.append(f"     {f.cloud:<4} {f.model:<32} {f.tensor_parallel} × {f.gpu:<18} on {f.machine_type:<16} "
+                     f"{f.need_per_gpu_gib:5.1f} / {f.budget_per_gpu_gib:5.1f} GiB "
+                     f"(headroom {f.headroom_gib:.1f}), ${f.usd_per_replica_hour:.2f}/replica-h")
+    lines.append("   node pools")
+    for c in plan.decisions.clusters:
+        for p in c.gpu_pools:
+            lines.append(f"     {c.cloud.cloud:<4} {p.name:<14} {p.machine_type:<16} nodes {p.min_nodes}-{p.max_nodes}"
+                         f"{' spot' if p.spot else ''}  ({', '.join(p.models)})")
     counts = Counter(r.type for r in plan.resources)
     lines += [f"     {n:>4} × {t}" for t, n in sorted(counts.items())]
     lines.append("   managed APIs  (requested first; rule that decided; hosts reached or reason)")

@@ -13,7 +13,7 @@ from .components.region import Region, RegionArgs
 from .domain.errors import InvalidInput
 from .domain.spec import parse_spec
 from .domain.stackfile import display_name
-from .domain.verdict import evaluate_region
+from .domain.decisions import decide_region
 from .project import load_project_policy
 
 
@@ -22,17 +22,20 @@ def run() -> None:
     catalog = load_catalog()
     try:
         spec = parse_spec(_stack_config(), stack, display_name(stack), catalog)
-        verdicts = evaluate_region(spec, load_project_policy(), catalog)
+        decided = decide_region(spec, load_project_policy(), catalog)
     except InvalidInput as exc:
         # RunError is reported by the CLI as a plain message, without a Python traceback.
         raise pulumi.RunError(f"invalid input, nothing was registered:\n{exc}") from None
-    region = Region(spec.name, RegionArgs(spec=spec, verdicts=verdicts))
+    region = Region(spec.name, RegionArgs(decisions=decided))
     pulumi.export("region", spec.name)
     pulumi.export("jurisdiction", list(spec.jurisdiction.countries))
-    pulumi.export("clouds", region.clouds)
+    pulumi.export("clusters", {cloud: {"name": c.cluster_name, "endpoint": c.endpoint,
+                                       "gpuPools": c.gpu_pools}
+                               for cloud, c in region.clusters.items()})
+    pulumi.export("sizing", [f.to_dict() for f in decided.fits])
     pulumi.export("verdicts", {v.provider: {"allowed": v.allowed, "requested": v.requested,
                                             "rules": list(v.rule_ids), "hosts": list(v.hosts)}
-                               for v in verdicts})
+                               for v in decided.verdicts})
 
 
 def _stack_config() -> dict[str, Any]:

@@ -37,7 +37,8 @@ def test_stack_plans_cleanly_with_explicit_providers(plans, stack):
         assert provider.inputs["region"] == cloud.region.name
         if cloud.cloud == "gcp":
             assert provider.inputs["project"] == cloud.project
-    assert len([r for r in plan.resources if r.type.startswith("pulumi:providers:")]) == len(plan.spec.clouds)
+    cloud_providers = [r for r in plan.resources if r.type in PROVIDER_TYPES.values()]
+    assert len(cloud_providers) == len(plan.spec.clouds)
     # Default providers are disabled in the stack files; every custom resource must name its provider.
     for r in plan.resources:
         if r.custom and not r.type.startswith("pulumi:providers:"):
@@ -54,7 +55,7 @@ def test_snapshot_is_byte_identical_across_runs():
 
 def test_snapshot_has_the_documented_shape(plans):
     doc = snapshot(plans["us-east"])
-    assert set(doc) == {"stack", "spec", "verdicts", "resources", "outputs"}
+    assert set(doc) == {"stack", "spec", "verdicts", "sizing", "clusters", "resources", "outputs"}
     assert {"urn", "type", "name", "parent", "inputs"} <= set(doc["resources"][0])
     assert doc["outputs"]["region"] == "us-east"
     assert [r["urn"] for r in doc["resources"]] == sorted(r["urn"] for r in doc["resources"])
@@ -78,5 +79,5 @@ def test_invalid_config_fails_in_the_program_before_any_resource(tmp_path):
 def test_runs_do_not_leak_config_between_stacks(plans):
     # Planned in one process one after another: each graph names only its own region.
     for name, plan in plans.items():
-        regions = {r.inputs["region"] for r in plan.resources if r.type.startswith("pulumi:providers:")}
+        regions = {r.inputs["region"] for r in plan.resources if r.type in PROVIDER_TYPES.values()}
         assert regions == {c.region.name for c in plan.spec.clouds}, name

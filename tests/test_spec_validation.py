@@ -35,6 +35,9 @@ CASES = [
     ("bad-region-name", "sovereign:region", "lower-case letters"),
     ("gcp-project-missing", "sovereign:clouds.gcp.project", "missing"),
     ("dr-interval", "sovereign:dr.healthCheckIntervalSeconds", "use 10 or 30"),
+    ("open-api-endpoint", "sovereign:clouds.aws.apiAccessCidrs[0]", "whole internet"),
+    ("unknown-gpu", "sovereign:models[0].gpus[0]", "did you mean 'nvidia-l40s'"),
+    ("model-fits-nothing", "sovereign:models[0]", "fits no GPU offered in aws eu-central-1"),
     ("no-such-stack", "(file)", "no stack 'no-such-stack'"),
 ]
 

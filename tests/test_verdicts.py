@@ -47,9 +47,12 @@ def test_partial_region_uses_eu_residency_and_denies_deepseek(plans):
     assert not verdicts["deepseek"].allowed and verdicts["deepseek"].rule_ids == ("deny-deepseek-in-allied",)
 
 
-def test_ban_decides_over_rules(plans):
-    deepseek = by_provider(plans["it-milan"])["deepseek"]
-    assert deepseek.rule_ids == ("ban-deepseek-italy",) and deepseek.decided_by[0].kind == "ban"
+def test_ban_decides_over_rules_and_each_country_is_cited(plans):
+    deepseek = by_provider(plans["it-south"])["deepseek"]
+    # Spain denies through the rule, Italy through the ban that beats any rule there.
+    assert {(d.rule, d.kind, d.countries) for d in deepseek.decided_by} == {
+        ("deny-deepseek-in-allied", "rule", ("ES",)), ("ban-deepseek-italy", "ban", ("IT",))}
+    assert by_provider(plans["it-south"])["openai"].hosts == ("eu.api.openai.com",)
 
 
 def test_default_deny_is_reported_as_such(plans):

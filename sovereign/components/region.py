@@ -1,4 +1,4 @@
-"""The region component: one stack's whole footprint, one explicit provider per cloud it runs on."""
+"""The region component: one stack's whole footprint, one explicit provider and cluster per cloud."""
 
 from __future__ import annotations
 
@@ -7,15 +7,18 @@ from typing import Optional
 
 import pulumi
 
-from ..domain.spec import RegionSpec
-from ..domain.verdict import Verdict
+from ..domain.decisions import RegionDecisions
+from .aws.cluster import AwsGpuCluster
+from .cluster_args import GpuClusterArgs
+from .gcp.cluster import GcpGpuCluster
 from .providers import aws_provider, gcp_provider
+
+_CLUSTERS = {"aws": (aws_provider, AwsGpuCluster), "gcp": (gcp_provider, GcpGpuCluster)}
 
 
 @dataclass(frozen=True)
 class RegionArgs:
-    spec: RegionSpec
-    verdicts: tuple[Verdict, ...]
+    decisions: RegionDecisions
 
 
 class Region(pulumi.ComponentResource):
@@ -23,13 +26,17 @@ class Region(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: RegionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:index:Region", name, None, opts)
-        spec = args.spec
-        labels = {"sovereign-region": spec.name, "sovereign-stack": spec.stack, "managed-by": "pulumi"}
+        decided = args.decisions
         self.providers: dict[str, pulumi.ProviderResource] = {}
-        for cloud in spec.clouds:
-            make = aws_provider if cloud.cloud == "aws" else gcp_provider
-            self.providers[cloud.cloud] = make(f"{name}-{cloud.cloud}", cloud, labels, self)
-        self.clouds = {c.cloud: {"region": c.region.name, "country": c.region.country,
-                                 "zones": list(c.region.zones)} for c in spec.clouds}
-        self.register_outputs({"clouds": self.clouds,
-                               "reachableProviders": [v.provider for v in args.verdicts if v.reachable]})
+        self.clusters: dict[str, pulumi.ComponentResource] = {}
+        for plan in decided.clusters:
+            cloud = plan.cloud.cloud
+            make_provider, cluster_type = _CLUSTERS[cloud]
+            self.providers[cloud] = make_provider(f"{plan.name}", plan.cloud, dict(plan.labels), self)
+            self.clusters[cloud] = cluster_type(
+                plan.name, GpuClusterArgs(plan=plan, provider=self.providers[cloud]),
+                opts=pulumi.ResourceOptions(parent=self, providers=[self.providers[cloud]]))
+        self.register_outputs({
+            "clouds": {p.cloud.cloud: p.cloud.region.name for p in decided.clusters},
+            "reachableProviders": [v.provider for v in decided.verdicts if v.reachable],
+        })

@@ -7,6 +7,7 @@ half-valid stack.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -20,11 +21,18 @@ CLOUDS = ("aws", "gcp")
 # Providers whose endpoint hostnames embed a cloud region, and which cloud that region belongs to.
 ENDPOINT_REGION_CLOUD = {"aws_bedrock": "aws", "google_vertex_ai": "gcp"}
 ROUTE53_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
+EKS_VERSIONS = ("1.32", "1.33", "1.34")  # EKS versions in standard support that this code is tested with
+GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
+_CLOUD_KEYS = {
+    "aws": (("region",), ("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn")),
+    "gcp": (("region", "project"), ("releaseChannel", "apiAccessCidrs", "spot")),
+}
 
 _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _AZURE_RESOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,11 @@ class CloudSpec:
     region: CloudRegion
     project: str | None         # GCP project id
     account_id: str | None      # AWS account the provider is pinned to
+    api_access_cidrs: tuple[str, ...] = ()  # who may reach the public API endpoint; () = private only
+    spot: bool = False          # GPU capacity on spot / preemptible VMs
+    kubernetes_version: str | None = None   # EKS version (GKE follows its release channel)
+    release_channel: str | None = None      # GKE release channel
+    admin_role_arn: str | None = None       # IAM role granted cluster-admin through an EKS access entry
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class ModelSpec:
     replicas: Replicas          # per cluster
     context_length: int         # tokens per sequence the server must hold
     max_concurrency: int        # sequences in flight per replica
+    gpus: tuple[str, ...] = ()  # GPU types the model may run on; () = any the region offers
 
 
 @dataclass(frozen=True)
@@ -109,10 +123,13 @@ class RegionSpec:
             "jurisdiction": {"countries": list(self.jurisdiction.countries),
                              "derived": self.jurisdiction.derived, "reason": self.jurisdiction.reason},
             "clouds": [{"cloud": c.cloud, "region": c.region.name, "country": c.region.country,
-                        "zones": list(c.region.zones), "project": c.project, "accountId": c.account_id}
+                        "project": c.project, "accountId": c.account_id, "apiAccessCidrs": list(c.api_access_cidrs),
+                        "spot": c.spot, "kubernetesVersion": c.kubernetes_version,
+                        "releaseChannel": c.release_channel, "adminRoleArn": c.admin_role_arn}
                        for c in self.clouds],
             "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
-                        "contextLength": m.context_length, "maxConcurrency": m.max_concurrency}
+                        "contextLength": m.context_length, "maxConcurrency": m.max_concurrency,
+                        "gpus": list(m.gpus)}
                        for m in self.models],
             "managedApis": [{"provider": r.provider, "endpointRegion": r.endpoint_region,
                              "resource": r.resource,
@@ -174,26 +191,55 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         if cloud not in clouds:
             continue
         ck = f"{key}.{cloud}"
-        body = r.mapping(clouds[cloud], ck, required=("region", "project") if cloud == "gcp" else ("region",),
-                         optional=("accountId",) if cloud == "aws" else ())
+        required, optional = _CLOUD_KEYS[cloud]
+        body = r.mapping(clouds[cloud], ck, required=required, optional=optional)
         if body is None:
             continue
-        name = r.string(get(body, "region"), f"{ck}.region", catalog.region_names(cloud)) \
-            if "region" in body else None
-        project = account = None
+        name = r.string(body["region"], f"{ck}.region", catalog.region_names(cloud)) if "region" in body else None
+        project = account = admin = None
         if cloud == "gcp" and "project" in body:
             project = r.string(body["project"], f"{ck}.project")
             if project and not _GCP_PROJECT.match(project):
                 r.error(f"{ck}.project", f"'{project}' is not a valid GCP project id",
                         "use 6-30 lower-case letters, digits or '-', starting with a letter")
-        if cloud == "aws" and "accountId" in body:
+        if "accountId" in body:
             account = str(body["accountId"])
             if not _AWS_ACCOUNT.match(account):
                 r.error(f"{ck}.accountId", f"'{account}' is not a 12-digit AWS account id",
                         "quote the 12 digits, e.g. accountId: \"123456789012\"")
+        if "adminRoleArn" in body:
+            admin = r.string(body["adminRoleArn"], f"{ck}.adminRoleArn")
+            if admin and not _IAM_ROLE_ARN.match(admin):
+                r.error(f"{ck}.adminRoleArn", f"'{admin}' is not an IAM role ARN",
+                        "use arn:<partition>:iam::<account>:role/<name>")
+        cidrs = _cidrs(r, get(body, "apiAccessCidrs", []), f"{ck}.apiAccessCidrs")
+        spot = get(body, "spot", False)
+        if not isinstance(spot, bool):
+            r.error(f"{ck}.spot", f"expected true or false, got {spot!r}", "write true or false")
+        version = r.string(get(body, "kubernetesVersion", EKS_VERSIONS[-1]), f"{ck}.kubernetesVersion",
+                           EKS_VERSIONS) if cloud == "aws" else None
+        channel = r.string(get(body, "releaseChannel", "REGULAR"), f"{ck}.releaseChannel",
+                           GKE_CHANNELS) if cloud == "gcp" else None
         if name is not None:
-            specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account))
+            specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
+                                   version, channel, admin))
     return tuple(specs)
+
+
+def _cidrs(r: Reader, value: Any, key: str) -> tuple[str, ...]:
+    cidrs = []
+    for i, item in enumerate(r.string_list(value, key)):
+        try:
+            network = ipaddress.ip_network(item, strict=True)
+        except ValueError:
+            r.error(f"{key}[{i}]", f"'{item}' is not a CIDR block", "write it like 203.0.113.0/24")
+            continue
+        if network.prefixlen == 0:
+            r.error(f"{key}[{i}]", "opens the Kubernetes API to the whole internet",
+                    "list the networks your operators and CI deploy from")
+            continue
+        cidrs.append(str(network))
+    return tuple(cidrs)
 
 
 def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
@@ -205,7 +251,7 @@ def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
     seen: set[str] = set()
     for i, item in enumerate(items or ()):
         mk = f"{key}[{i}]"
-        body = r.mapping(item, mk, required=("id",), optional=("replicas", "contextLength", "maxConcurrency"))
+        body = r.mapping(item, mk, required=("id",), optional=("replicas", "contextLength", "maxConcurrency", "gpus"))
         if body is None or "id" not in body:
             continue
         model_id = r.string(body["id"], f"{mk}.id", catalog.models)
@@ -220,8 +266,9 @@ def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
         context = r.integer(get(body, "contextLength", min(8192, model.max_position_embeddings)),
                             f"{mk}.contextLength", 256, model.max_position_embeddings)
         concurrency = r.integer(get(body, "maxConcurrency", 16), f"{mk}.maxConcurrency", 1, 1024)
+        gpus = r.string_list(get(body, "gpus", []), f"{mk}.gpus", catalog.gpus)
         if replicas and context and concurrency:
-            specs.append(ModelSpec(model_id, model, replicas, context, concurrency))
+            specs.append(ModelSpec(model_id, model, replicas, context, concurrency, gpus))
     return tuple(specs)
 
 

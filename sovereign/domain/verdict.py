@@ -69,11 +69,14 @@ def evaluate(spec: RegionSpec, policy: Policy, catalog: Catalog, provider_id: st
                    preference.id if preference else None, dict(preference.params) if preference else {})
 
 
+_KIND_ORDER = {"ban": 0, "availability": 1, "rule": 2, "default": 3}  # strongest reason first
+
+
 def _merge(decisions: list[Decision]) -> list[Decision]:
-    """One decision per rule, listing every country it was taken for."""
+    """One decision per entry, listing every country it was taken for, bans first."""
     merged: dict[str, Decision] = {}
     for d in decisions:
         seen = merged.get(d.rule)
         merged[d.rule] = d if seen is None else Decision(d.rule, d.kind, d.effect, d.reason,
                                                          seen.countries + d.countries)
-    return list(merged.values())
+    return sorted(merged.values(), key=lambda d: (_KIND_ORDER[d.kind], d.rule))

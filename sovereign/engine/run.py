@@ -23,7 +23,7 @@ from ..catalog import load_catalog
 from ..domain.errors import InputError, InvalidInput
 from ..domain.spec import RegionSpec, parse_spec
 from ..domain.stackfile import display_name, read_stack_config
-from ..domain.verdict import Verdict, evaluate_region
+from ..domain.decisions import RegionDecisions, decide_region
 from ..project import POLICY_ENV, PROJECT_DIR, PROJECT_NAME, load_project_policy, policy_path
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
 from .mocks import SovereignMocks
@@ -41,8 +41,7 @@ class ProgramFailed(Exception):
 @dataclass(frozen=True)
 class Plan:
     stack: str
-    spec: RegionSpec | None
-    verdicts: tuple[Verdict, ...]
+    decisions: RegionDecisions | None
     resources: tuple[RegisteredResource, ...]
     outputs: dict[str, Any]
     errors: tuple[InputError, ...] = ()
@@ -50,6 +49,14 @@ class Plan:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def spec(self) -> RegionSpec | None:
+        return self.decisions.spec if self.decisions else None
+
+    @property
+    def verdicts(self):
+        return self.decisions.verdicts if self.decisions else ()
 
 
 def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = None) -> Plan:
@@ -59,11 +66,11 @@ def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = No
         config, secret_keys = read_stack_config(project, stack)
         spec = parse_spec(config, stack, display_name(stack), catalog)
         policy_file = policy or policy_path(project)
-        verdicts = evaluate_region(spec, load_project_policy(policy_file, project), catalog)
+        decided = decide_region(spec, load_project_policy(policy_file, project), catalog)
     except InvalidInput as exc:
-        return Plan(stack, None, (), (), {}, exc.errors)
+        return Plan(stack, None, (), {}, exc.errors)
     resources, outputs = run_program(project, stack, config, secret_keys, policy_file)
-    return Plan(stack, spec, verdicts, resources, outputs)
+    return Plan(stack, decided, resources, outputs)
 
 
 def run_program(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],

@@ -1,0 +1,133 @@
+"""`sovereign:aws:GpuCluster`: a private EKS cluster for GPU serving, translated from a ClusterPlan.
+
+Every size, range, address and pool comes from the plan; this file only maps it onto AWS resources.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from ..cluster_args import GpuClusterArgs
+from ..kubeconfig import exec_kubeconfig
+from . import iam
+from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS, addon, device_plugin
+from .network import cluster_network
+from .nodes import NodeGroups
+
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"]
+CONTROL_PLANE_LOG_DAYS = 90  # EKS would create the group itself with no expiry, and leave it after a destroy
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
+                 "AmazonSSMManagedInstanceCore")  # SSM instead of SSH for node access
+
+
+class AwsGpuCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: GpuClusterArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:aws:GpuCluster", name, None, opts)
+        plan, cloud = args.plan, args.plan.cloud
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        invoke = pulumi.InvokeOptions(provider=args.provider)
+        aws_partition = aws.get_partition(opts=invoke)
+        partition = aws_partition.partition
+
+        zones = aws.get_availability_zones(
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=invoke).names[:plan.zone_count]
+        if len(zones) < plan.zone_count:
+            raise pulumi.RunError(f"{cloud.region.name} offers {len(zones)} zones to this account; "
+                                  f"the plan spreads {plan.name} over {plan.zone_count}")
+        network = cluster_network(name, plan.network, zones, plan.name, child)
+
+        cluster_role, cluster_policies = iam.role(
+            f"{name}-cluster", iam.service_trust("eks.amazonaws.com"),
+            [iam.managed_policy(partition, "AmazonEKSClusterPolicy")], child)
+        key = aws.kms.Key(f"{name}-secrets", description=f"Kubernetes secrets of EKS cluster {plan.name}",
+                          enable_key_rotation=True, opts=child)
+        key_use = aws.iam.RolePolicy(f"{name}-cluster-secrets-key", role=cluster_role.name,
+                                     policy=key.arn.apply(iam.key_use_policy), opts=child)
+        logs = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{plan.name}/cluster",
+                                       retention_in_days=CONTROL_PLANE_LOG_DAYS, opts=child)
+        cluster = aws.eks.Cluster(
+            name,
+            name=plan.name,
+            version=cloud.kubernetes_version,
+            role_arn=cluster_role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=[s.id for s in network.private_subnets.values()],
+                endpoint_private_access=True,
+                # No CIDRs in the spec means no public endpoint at all, not one open to the internet.
+                endpoint_public_access=bool(cloud.api_access_cidrs),
+                public_access_cidrs=list(cloud.api_access_cidrs) or None),
+            enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            # Access entries only: no aws-auth ConfigMap to drift or lock everyone out.
+            access_config=aws.eks.ClusterAccessConfigArgs(authentication_mode="API",
+                                                          bootstrap_cluster_creator_admin_permissions=True),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn)),
+            # The role must keep its permissions until the cluster is gone; the log group must exist first.
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                depends_on=[*cluster_policies, key_use, logs])))
+
+        issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        oidc = aws.iam.OpenIdConnectProvider(f"{name}-oidc", url=issuer, client_id_lists=[iam.STS_AUDIENCE],
+                                             opts=child)
+        if cloud.admin_role_arn:
+            entry = aws.eks.AccessEntry(f"{name}-admin", cluster_name=cluster.name,
+                                        principal_arn=cloud.admin_role_arn, type="STANDARD", opts=child)
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin", cluster_name=cluster.name, principal_arn=entry.principal_arn,
+                policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child)
+
+        node_role, node_policies = iam.role(
+            f"{name}-node", iam.service_trust(f"ec2.{aws_partition.dns_suffix}"),
+            [iam.managed_policy(partition, p) for p in NODE_POLICIES], child)
+        version = cloud.kubernetes_version
+        node_addons = [addon(name, cluster, a, version, invoke, child) for a in NODE_ADDONS]
+        groups = NodeGroups(name, cluster, node_role.arn, network.private_subnets, invoke,
+                            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                                depends_on=[*node_policies, *node_addons])))
+        system = groups.system(plan.system_machine_type, plan.system_nodes)
+        gpu_groups = {pool.name: groups.gpu(pool) for pool in plan.gpu_pools}
+
+        ebs_role, ebs_policies = iam.role(
+            f"{name}-ebs-csi",
+            pulumi.Output.all(oidc.arn, issuer).apply(
+                lambda a: iam.service_account_trust(a[0], a[1], *EBS_CSI_SERVICE_ACCOUNT)),
+            [iam.managed_policy(partition, "service-role/AmazonEBSCSIDriverPolicy")], child)
+        on_system_nodes = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system]))
+        for addon_name in SYSTEM_ADDONS:
+            addon(name, cluster, addon_name, version, invoke, on_system_nodes)
+        addon(name, cluster, EBS_CSI, version, invoke,
+              pulumi.ResourceOptions.merge(on_system_nodes, pulumi.ResourceOptions(depends_on=ebs_policies)),
+              service_account_role_arn=ebs_role.arn)
+
+        region = cloud.region.name
+        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
+            cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),
+        ).apply(lambda a: exec_kubeconfig(a[0], a[1], a[2], "aws", [
+            "eks", "get-token", "--cluster-name", a[0], "--region", region, "--output", "json"])))
+        self.k8s_provider = k8s.Provider(
+            name, kubeconfig=self.kubeconfig, enable_server_side_apply=True,
+            # A cluster already gone (a drill's teardown) must not block destroying what ran on it.
+            delete_unreachable=True,
+            # Workloads installed through it can schedule once it is usable (same contract as on GKE).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system, *gpu_groups.values()]))
+        device_plugin(name, cluster, self.k8s_provider, self)
+
+        self.cluster = cluster
+        self.cluster_name = cluster.name
+        self.endpoint = cluster.endpoint
+        self.network_id = network.vpc.id
+        self.node_identity = node_role.arn
+        self.workload_identity = oidc.arn
+        self.gpu_pools = {pool: group.id for pool, group in gpu_groups.items()}
+        self.register_outputs({
+            "clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
+            "networkId": self.network_id, "nodeIdentity": self.node_identity,
+            "workloadIdentity": self.workload_identity, "gpuPools": self.gpu_pools,
+        })

@@ -1,0 +1,54 @@
+"""The cluster's VPC: per zone a public subnet (load balancers, NAT), a private one (nodes) and a NAT gateway."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from ...domain.topology import Network
+
+ANYWHERE = "0.0.0.0/0"
+
+
+@dataclass(frozen=True)
+class ClusterNetwork:
+    vpc: aws.ec2.Vpc
+    private_subnets: dict[str, aws.ec2.Subnet]  # zone → subnet (control-plane ENIs, nodes)
+
+
+def cluster_network(name: str, network: Network, zones: list[str], cluster_name: str,
+                    opts: pulumi.ResourceOptions) -> ClusterNetwork:
+    """`zones[i]` gets `network.public_subnets[i]` and `network.private_subnets[i]`."""
+    vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=network.cidr, enable_dns_support=True,
+                      enable_dns_hostnames=True, tags={"Name": name}, opts=opts)
+    # Adopting the default security group with no rules closes it (nothing here uses it).
+    aws.ec2.DefaultSecurityGroup(f"{name}-default", vpc_id=vpc.id, tags={"Name": f"{name}-default"}, opts=opts)
+    igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={"Name": name}, opts=opts)
+    after_igw = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[igw]))
+    public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id, tags={"Name": f"{name}-public"}, opts=opts)
+    aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block=ANYWHERE,
+                  gateway_id=igw.id, opts=opts)
+    shared = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
+    private: dict[str, aws.ec2.Subnet] = {}
+    for zone, public_cidr, private_cidr in zip(zones, network.public_subnets, network.private_subnets, strict=True):
+        public = aws.ec2.Subnet(
+            f"{name}-public-{zone}", vpc_id=vpc.id, cidr_block=public_cidr, availability_zone=zone,
+            tags={"Name": f"{name}-public-{zone}", "kubernetes.io/role/elb": "1", **shared}, opts=opts)
+        aws.ec2.RouteTableAssociation(f"{name}-public-{zone}", subnet_id=public.id,
+                                      route_table_id=public_rt.id, opts=opts)
+        # One NAT per zone: losing a zone must not cut the other zones' egress.
+        eip = aws.ec2.Eip(f"{name}-nat-{zone}", domain="vpc", tags={"Name": f"{name}-nat-{zone}"}, opts=after_igw)
+        nat = aws.ec2.NatGateway(f"{name}-nat-{zone}", allocation_id=eip.id, subnet_id=public.id,
+                                 tags={"Name": f"{name}-nat-{zone}"}, opts=after_igw)
+        private[zone] = aws.ec2.Subnet(
+            f"{name}-private-{zone}", vpc_id=vpc.id, cidr_block=private_cidr, availability_zone=zone,
+            tags={"Name": f"{name}-private-{zone}", "kubernetes.io/role/internal-elb": "1", **shared}, opts=opts)
+        private_rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=vpc.id,
+                                        tags={"Name": f"{name}-private-{zone}"}, opts=opts)
+        aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=private_rt.id,
+                      destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id, opts=opts)
+        aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private[zone].id,
+                                      route_table_id=private_rt.id, opts=opts)
+    return ClusterNetwork(vpc, private)

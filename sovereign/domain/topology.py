@@ -1,0 +1,129 @@
+"""The shape of each cloud's cluster in a region: network ranges, zones, node pools and their sizes.
+
+Computed once here from the spec and the sizing decisions; the AWS and GCP cluster components take
+the same ClusterPlan and only translate it into resources.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .sizing import Fit
+from .spec import CloudSpec, RegionSpec
+
+GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
+GPU_LABEL = "sovereign.ai/gpu"       # node label the serving chart selects on
+POOL_LABEL = "sovereign.ai/pool"
+SYSTEM_MACHINE = {"aws": "m7i.xlarge", "gcp": "e2-standard-4"}  # 4 vCPU / 16 GiB: DNS, gateway, agents
+SYSTEM_NODES = (2, 4)                 # min, max: two for HA of system pods
+ZONES = 3                             # spread over three zones where the region has them, else two
+# Per-cloud address plans do not overlap, so the clouds of a region can later be peered or VPN'd.
+NETWORK_CIDR = {"aws": "10.10.0.0/16", "gcp": "10.20.0.0/16"}
+GKE_PODS_CIDR = "10.64.0.0/14"
+GKE_SERVICES_CIDR = "10.68.0.0/20"
+GKE_MASTER_CIDR = "172.16.0.0/28"
+
+
+@dataclass(frozen=True)
+class GpuPool:
+    name: str                       # "gpu-nvidia-l4", the same on both clouds
+    gpu: str                        # catalog GPU id
+    machine_type: str
+    gpus_per_node: int
+    min_nodes: int
+    max_nodes: int
+    spot: bool
+    labels: Mapping[str, str]
+    models: tuple[str, ...]         # model ids placed on this pool
+
+    @property
+    def desired_nodes(self) -> int:
+        return self.min_nodes
+
+
+@dataclass(frozen=True)
+class Network:
+    cidr: str
+    public_subnets: tuple[str, ...]   # one per zone (AWS: load balancers, NAT)
+    private_subnets: tuple[str, ...]  # one per zone (AWS: nodes); GCP uses the first as its subnet
+    pods_cidr: str | None             # GKE secondary range
+    services_cidr: str | None         # GKE secondary range
+    master_cidr: str | None           # GKE private control plane
+
+
+@dataclass(frozen=True)
+class ClusterPlan:
+    name: str                       # "<region>-<cloud>"
+    cloud: CloudSpec
+    zone_count: int
+    network: Network
+    system_machine_type: str
+    system_nodes: tuple[int, int]
+    gpu_pools: tuple[GpuPool, ...]
+    labels: Mapping[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name, "cloud": self.cloud.cloud, "region": self.cloud.region.name,
+            "zoneCount": self.zone_count, "network": {
+                "cidr": self.network.cidr, "publicSubnets": list(self.network.public_subnets),
+                "privateSubnets": list(self.network.private_subnets), "podsCidr": self.network.pods_cidr,
+                "servicesCidr": self.network.services_cidr, "masterCidr": self.network.master_cidr},
+            "systemPool": {"machineType": self.system_machine_type, "minNodes": self.system_nodes[0],
+                           "maxNodes": self.system_nodes[1]},
+            "gpuPools": [{"name": p.name, "gpu": p.gpu, "machineType": p.machine_type,
+                          "gpusPerNode": p.gpus_per_node, "minNodes": p.min_nodes, "maxNodes": p.max_nodes,
+                          "desiredNodes": p.desired_nodes, "spot": p.spot, "labels": dict(p.labels),
+                          "models": list(p.models)} for p in self.gpu_pools],
+        }
+
+
+def plan_clusters(spec: RegionSpec, fits: tuple[Fit, ...]) -> tuple[ClusterPlan, ...]:
+    return tuple(plan_cluster(spec, cloud, [f for f in fits if f.cloud == cloud.cloud]) for cloud in spec.clouds)
+
+
+def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> ClusterPlan:
+    labels = {"sovereign-region": spec.name, "sovereign-stack": spec.stack, "sovereign-cloud": cloud.cloud,
+              "managed-by": "pulumi"}
+    return ClusterPlan(
+        name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=min(ZONES, len(cloud.region.zones)),
+        network=_network(cloud.cloud, min(ZONES, len(cloud.region.zones))),
+        system_machine_type=SYSTEM_MACHINE[cloud.cloud], system_nodes=SYSTEM_NODES,
+        gpu_pools=_gpu_pools(spec, cloud, fits), labels=labels)
+
+
+def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> tuple[GpuPool, ...]:
+    """One pool per GPU type the region needs (per machine type, if sizing chose two for one GPU).
+
+    Models sized onto the same machine type share its pool; node counts add up per model.
+    """
+    replicas = {m.id: m.replicas for m in spec.models}
+    groups: dict[tuple[str, str], list[Fit]] = {}
+    for fit in fits:
+        groups.setdefault((fit.gpu, fit.machine_type), []).append(fit)
+    machines_per_gpu = {gpu: sum(1 for g, _ in groups if g == gpu) for gpu, _ in groups}
+    result = []
+    for (gpu, machine), members in sorted(groups.items()):
+        name = f"gpu-{gpu.removeprefix('nvidia-')}"
+        if machines_per_gpu[gpu] > 1:
+            name += "-" + machine.replace(".", "-")
+        result.append(GpuPool(
+            name=name, gpu=gpu, machine_type=machine, gpus_per_node=members[0].gpus_per_node,
+            min_nodes=sum(math.ceil(replicas[f.model].min / f.replicas_per_node) for f in members),
+            max_nodes=sum(math.ceil(replicas[f.model].max / f.replicas_per_node) for f in members),
+            spot=cloud.spot, labels={GPU_LABEL: gpu, POOL_LABEL: name},
+            models=tuple(f.model for f in members)))
+    return tuple(result)
+
+
+def _network(cloud: str, zones: int) -> Network:
+    block = ipaddress.ip_network(NETWORK_CIDR[cloud])
+    # /20 per subnet: 4091 usable addresses each, enough for VPC-CNI pod IPs on the nodes of one zone.
+    subnets = [str(s) for s in block.subnets(new_prefix=20)]
+    public, private = tuple(subnets[:zones]), tuple(subnets[8:8 + zones])
+    if cloud == "gcp":
+        return Network(str(block), (), private[:1], GKE_PODS_CIDR, GKE_SERVICES_CIDR, GKE_MASTER_CIDR)
+    return Network(str(block), public, private, None, None, None)

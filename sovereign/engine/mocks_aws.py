@@ -1,0 +1,196 @@
+"""Offline answers for AWS resources and invokes: ids, ARNs and endpoints shaped like the real ones."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any, Callable
+
+import pulumi
+
+from .mock_context import ProviderContext, short_hash
+
+Args = pulumi.runtime.MockResourceArgs
+_MOCK_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIMOCKEKSCLUSTERCA\n-----END CERTIFICATE-----\n").decode()
+
+
+def _ec2_id(prefix: str, args: Args) -> str:
+    return f"{prefix}-0{short_hash(args.typ, args.name, n=16)}"
+
+
+def _uuid(*parts: str) -> str:
+    h = short_hash(*parts, n=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _ec2(prefix: str, kind: str) -> Callable[[Args, ProviderContext], dict[str, Any]]:
+    def outputs(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+        resource_id = _ec2_id(prefix, args)
+        return {"id": resource_id, "arn": ctx.arn("ec2", f"{kind}/{resource_id}"), "ownerId": ctx.account}
+    return outputs
+
+
+def _vpc(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    vpc_id = _ec2_id("vpc", args)
+    return {"id": vpc_id, "arn": ctx.arn("ec2", f"vpc/{vpc_id}"), "ownerId": ctx.account,
+            "mainRouteTableId": f"rtb-0{short_hash('main', args.name, n=16)}",
+            "defaultRouteTableId": f"rtb-0{short_hash('main', args.name, n=16)}",
+            "defaultSecurityGroupId": f"sg-0{short_hash('default', args.name, n=16)}",
+            "defaultNetworkAclId": f"acl-0{short_hash('default', args.name, n=16)}"}
+
+
+def _subnet(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    subnet_id = _ec2_id("subnet", args)
+    zone = args.inputs.get("availabilityZone", "")
+    zones = ctx.zones("aws")
+    zone_id = f"{ctx.region}-az{zones.index(zone) + 1}" if zone in zones else ""
+    return {"id": subnet_id, "arn": ctx.arn("ec2", f"subnet/{subnet_id}"), "ownerId": ctx.account,
+            "availabilityZoneId": zone_id}
+
+
+def _documentation_ip(args: Args) -> str:
+    return f"203.0.113.{int(short_hash(args.name, n=4), 16) % 254 + 1}"  # RFC 5737 TEST-NET-3
+
+
+def _eip(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    allocation = _ec2_id("eipalloc", args)
+    return {"id": allocation, "allocationId": allocation, "publicIp": _documentation_ip(args),
+            "arn": ctx.arn("ec2", f"elastic-ip/{allocation}")}
+
+
+def _nat(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    return {"id": _ec2_id("nat", args), "networkInterfaceId": _ec2_id("eni", args),
+            "publicIp": _documentation_ip(args), "connectivityType": "public"}
+
+
+def _route(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    # The provider's id is "r-<route table id><hash of the destination>".
+    destination = args.inputs.get("destinationCidrBlock", "")
+    return {"id": f"r-{args.inputs.get('routeTableId', '')}{int(short_hash(destination, n=8), 16)}"}
+
+
+def _iam_role(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    name = args.inputs.get("name") or f"{args.name}-{short_hash(args.name, n=7)}"  # Pulumi's autoname
+    return {"id": name, "name": name, "arn": ctx.arn("iam", f"role/{name}", regional=False),
+            "uniqueId": f"AROA{short_hash(args.name, n=17).upper()}"}
+
+
+def _role_policy_attachment(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    return {"id": f"{args.inputs.get('role', '')}-{short_hash(args.name, n=26)}"}
+
+
+def _role_policy(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    name = args.inputs.get("name") or f"{args.name}-{short_hash(args.name, n=7)}"
+    return {"id": f"{args.inputs.get('role', '')}:{name}", "name": name}
+
+
+def _kms_key(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    key_id = _uuid(args.typ, args.name)
+    return {"id": key_id, "keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+
+
+def _log_group(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    name = args.inputs.get("name", args.name)
+    return {"id": name, "arn": ctx.arn("logs", f"log-group:{name}")}
+
+
+def _eks_cluster(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    name = args.inputs.get("name", args.name)
+    oidc_id = short_hash("eks", ctx.region, name, n=32).upper()
+    suffix = ctx.catalog.region("aws", ctx.region).dns_suffix
+    return {
+        "id": name, "name": name, "arn": ctx.arn("eks", f"cluster/{name}"), "clusterId": _uuid("eks", name),
+        "endpoint": f"https://{oidc_id}.gr7.{ctx.region}.eks.{suffix}",
+        "certificateAuthority": {"data": _MOCK_CA},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{ctx.region}.{suffix}/id/{oidc_id}"}]}],
+        "platformVersion": "eks.1", "status": "ACTIVE",
+        "vpcConfig": {**args.inputs.get("vpcConfig", {}),
+                      "clusterSecurityGroupId": f"sg-0{short_hash('eks-cluster-sg', name, n=16)}"},
+    }
+
+
+def _oidc_provider(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    host = str(args.inputs.get("url", "")).removeprefix("https://")
+    arn = ctx.arn("iam", f"oidc-provider/{host}", regional=False)
+    return {"id": arn, "arn": arn}
+
+
+def _access_entry(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    cluster, principal = args.inputs.get("clusterName", ""), args.inputs.get("principalArn", "")
+    role = principal.rsplit("/", 1)[-1]
+    return {"id": f"{cluster}:{principal}", "type": args.inputs.get("type", "STANDARD"),
+            "accessEntryArn": ctx.arn("eks", f"access-entry/{cluster}/role/{ctx.account}/{role}/"
+                                             f"{_uuid('access-entry', cluster, principal)}")}
+
+
+def _access_policy_association(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    i = args.inputs
+    return {"id": f"{i.get('clusterName', '')}#{i.get('principalArn', '')}#{i.get('policyArn', '')}"}
+
+
+def _node_group(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    cluster, group = args.inputs.get("clusterName", ""), args.inputs.get("nodeGroupName", args.name)
+    uuid = _uuid("nodegroup", cluster, group)
+    return {"id": f"{cluster}:{group}", "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{uuid}"),
+            "status": "ACTIVE", "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{uuid}"}]}]}
+
+
+def _addon(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    cluster, addon = args.inputs.get("clusterName", ""), args.inputs.get("addonName", "")
+    return {"id": f"{cluster}:{addon}",
+            "arn": ctx.arn("eks", f"addon/{cluster}/{addon}/{_uuid('addon', cluster, addon)}")}
+
+
+OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
+    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
+    "aws:ec2/subnet:Subnet": _subnet,
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/natGateway:NatGateway": _nat,
+    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/route:Route": _route,
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": lambda args, ctx: {"id": _ec2_id("rtbassoc", args)},
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _role_policy_attachment,
+    "aws:iam/rolePolicy:RolePolicy": _role_policy,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:kms/key:Key": _kms_key,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/accessEntry:AccessEntry": _access_entry,
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _access_policy_association,
+    "aws:eks/nodeGroup:NodeGroup": _node_group,
+    "aws:eks/addon:Addon": _addon,
+}
+
+
+def _instance_type_offerings(args: dict[str, Any], ctx: ProviderContext) -> dict[str, Any]:
+    """Offline, every instance type is offered in every catalog zone of the region (filters still apply)."""
+    filters = {f["name"]: f["values"] for f in args.get("filters", [])}
+    types = filters.get("instance-type", [])
+    zones = [z for z in ctx.zones("aws") if z in filters.get("location", ctx.zones("aws"))]
+    offers = [(t, z) for t in types for z in zones]
+    return {"instanceTypes": [t for t, _ in offers], "locations": [z for _, z in offers],
+            "locationTypes": ["availability-zone"] * len(offers), "id": ctx.region}
+
+
+CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda args, ctx: {
+        "names": ctx.zones("aws"),
+        "zoneIds": [f"{ctx.region}-az{i + 1}" for i in range(len(ctx.zones("aws")))],
+        "id": ctx.region, "state": args.get("state"),
+    },
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args, ctx: {
+        "accountId": ctx.account, "arn": f"arn:{ctx.partition}:iam::{ctx.account}:user/sovereign-ci",
+        "userId": "AIDAMOCKUSER", "id": ctx.account,
+    },
+    "aws:index/getPartition:getPartition": lambda args, ctx: {
+        "partition": ctx.partition, "dnsSuffix": ctx.catalog.region("aws", ctx.region).dns_suffix,
+        "id": ctx.partition,
+    },
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    "aws:eks/getAddonVersion:getAddonVersion": lambda args, ctx: {
+        "addonName": args["addonName"], "kubernetesVersion": args["kubernetesVersion"],
+        "mostRecent": args.get("mostRecent", False), "version": "v1.0.0-eksbuild.1", "id": args["addonName"],
+    },
+}

@@ -1,0 +1,366 @@
+"""`sovereign:aws:GpuCluster` as the engine receives it: every assertion reads the registered resources'
+inputs and options, for every stack that runs an AWS cluster."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from types import SimpleNamespace
+
+import pulumi
+import pytest
+import yaml
+
+from sovereign.components.aws import nodes
+from sovereign.domain.stackfile import read_stack_config, stack_file
+from sovereign.domain.topology import GPU_TAINT
+from sovereign.engine.graph import SECRET_MASK, RegisteredResource
+from sovereign.engine.run import Plan, plan_stack
+from sovereign.project import PROJECT_DIR
+
+from .conftest import STACKS
+
+AWS_STACKS = [s for s in STACKS if "aws" in (read_stack_config(PROJECT_DIR, s)[0].get("sovereign:clouds") or {})]
+
+COMPONENT = "sovereign:aws:GpuCluster"
+CLUSTER = "aws:eks/cluster:Cluster"
+SUBNET = "aws:ec2/subnet:Subnet"
+NAT = "aws:ec2/natGateway:NatGateway"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+ROLE = "aws:iam/role:Role"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+ADDON = "aws:eks/addon:Addon"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+K8S_PROVIDER = "pulumi:providers:kubernetes"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ARN = re.compile(r"\barn:([a-z-]+):")
+
+
+class ClusterGraph:
+    """The resources registered under one stack's AWS cluster component, with their links."""
+
+    def __init__(self, plan: Plan):
+        assert plan.ok, plan.errors
+        self.plan = plan
+        self.cluster_plan = plan.decisions.cluster("aws")
+        [self.component] = [r for r in plan.resources if r.type == COMPONENT]
+        self.children = [r for r in plan.resources if r.parent == self.component.urn]
+        self.by_urn = {r.urn: r for r in plan.resources}
+        self.partition = self.cluster_plan.cloud.region.partition
+
+    def all(self, typ: str) -> list[RegisteredResource]:
+        return [r for r in self.children if r.type == typ]
+
+    def one(self, typ: str) -> RegisteredResource:
+        [found] = self.all(typ)
+        return found
+
+    def deps(self, resource: RegisteredResource, typ: str) -> list[RegisteredResource]:
+        return [self.by_urn[u] for u in resource.options.get("dependsOn", []) if self.by_urn[u].type == typ]
+
+    def role_by_arn(self, arn: str) -> str:
+        return arn.rsplit("/", 1)[-1]
+
+    def attached_policies(self, role_name: str) -> set[str]:
+        return {a.inputs["policyArn"] for a in self.all(ATTACHMENT) if a.inputs["role"] == role_name}
+
+    def routed_subnets(self) -> dict[str, tuple[str, RegisteredResource]]:
+        """Subnet URN → ("nat" | "igw", the NAT gateway or internet gateway its default route uses)."""
+        default = {}
+        for route in self.all(ROUTE):
+            assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+            [table] = self.deps(route, ROUTE_TABLE)
+            nats, igws = self.deps(route, NAT), self.deps(route, "aws:ec2/internetGateway:InternetGateway")
+            assert len(nats) + len(igws) == 1, route.urn
+            default[table.urn] = ("nat", nats[0]) if nats else ("igw", igws[0])
+        routed = {}
+        for association in self.all(ASSOCIATION):
+            [subnet], [table] = self.deps(association, SUBNET), self.deps(association, ROUTE_TABLE)
+            routed[subnet.urn] = default[table.urn]
+        return routed
+
+    def private_subnets(self) -> list[RegisteredResource]:
+        return [self.by_urn[u] for u, (via, _) in self.routed_subnets().items() if via == "nat"]
+
+    def node_groups(self) -> dict[str, RegisteredResource]:
+        return {g.inputs["nodeGroupName"]: g for g in self.all(NODE_GROUP)}
+
+
+@pytest.fixture
+def graph(plans, stack):
+    return ClusterGraph(plans[stack])
+
+
+def test_there_are_aws_stacks_and_one_is_in_the_china_partition():
+    assert len(AWS_STACKS) >= 3
+    assert "cn-north" in AWS_STACKS
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_cluster_runs_the_planned_version_behind_a_private_endpoint(graph):
+    cloud = graph.cluster_plan.cloud
+    cluster = graph.one(CLUSTER)
+    assert cluster.inputs["name"] == graph.cluster_plan.name
+    assert cluster.inputs["version"] == cloud.kubernetes_version
+    vpc = cluster.inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    if cloud.api_access_cidrs:
+        assert vpc["endpointPublicAccess"] is True
+        assert sorted(vpc["publicAccessCidrs"]) == sorted(cloud.api_access_cidrs)
+    else:
+        assert vpc["endpointPublicAccess"] is False
+        assert "publicAccessCidrs" not in vpc
+    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API",
+                                              "bootstrapClusterCreatorAdminPermissions": True}
+    assert set(cluster.inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator"}
+    encryption = cluster.inputs["encryptionConfig"]
+    assert encryption["resources"] == ["secrets"]
+    assert encryption["provider"]["keyArn"].startswith(f"arn:{graph.partition}:kms:{cloud.region.name}:")
+    assert graph.one("aws:kms/key:Key").inputs["enableKeyRotation"] is True
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_cluster_role_is_trusted_by_eks_and_holds_the_cluster_policy_of_its_partition(graph):
+    cluster = graph.one(CLUSTER)
+    role_arn = cluster.inputs["roleArn"]
+    assert role_arn.startswith(f"arn:{graph.partition}:iam::")
+    assert f"arn:{graph.partition}:iam::aws:policy/AmazonEKSClusterPolicy" in \
+        graph.attached_policies(graph.role_by_arn(role_arn))
+    [role] = graph.deps(cluster, ROLE)
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "eks.amazonaws.com"}
+    # The cluster waits for its policy, so a destroy detaches it only after the cluster is gone.
+    assert any(a.inputs["policyArn"].endswith("/AmazonEKSClusterPolicy") for a in graph.deps(cluster, ATTACHMENT))
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_subnets_follow_the_plan_across_zones_and_nodes_use_only_private_ones(graph):
+    network = graph.cluster_plan.network
+    subnets = graph.all(SUBNET)
+    assert sorted(s.inputs["cidrBlock"] for s in subnets) == sorted(network.public_subnets + network.private_subnets)
+    private = graph.private_subnets()
+    zones = {s.inputs["availabilityZone"] for s in private}
+    assert len(zones) == len(private) == graph.cluster_plan.zone_count >= 2
+    assert {s.inputs["cidrBlock"] for s in private} == set(network.private_subnets)
+    assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert all(s.inputs["tags"][f"kubernetes.io/cluster/{graph.cluster_plan.name}"] == "shared" for s in subnets)
+    private_urns = {s.urn for s in private}
+    for holder in [graph.one(CLUSTER), *graph.all(NODE_GROUP)]:
+        ids = holder.inputs["vpcConfig"]["subnetIds"] if holder.type == CLUSTER else holder.inputs["subnetIds"]
+        used = graph.deps(holder, SUBNET)
+        assert len(used) == len(ids), holder.urn
+        # Offline every machine type is offered in every zone, so every group spans all private subnets.
+        assert {s.urn for s in used} == private_urns, holder.urn
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_each_zone_egresses_through_its_own_nat_gateway(graph):
+    nats = graph.all(NAT)
+    assert len(nats) == graph.cluster_plan.zone_count
+    routed = graph.routed_subnets()
+    for nat in nats:
+        [public] = graph.deps(nat, SUBNET)
+        assert routed[public.urn][0] == "igw"
+    for subnet in graph.private_subnets():
+        _, nat = routed[subnet.urn]
+        [nat_subnet] = graph.deps(nat, SUBNET)
+        assert nat_subnet.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
+    assert len({routed[s.urn][1].urn for s in graph.private_subnets()}) == len(nats)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_oidc_provider_is_bound_to_the_cluster_issuer_and_trusted_by_the_ebs_csi_role(graph):
+    region = graph.cluster_plan.cloud.region
+    oidc = graph.one(OIDC)
+    assert graph.deps(oidc, CLUSTER) == [graph.one(CLUSTER)]
+    issuer_host = re.escape(f"oidc.eks.{region.name}.{region.dns_suffix}")
+    assert re.fullmatch(rf"https://{issuer_host}/id/[0-9A-F]{{32}}", oidc.inputs["url"])
+    assert oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    [csi] = [a for a in graph.all(ADDON) if a.inputs["addonName"] == "aws-ebs-csi-driver"]
+    [role] = graph.deps(csi, ROLE)
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    host = oidc.inputs["url"].removeprefix("https://")
+    assert re.fullmatch(rf"arn:{graph.partition}:iam::\d{{12}}:oidc-provider/{re.escape(host)}",
+                        statement["Principal"]["Federated"])
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"]["StringEquals"] == {
+        f"{host}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa", f"{host}:aud": "sts.amazonaws.com"}
+    assert f"arn:{graph.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" in \
+        graph.attached_policies(graph.role_by_arn(csi.inputs["serviceAccountRoleArn"]))
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
+    plan = graph.cluster_plan
+    groups = graph.node_groups()
+    assert set(groups) == {"system"} | {p.name for p in plan.gpu_pools}
+    node_role = {g.inputs["nodeRoleArn"] for g in groups.values()}
+    assert len(node_role) == 1
+    assert {f"arn:{graph.partition}:iam::aws:policy/{p}" for p in (
+        "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
+        "AmazonSSMManagedInstanceCore")} <= graph.attached_policies(graph.role_by_arn(node_role.pop()))
+    system = groups["system"].inputs
+    assert system["amiType"] == "AL2023_x86_64_STANDARD" and "taints" not in system
+    assert system["instanceTypes"] == [plan.system_machine_type]
+    low, high = plan.system_nodes
+    assert system["scalingConfig"] == {"minSize": low, "maxSize": high, "desiredSize": low}
+    key, value, _ = GPU_TAINT
+    for pool in plan.gpu_pools:
+        group = groups[pool.name]
+        assert group.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+        assert group.inputs["instanceTypes"] == [pool.machine_type]
+        assert group.inputs["capacityType"] == ("SPOT" if pool.spot else "ON_DEMAND")
+        assert group.inputs["taints"] == [{"key": key, "value": value, "effect": "NO_SCHEDULE"}]
+        assert group.inputs["labels"] == dict(pool.labels)
+        assert group.inputs["scalingConfig"] == {"minSize": pool.min_nodes, "maxSize": pool.max_nodes,
+                                                 "desiredSize": pool.desired_nodes}
+        assert group.inputs["diskSize"] >= 100
+    for group in groups.values():
+        assert group.inputs["version"] == plan.cloud.kubernetes_version
+        assert group.options["ignoreChanges"] == ["scalingConfig.desiredSize"]
+        assert group.inputs["updateConfig"] == {"maxUnavailable": 1}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_gpu_node_ranges_add_up_to_the_sizing_decision(graph):
+    replicas = {m.id: m.replicas for m in graph.plan.spec.models}
+    expected: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for fit in graph.plan.decisions.fits_for("aws"):
+        expected[fit.machine_type][0] += math.ceil(replicas[fit.model].min / fit.replicas_per_node)
+        expected[fit.machine_type][1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
+    registered = {g.inputs["instanceTypes"][0]: [g.inputs["scalingConfig"]["minSize"],
+                                                 g.inputs["scalingConfig"]["maxSize"]]
+                  for name, g in graph.node_groups().items() if name != "system"}
+    assert expected and registered == dict(expected)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_addons_are_managed_and_ordered_around_the_nodes(graph):
+    addons = {a.inputs["addonName"]: a for a in graph.all(ADDON)}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver",
+                           "metrics-server"}
+    assert all(a.inputs["resolveConflictsOnUpdate"] == "OVERWRITE" for a in addons.values())
+    system = graph.node_groups()["system"]
+    for name in ("coredns", "metrics-server", "aws-ebs-csi-driver"):
+        assert graph.deps(addons[name], NODE_GROUP) == [system], name
+    for group in graph.all(NODE_GROUP):
+        assert {a.inputs["addonName"] for a in graph.deps(group, ADDON)} == {"vpc-cni", "kube-proxy",
+                                                                            "eks-pod-identity-agent"}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_kubernetes_provider_has_a_secret_kubeconfig_and_carries_the_device_plugin(graph):
+    provider = graph.one(K8S_PROVIDER)
+    assert provider.inputs["kubeconfig"] == SECRET_MASK
+    assert provider.inputs["deleteUnreachable"] == "true"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert graph.deps(provider, CLUSTER) == [graph.one(CLUSTER)]
+    assert set(provider.options["dependsOn"]) >= {g.urn for g in graph.all(NODE_GROUP)}
+    plugin = graph.one(RELEASE)
+    assert plugin.provider == provider.urn
+    assert plugin.options["deletedWith"] == graph.one(CLUSTER).urn
+    assert (plugin.inputs["chart"], plugin.inputs["namespace"]) == ("nvidia-device-plugin", "kube-system")
+    assert plugin.inputs["repositoryOpts"]["repo"] == "https://nvidia.github.io/k8s-device-plugin"
+    assert re.fullmatch(r"0\.17\.\d+", plugin.inputs["version"])
+    key, _, effect = GPU_TAINT
+    assert {"key": key, "operator": "Exists", "effect": effect} in plugin.inputs["values"]["tolerations"]
+    [term] = plugin.inputs["values"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    [selector] = term["matchExpressions"]
+    # Every GPU pool carries the label the plugin selects on, and no other pool does.
+    for name, group in graph.node_groups().items():
+        assert (selector["key"] in group.inputs.get("labels", {})) == (name != "system")
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_resource_names_this_regions_aws_or_kubernetes_provider(graph):
+    [aws_provider] = [r for r in graph.plan.resources if r.type == "pulumi:providers:aws"]
+    assert aws_provider.inputs["region"] == graph.cluster_plan.cloud.region.name
+    k8s_provider = graph.one(K8S_PROVIDER)
+    custom = [r for r in graph.children if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert len(custom) > 40
+    for r in custom:
+        expected = k8s_provider.urn if r.type.startswith("kubernetes:") else aws_provider.urn
+        assert r.provider == expected, r.urn
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_arn_uses_the_partition_of_the_region(graph):
+    arns = ARN.findall(json.dumps([r.inputs for r in graph.children]))
+    assert len(arns) >= 10
+    assert set(arns) == {graph.partition}
+    account = graph.cluster_plan.cloud.account_id
+    if account:  # the provider is pinned to it, so every IAM ARN the cluster names is in that account
+        assert graph.one(CLUSTER).inputs["roleArn"].split(":")[4] == account
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_admin_role_gets_a_cluster_admin_access_entry_only_when_set(graph):
+    admin = graph.cluster_plan.cloud.admin_role_arn
+    entries, policies = graph.all(ACCESS_ENTRY), graph.all(ACCESS_POLICY)
+    if admin is None:
+        assert entries == [] and policies == []
+        return
+    [entry], [policy] = entries, policies
+    assert entry.inputs["principalArn"] == policy.inputs["principalArn"] == admin
+    assert policy.inputs["policyArn"] == \
+        f"arn:{graph.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert policy.inputs["accessScope"] == {"type": "cluster"}
+    assert graph.deps(policy, ACCESS_ENTRY) == [entry]
+
+
+def test_china_stack_registers_aws_cn_arns_and_service_principals(plans):
+    graph = ClusterGraph(plans["cn-north"])
+    assert graph.partition == "aws-cn"
+    assert graph.one(CLUSTER).inputs["roleArn"].startswith("arn:aws-cn:iam::")
+    assert "arn:aws-cn:iam::aws:policy/AmazonEKSClusterPolicy" in \
+        graph.attached_policies(graph.role_by_arn(graph.one(CLUSTER).inputs["roleArn"]))
+    node_role = graph.node_groups()["system"].inputs["nodeRoleArn"]
+    [role] = graph.deps(graph.node_groups()["system"], ROLE)
+    assert node_role.startswith("arn:aws-cn:iam::")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == \
+        {"Service": "ec2.amazonaws.com.cn"}
+
+
+@pytest.mark.parametrize("cidrs, admin", [
+    ((), None),
+    (("198.51.100.0/24", "203.0.113.16/28"), "arn:aws:iam::111122223333:role/platform-admin"),
+])
+def test_public_endpoint_and_admin_entry_follow_the_spec(project_copy, cidrs, admin):
+    stack = AWS_STACKS[0]
+    path = stack_file(project_copy, stack)
+    doc = yaml.safe_load(path.read_text())
+    aws = doc["config"]["sovereign:clouds"]["aws"]
+    aws.pop("adminRoleArn", None)
+    aws["apiAccessCidrs"] = list(cidrs)
+    if admin:
+        aws["adminRoleArn"] = admin
+    path.write_text(yaml.safe_dump(doc))
+    graph = ClusterGraph(plan_stack(stack, project=project_copy))
+    vpc = graph.one(CLUSTER).inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is bool(cidrs)
+    assert vpc.get("publicAccessCidrs", []) == list(cidrs)
+    assert [e.inputs["principalArn"] for e in graph.all(ACCESS_ENTRY)] == ([admin] if admin else [])
+
+
+def test_node_groups_skip_zones_that_do_not_offer_their_machine_type(monkeypatch):
+    """EKS rejects a node group with a subnet in a zone lacking the instance type (GPU types often do)."""
+    asked = {}
+
+    def offerings(location_type, filters, opts):
+        asked.update({f.name: f.values for f in filters}, location_type=location_type)
+        return SimpleNamespace(locations=["us-east-1c", "us-east-1a", "us-east-1f"])
+
+    monkeypatch.setattr(nodes.aws.ec2, "get_instance_type_offerings", offerings)
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert nodes.offered_zones("p5.48xlarge", zones, None) == ["us-east-1a", "us-east-1c"]
+    assert asked == {"instance-type": ["p5.48xlarge"], "location": zones, "location_type": "availability-zone"}
+    with pytest.raises(pulumi.RunError, match="p5.48xlarge is offered in none of the cluster's zones"):
+        nodes.offered_zones("p5.48xlarge", ["us-east-1b"], None)
