@@ -26,7 +26,8 @@ $(HELM): tools/fetch-helm.sh
 plan: install
 	$(BIN)/sovereign plan --out $(PLAN_DIR)
 
-test: install
+# The chart tests render through the real helm binary.
+test: install helm
 	$(BIN)/python -m pytest -q
 
 clean:
