@@ -69,3 +69,17 @@ def test_broken_policy_is_reported_once_and_plans_nothing(project_copy):
     result = sovereign("plan", "--project", str(project_copy))
     assert result.returncode == 2 and result.stdout == ""
     assert "policy/sovereignty.yaml: bans[0].countries[0]: unknown value 'ITA'" in result.stderr
+
+
+def test_removing_gcp_from_a_stack_plans_a_valid_aws_only_region(project_copy):
+    stack = project_copy / "stacks" / "Pulumi.eu-central.yaml"
+    text = stack.read_text()
+    start = text.index("    gcp:\n")
+    end = text.index("  sovereign:models:")
+    stack.write_text(text[:start] + text[end:])
+    result = sovereign("plan", "--project", str(project_copy), "--stack", "eu-central", "--json")
+    assert result.returncode == 0, result.stderr
+    [doc] = json.loads(result.stdout)["stacks"]
+    assert [c["cloud"] for c in doc["clusters"]] == ["aws"]
+    types = {r["type"] for r in doc["resources"]}
+    assert "aws:eks/cluster:Cluster" in types and not any(t.startswith("gcp:") for t in types)
