@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from .domain.errors import InvalidInput
+from .domain.serving import release_name
 from .domain.stackfile import display_name, list_stacks
 from .engine.run import Plan, plan_stack
 from .engine.snapshot import dumps, snapshot, write_snapshot
@@ -85,6 +86,11 @@ def summary(plan: Plan) -> str:
         for p in c.gpu_pools:
             lines.append(f"     {c.cloud.cloud:<4} {p.name:<14} {p.machine_type:<16} nodes {p.min_nodes}-{p.max_nodes}"
                          f"{' spot' if p.spot else ''}  ({', '.join(p.models)})")
+    lines.append("   releases      (charts/model-server in namespace sovereign-serving, per cluster)")
+    for f in plan.decisions.fits:
+        model = next(m for m in spec.models if m.id == f.model)
+        lines.append(f"     {f.cloud:<4} {release_name(f.model):<32} {f.tensor_parallel} GPU/replica × "
+                     f"{model.replicas.min}-{model.replicas.max} replicas on {f.gpu}")
     counts = Counter(r.type for r in plan.resources)
     lines += [f"     {n:>4} × {t}" for t, n in sorted(counts.items())]
     lines.append("   managed APIs  (requested first; rule that decided; hosts reached or reason)")

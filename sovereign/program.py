@@ -26,11 +26,12 @@ def run() -> None:
     except InvalidInput as exc:
         # RunError is reported by the CLI as a plain message, without a Python traceback.
         raise pulumi.RunError(f"invalid input, nothing was registered:\n{exc}") from None
-    region = Region(spec.name, RegionArgs(decisions=decided))
+    region = Region(spec.name, RegionArgs(decisions=decided, catalog=catalog))
     pulumi.export("region", spec.name)
     pulumi.export("jurisdiction", list(spec.jurisdiction.countries))
-    pulumi.export("clusters", {cloud: {"name": c.cluster_name, "endpoint": c.endpoint,
-                                       "gpuPools": c.gpu_pools}
+    pulumi.export("clusters", {cloud: {"name": c.cluster_name, "endpoint": c.endpoint, "gpuPools": c.gpu_pools,
+                                       "weightsBucket": region.caches[cloud].bucket_name,
+                                       "models": region.serving[cloud].endpoints}
                                for cloud, c in region.clusters.items()})
     pulumi.export("sizing", [f.to_dict() for f in decided.fits])
     pulumi.export("verdicts", {v.provider: {"allowed": v.allowed, "requested": v.requested,

@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import jsonschema
-import kubernetes_validate
 import pytest
 import yaml
 
 from sovereign.catalog import load_catalog
 
-from .helm import CHARTS, REPO_ROOT, lint, objects, one, template, template_error
+from .helm import CHARTS, lint, objects, one, template, template_error
+from .schemas import schema_errors
 
 CHART = CHARTS / "model-server"
-CRD_SCHEMAS = REPO_ROOT.parent / "shared" / "schemas" / "crds"
-# The oldest Kubernetes the platform runs (EKS/GKE standard support) and the newest kubernetes-validate ships.
-KUBE_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
-# Custom resources the chart renders -> their CRD JSON schema under ../shared/schemas/crds.
-CRD_FILES = {
-    ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh/scaledobject_v1alpha1.json",
-    ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/servicemonitor_v1.json",
-}
 STARTUP_WINDOW_MIN_SECONDS = 30 * 60
 
 MINIMAL = {"model": {"name": "qwen2.5-7b-instruct"}}
@@ -81,35 +72,6 @@ def env_of(container: dict) -> dict[str, dict]:
 
 def volumes_of(docs: list[dict]) -> dict[str, dict]:
     return {v["name"]: v for v in pod_spec(docs)["volumes"]}
-
-
-def crd_validator(api_version: str, kind: str) -> jsonschema.Validator:
-    path = CRD_SCHEMAS / CRD_FILES[(api_version, kind)]
-    if not path.is_file():
-        pytest.fail(f"CRD schema {path} is missing: the shared/ folder must sit beside the project", pytrace=False)
-    schema = json.loads(path.read_text())
-    # iter_errors, not jsonschema.validate: some shared schemas hold Go regexes Python's meta-check rejects.
-    return jsonschema.Draft7Validator(schema)
-
-
-def schema_errors(doc: dict) -> list[str]:
-    """Every schema violation of one rendered object: Kubernetes built-ins through kubernetes-validate (strict,
-    for each version in KUBE_VERSIONS), custom resources through their CRD schema. An object of a kind neither
-    knows is an error too, so nothing goes unvalidated."""
-    key = (doc["apiVersion"], doc["kind"])
-    name = f"{doc['kind']}/{doc['metadata']['name']}"
-    if key in CRD_FILES:
-        return [f"{name}: {'.'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in crd_validator(*key).iter_errors(doc)]
-    errors = []
-    for version in KUBE_VERSIONS:
-        try:
-            kubernetes_validate.validate(doc, version, strict=True)
-        except kubernetes_validate.ValidationError as e:
-            errors.append(f"{name} (k8s {version}): {'.'.join(map(str, e.path))}: {e.message}")
-        except kubernetes_validate.SchemaNotFoundError as e:
-            errors.append(f"{name}: no schema: {e.message}")
-    return errors
 
 
 # -- fixtures ----------------------------------------------------------------------------------------------

@@ -7,18 +7,40 @@ from typing import Optional
 
 import pulumi
 
+from ..catalog import Catalog
 from ..domain.decisions import RegionDecisions
+from ..domain.serving import releases
 from .aws.cluster import AwsGpuCluster
+from .aws.egress import AwsEgressFence
+from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
+from .egress_args import EgressFenceArgs
 from .gcp.cluster import GcpGpuCluster
+from .gcp.egress import GcpEgressFence
+from .gcp.weights import GcpWeightCache, GcpWeightReader
+from .namespaces import namespaces
 from .providers import aws_provider, gcp_provider
+from .serving import ModelServing, ModelServingArgs
+from .weights_args import WeightCacheArgs, WeightReaderArgs
 
-_CLUSTERS = {"aws": (aws_provider, AwsGpuCluster), "gcp": (gcp_provider, GcpGpuCluster)}
+
+@dataclass(frozen=True)
+class _Cloud:
+    provider: object
+    cluster: type
+    fence: type
+    cache: type
+    reader: type
+
+
+_CLOUD = {"aws": _Cloud(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader),
+          "gcp": _Cloud(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader)}
 
 
 @dataclass(frozen=True)
 class RegionArgs:
     decisions: RegionDecisions
+    catalog: Catalog
 
 
 class Region(pulumi.ComponentResource):
@@ -29,13 +51,32 @@ class Region(pulumi.ComponentResource):
         decided = args.decisions
         self.providers: dict[str, pulumi.ProviderResource] = {}
         self.clusters: dict[str, pulumi.ComponentResource] = {}
+        self.fences: dict[str, pulumi.ComponentResource] = {}
+        self.caches: dict[str, pulumi.ComponentResource] = {}
+        self.serving: dict[str, ModelServing] = {}
         for plan in decided.clusters:
-            cloud = plan.cloud.cloud
-            make_provider, cluster_type = _CLUSTERS[cloud]
-            self.providers[cloud] = make_provider(f"{plan.name}", plan.cloud, dict(plan.labels), self)
-            self.clusters[cloud] = cluster_type(
-                plan.name, GpuClusterArgs(plan=plan, provider=self.providers[cloud]),
-                opts=pulumi.ResourceOptions(parent=self, providers=[self.providers[cloud]]))
+            cloud, kinds = plan.cloud.cloud, _CLOUD[plan.cloud.cloud]
+            provider = self.providers[cloud] = kinds.provider(plan.name, plan.cloud, dict(plan.labels), self)
+            on_cloud = pulumi.ResourceOptions(parent=self, providers=[provider])
+            # Stateful and cluster-independent: survives drills that delete the cluster.
+            cache = self.caches[cloud] = kinds.cache(plan.name, WeightCacheArgs(plan=plan, provider=provider), on_cloud)
+            cluster = self.clusters[cloud] = kinds.cluster(plan.name, GpuClusterArgs(plan=plan, provider=provider),
+                                                           on_cloud)
+            spaces = namespaces(plan.name, pulumi.ResourceOptions(
+                parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster))
+            after_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(spaces.values()))
+            self.fences[cloud] = kinds.fence(
+                plan.name, EgressFenceArgs(egress=decided.egress, plan=plan, provider=provider,
+                                           k8s_provider=cluster.k8s_provider, network_id=cluster.network_id,
+                                           cluster=cluster.cluster), after_namespaces)
+            models = releases(plan, decided.spec.models, decided.fits, args.catalog)
+            reader = kinds.reader(plan.name, WeightReaderArgs(
+                plan=plan, provider=provider, cache=cache, cluster=cluster,
+                service_accounts=tuple(r.name for r in models)), on_cloud)
+            self.serving[cloud] = ModelServing(plan.name, ModelServingArgs(
+                releases=models, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
+                weights_uri=cache.uri, service_account_values=reader.service_account_values,
+                weights_values=reader.weights_values), after_namespaces)
         self.register_outputs({
             "clouds": {p.cloud.cloud: p.cloud.region.name for p in decided.clusters},
             "reachableProviders": [v.provider for v in decided.verdicts if v.reachable],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..catalog import Catalog
+from .egress import EgressPlan, egress_plan
 from .policy import Policy
 from .sizing import Fit, size_region
 from .spec import RegionSpec
@@ -22,6 +23,7 @@ class RegionDecisions:
     verdicts: tuple[Verdict, ...]
     fits: tuple[Fit, ...]
     clusters: tuple[ClusterPlan, ...]
+    egress: EgressPlan
 
     def cluster(self, cloud: str) -> ClusterPlan | None:
         return next((c for c in self.clusters if c.cloud.cloud == cloud), None)
@@ -33,4 +35,6 @@ class RegionDecisions:
 def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionDecisions:
     """Raises InvalidInput (e.g. a model that fits no GPU the region offers) before anything is built."""
     fits = size_region(spec, catalog)
-    return RegionDecisions(spec, evaluate_region(spec, policy, catalog), fits, plan_clusters(spec, fits))
+    verdicts = evaluate_region(spec, policy, catalog)
+    return RegionDecisions(spec, verdicts, fits, plan_clusters(spec, fits),
+                           egress_plan(verdicts, spec.clouds, policy.file))

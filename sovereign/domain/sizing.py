@@ -13,6 +13,10 @@ The memory budget, per GPU of a replica with tensor-parallel size TP:
 * overhead  = RUNTIME_OVERHEAD_GIB per GPU for the CUDA context, activations, CUDA graphs and NCCL;
 * utilisation = GPU_MEMORY_UTILIZATION, passed to vLLM as --gpu-memory-utilization.
 
+The host must hold its replicas too: each needs its weight shard plus HOST_MEMORY_OVERHEAD_GIB of RAM
+(Python, CUDA host buffers, the page cache weights load through) within HOST_RESERVE of the
+machine's memory, where the catalog knows it.
+
 TP must be a power of two within one node (1, 2, 4, 8) that divides the model's attention heads.
 For each GPU type the region offers, the smallest fitting TP is taken; among the machine types that
 carry at least TP of that GPU, the cheapest per replica wins (a node with N GPUs holds N // TP
@@ -36,6 +40,8 @@ KV_CACHE_BYTES_PER_VALUE = 2
 TP_SIZES = (1, 2, 4, 8)
 BYTES_PER_PARAM = {"bfloat16": 2.0, "mxfp4-moe": 4.25 / 8}
 GIB = 2**30
+HOST_RESERVE = 0.85              # share of a node's vCPU/RAM left to pods after kubelet and system daemons
+HOST_MEMORY_OVERHEAD_GIB = 8
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Fit:
     kv_cache_gib: float             # per replica
     need_per_gpu_gib: float
     budget_per_gpu_gib: float       # utilisation × GPU memory
+    host_memory_gib: int            # RAM one replica requests on its node
 
     @property
     def headroom_gib(self) -> float:
@@ -71,7 +78,7 @@ class Fit:
                 "weightsGiB": round(self.weights_gib, 2), "kvCacheGiB": round(self.kv_cache_gib, 2),
                 "needPerGpuGiB": round(self.need_per_gpu_gib, 2),
                 "budgetPerGpuGiB": round(self.budget_per_gpu_gib, 2),
-                "headroomGiB": round(self.headroom_gib, 2),
+                "headroomGiB": round(self.headroom_gib, 2), "hostMemoryGiB": self.host_memory_gib,
                 "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION}
 
 
@@ -113,11 +120,14 @@ def size_model(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> Fit | Inp
             if tp > machine.gpu_count or model.num_attention_heads % tp:
                 continue
             need = need_per_gpu_gib(model, spec.context_length, spec.max_concurrency, tp)
-            if need > budget:
+            per_node = machine.gpu_count // tp
+            host = math.ceil(weights_bytes(model) / GIB / tp) + HOST_MEMORY_OVERHEAD_GIB
+            if need > budget or (machine.memory_mib and per_node * host > machine.memory_mib / 1024 * HOST_RESERVE):
                 continue
             fit = Fit(spec.id, cloud.cloud, cloud.region.name, machine.gpu, machine.name, machine.gpu_count, tp,
-                      machine.gpu_count // tp, machine.usd_per_hour, weights_bytes(model) / GIB,
-                      kv_bytes_per_token(model) * spec.context_length * spec.max_concurrency / GIB, need, budget)
+                      per_node, machine.usd_per_hour, weights_bytes(model) / GIB,
+                      kv_bytes_per_token(model) * spec.context_length * spec.max_concurrency / GIB, need, budget,
+                      host)
             if best is None or _cost_key(fit) < _cost_key(best):
                 best = fit
             break  # the smallest fitting TP on this machine type

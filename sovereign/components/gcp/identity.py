@@ -17,12 +17,12 @@ NODE_ROLES = (
 )
 
 
-def account_id(name: str) -> str:
-    """A service account id (6-30 characters) for the cluster's nodes, stable for the cluster name."""
-    wanted = f"{name}-nodes"
+def account_id(name: str, purpose: str = "nodes") -> str:
+    """A service account id (6-30 characters) for one purpose of the cluster, stable for its name."""
+    wanted = f"{name}-{purpose}"
     if len(wanted) <= 30:
         return wanted
-    return f"{name[:21]}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return f"{wanted[:21]}-{hashlib.sha256(wanted.encode()).hexdigest()[:8]}"
 
 
 def node_identity(name: str, project: str, opts: pulumi.ResourceOptions

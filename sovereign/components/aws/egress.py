@@ -1,0 +1,16 @@
+"""`sovereign:aws:EgressFence` — placeholder until the egress fence lands; registers no resources."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+
+from ..egress_args import EgressFenceArgs
+
+
+class AwsEgressFence(pulumi.ComponentResource):
+    def __init__(self, name: str, args: EgressFenceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:aws:EgressFence", name, None, opts)
+        self.hosts = {}
+        self.register_outputs({})

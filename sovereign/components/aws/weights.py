@@ -1,0 +1,90 @@
+"""`sovereign:aws:WeightCache` and `sovereign:aws:WeightReader`: model weights in S3, read through IRSA."""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from ...domain.serving import WEIGHTS_PREFIX
+from ...domain.workloads import SERVING_NAMESPACE
+from ..weights_args import WeightCacheArgs, WeightReaderArgs
+from .iam import STS_AUDIENCE
+
+NONCURRENT_DAYS = 30  # overwritten checkpoints stay restorable this long
+
+
+class AwsWeightCache(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WeightCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:aws:WeightCache", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        # Losing the key or the bucket loses every checkpoint: both survive `pulumi destroy` and drills.
+        keep = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True))
+        self.key = aws.kms.Key(f"{name}-weights", description=f"Model weights of {args.plan.name}",
+                               enable_key_rotation=True, deletion_window_in_days=30, opts=keep)
+        self.bucket = aws.s3.Bucket(f"{name}-weights", force_destroy=False, opts=keep)
+        bucket = self.bucket.id
+        aws.s3.BucketOwnershipControls(f"{name}-weights", bucket=bucket,
+                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        private = aws.s3.BucketPublicAccessBlock(
+            f"{name}-weights", bucket=bucket, block_public_acls=True, block_public_policy=True,
+            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+        aws.s3.BucketVersioning(f"{name}-weights", bucket=bucket,
+                                versioning_configuration={"status": "Enabled"}, opts=child)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-weights", bucket=bucket,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms",
+                                                                "kms_master_key_id": self.key.arn},
+                    "bucket_key_enabled": True}], opts=child)
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-weights", bucket=bucket,
+            rules=[{"id": "expire-noncurrent", "status": "Enabled", "filter": {"prefix": ""},
+                    "noncurrent_version_expiration": {"noncurrent_days": NONCURRENT_DAYS},
+                    "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}], opts=child)
+        aws.s3.BucketPolicy(f"{name}-weights", bucket=bucket, policy=self.bucket.arn.apply(_tls_only),
+                            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[private])))
+        self.bucket_name = self.bucket.bucket
+        self.uri = pulumi.Output.concat("s3://", self.bucket.bucket, f"/{WEIGHTS_PREFIX}")
+        self.register_outputs({"bucketName": self.bucket_name, "uri": self.uri, "keyArn": self.key.arn})
+
+
+class AwsWeightReader(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WeightReaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:aws:WeightReader", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        issuer = args.cluster.cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
+        trust = pulumi.Output.all(args.cluster.workload_identity, issuer).apply(
+            lambda a: _serving_trust(a[0], a[1], args.service_accounts))
+        role = aws.iam.Role(f"{name}-weights-reader", assume_role_policy=trust, opts=child)
+        aws.iam.RolePolicy(
+            f"{name}-weights-reader", role=role.name,
+            policy=pulumi.Output.all(args.cache.bucket.arn, args.cache.key.arn).apply(lambda a: _read_only(*a)),
+            opts=child)
+        self.service_account_values = {"awsRoleArn": role.arn}
+        self.weights_values = {"awsRegion": args.plan.cloud.region.name}
+        self.register_outputs({"roleArn": role.arn})
+
+
+def _tls_only(bucket_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+
+def _serving_trust(oidc_arn: str, issuer: str, service_accounts: tuple[str, ...]) -> str:
+    """Only the releases' service accounts in the serving namespace, with STS-audience tokens."""
+    host = issuer.removeprefix("https://")
+    subjects = [f"system:serviceaccount:{SERVING_NAMESPACE}:{sa}" for sa in service_accounts]
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Federated": oidc_arn}, "Action": "sts:AssumeRoleWithWebIdentity",
+        "Condition": {"StringEquals": {f"{host}:sub": subjects, f"{host}:aud": STS_AUDIENCE}}}]})
+
+
+def _read_only(bucket_arn: str, key_arn: str) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["s3:ListBucket"], "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{WEIGHTS_PREFIX}/*"]}}},
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket_arn}/{WEIGHTS_PREFIX}/*"},
+        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": key_arn}]})

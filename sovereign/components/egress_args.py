@@ -1,0 +1,30 @@
+"""Inputs of the egress-fence components. AWS and GCP take the same Args.
+
+Each fence renders the region's EgressPlan (decided once in the domain layer) at two layers:
+  pod layer     — default-deny egress in the serving and gateway namespaces, DNS and the in-cluster
+                  traffic the workloads need, the platform hosts for the serving pods' weight prefetch,
+                  and the allowed managed-API hosts on 443 for the gateway's pods only, through the FQDN
+                  policy kind the cloud enforces;
+  network layer — the VPC / VPC network blocks every denied host whatever the pod layer says.
+Outputs (same names on both clouds):
+  hosts   dict[str, dict[str, list[str]]]  layer → {"allowed": [...], "denied": [...]} as rendered
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from ..domain.egress import EgressPlan
+from ..domain.topology import ClusterPlan
+
+
+@dataclass(frozen=True)
+class EgressFenceArgs:
+    egress: EgressPlan
+    plan: ClusterPlan
+    provider: pulumi.ProviderResource       # the cloud's explicit provider
+    k8s_provider: pulumi.ProviderResource   # the cluster's kubernetes provider
+    network_id: pulumi.Input[str]           # VPC id / VPC network self link
+    cluster: pulumi.Resource                # pod-layer objects are deleted with it

@@ -1,0 +1,57 @@
+"""`sovereign:gcp:WeightCache` and `sovereign:gcp:WeightReader`: model weights in GCS, read through
+GKE Workload Identity."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+
+from ...domain.serving import WEIGHTS_PREFIX
+from ...domain.workloads import SERVING_NAMESPACE
+from ..weights_args import WeightCacheArgs, WeightReaderArgs
+from .identity import account_id
+
+NONCURRENT_DAYS = 30  # overwritten checkpoints stay restorable this long
+
+
+class GcpWeightCache(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WeightCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:gcp:WeightCache", name, None, opts)
+        cloud = args.plan.cloud
+        # Losing the bucket loses every checkpoint: it survives `pulumi destroy` and drills.
+        keep = pulumi.ResourceOptions(parent=self, provider=args.provider, protect=True, retain_on_delete=True)
+        # GCS encrypts every object at rest with Google-managed keys; public access is prevented outright.
+        self.bucket = gcp.storage.Bucket(
+            f"{name}-weights", project=cloud.project, location=cloud.region.name.upper(),
+            uniform_bucket_level_access=True, public_access_prevention="enforced", force_destroy=False,
+            versioning={"enabled": True},
+            lifecycle_rules=[{"action": {"type": "Delete"},
+                              "condition": {"days_since_noncurrent_time": NONCURRENT_DAYS, "with_state": "ARCHIVED"}}],
+            soft_delete_policy={"retention_duration_seconds": 7 * 24 * 3600},
+            labels=dict(args.plan.labels), opts=keep)
+        self.bucket_name = self.bucket.name
+        self.uri = pulumi.Output.concat("gs://", self.bucket.name, f"/{WEIGHTS_PREFIX}")
+        self.register_outputs({"bucketName": self.bucket_name, "uri": self.uri})
+
+
+class GcpWeightReader(pulumi.ComponentResource):
+    def __init__(self, name: str, args: WeightReaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:gcp:WeightReader", name, None, opts)
+        project = args.plan.cloud.project
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        reader = gcp.serviceaccount.Account(f"{name}-weights-reader", account_id=account_id(name, "weights"),
+                                            display_name=f"Model servers of {name} reading weights",
+                                            project=project, opts=child)
+        gcp.storage.BucketIAMMember(f"{name}-weights-reader", bucket=args.cache.bucket_name,
+                                    role="roles/storage.objectViewer", member=reader.member, opts=child)
+        # Each release's Kubernetes service account may act as the reader, and nothing else may.
+        for sa in args.service_accounts:
+            gcp.serviceaccount.IAMMember(
+                f"{name}-{sa}-workload-identity", service_account_id=reader.name,
+                role="roles/iam.workloadIdentityUser",
+                member=f"serviceAccount:{project}.svc.id.goog[{SERVING_NAMESPACE}/{sa}]", opts=child)
+        self.service_account_values = {"gcpServiceAccount": reader.email}
+        self.weights_values: dict = {}
+        self.register_outputs({"serviceAccount": reader.email})

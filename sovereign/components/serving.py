@@ -1,0 +1,51 @@
+"""`sovereign:k8s:ModelServing`: one charts/model-server release per model on one cluster.
+
+Values come from the domain (spec + sizing, see domain/serving.py); this component only adds what
+exists once cloud resources do: each model's weights URI in the region's bucket and the workload
+identity that may read it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..domain.serving import CHART_PATH, Release
+from ..domain.workloads import SERVING_NAMESPACE, SERVING_PORT
+
+
+@dataclass(frozen=True)
+class ModelServingArgs:
+    releases: tuple[Release, ...]
+    k8s_provider: pulumi.ProviderResource
+    cluster: pulumi.Resource                 # releases are deleted with it
+    weights_uri: pulumi.Input[str]           # the cache's `…/models` prefix
+    service_account_values: dict[str, Any]   # from the cloud's WeightReader
+    weights_values: dict[str, Any]
+
+
+class ModelServing(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ModelServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:k8s:ModelServing", name, None, opts)
+        self.endpoints: dict[str, str] = {}
+        for release in args.releases:
+            values = {
+                **release.values,
+                # Service and service account carry the release name: stable for routes and identity bindings.
+                "fullnameOverride": release.name,
+                "weights": {**release.values["weights"], **args.weights_values,
+                            "uri": pulumi.Output.concat(args.weights_uri, "/", release.model)},
+                "serviceAccount": {"create": True, "name": release.name, **args.service_account_values},
+            }
+            k8s.helm.v4.Chart(
+                f"{name}-{release.name}", chart=CHART_PATH, name=release.name, namespace=SERVING_NAMESPACE,
+                values=values,
+                # A GPU node scale-up plus the weight copy can outlast Pulumi's await; readiness is the
+                # probes' job and the failover health checks', not the deployment's.
+                skip_await=True,
+                opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster))
+            self.endpoints[release.model] = f"http://{release.name}.{SERVING_NAMESPACE}.svc:{SERVING_PORT}"
+        self.register_outputs({"endpoints": self.endpoints})

@@ -1,0 +1,34 @@
+"""Inputs of the weight-cache and weight-reader components. AWS and GCP take the same Args.
+
+The cache is the region's stateful store of model weights: one private, encrypted, versioned bucket
+per cloud, protected and retained, never parented to a cluster (a DR drill deletes clusters, never
+weights). The reader is per cluster: the workload identity through which the model servers' pods —
+and nothing else — read the bucket.
+
+Cache outputs:   bucket_name  Output[str];  uri  Output[str] (`s3://…/models` / `gs://…/models`)
+Reader outputs:  service_account_values  dict   chart `serviceAccount` values binding the pods' identity
+                 weights_values          dict   extra chart `weights` values (e.g. the bucket's region)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from ..domain.topology import ClusterPlan
+
+
+@dataclass(frozen=True)
+class WeightCacheArgs:
+    plan: ClusterPlan
+    provider: pulumi.ProviderResource
+
+
+@dataclass(frozen=True)
+class WeightReaderArgs:
+    plan: ClusterPlan
+    provider: pulumi.ProviderResource
+    cache: pulumi.ComponentResource          # the cloud's WeightCache
+    cluster: pulumi.ComponentResource        # the cloud's GpuCluster (workload identity issuer)
+    service_accounts: tuple[str, ...]        # Kubernetes service accounts of the releases, in SERVING_NAMESPACE

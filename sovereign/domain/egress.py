@@ -1,0 +1,80 @@
+"""The region's egress fence, decided once from its verdicts and rendered by every layer.
+
+`allowed` — the hosts the gateway's pods may reach on 443 (every reachable verdict's hosts);
+`denied`  — every hostname of every denied provider, blocked at the network layer whatever the
+            pod layer says. Hosts of allowed-but-unrequested providers are in neither: the pod
+            layer's default deny already keeps them closed.
+`platform_hosts` (per cloud) are not managed APIs: the object store and token endpoints the model
+servers' weight prefetch needs through workload identity. Only the serving pods get them.
+A host that is both allowed and denied (directly or through a `*.` wildcard) would make the layers
+disagree, so it is a policy error, reported before anything is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from .errors import InputError, InvalidInput
+from .spec import CloudSpec
+from .verdict import Verdict
+
+HTTPS = 443
+
+
+@dataclass(frozen=True)
+class EgressPlan:
+    allowed: tuple[str, ...]
+    denied: tuple[str, ...]
+    allowed_by_provider: Mapping[str, tuple[str, ...]]
+    denied_by_provider: Mapping[str, tuple[str, ...]]
+    platform: Mapping[str, tuple[str, ...]]  # cloud → platform_hosts(cloud), for the serving pods
+
+    @property
+    def exact_denied(self) -> tuple[str, ...]:
+        return tuple(h for h in self.denied if not h.startswith("*."))
+
+    @property
+    def wildcard_denied(self) -> tuple[str, ...]:
+        return tuple(h for h in self.denied if h.startswith("*."))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"allowed": list(self.allowed), "denied": list(self.denied),
+                "allowedByProvider": {p: list(h) for p, h in sorted(self.allowed_by_provider.items())},
+                "deniedByProvider": {p: list(h) for p, h in sorted(self.denied_by_provider.items())},
+                "platform": {c: list(h) for c, h in sorted(self.platform.items())}}
+
+
+def matches(pattern: str, host: str) -> bool:
+    """DNS-firewall semantics: `*.example.com` matches any name below example.com, not the apex."""
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) and host != pattern[2:]
+    return pattern == host
+
+
+def egress_plan(verdicts: tuple[Verdict, ...], clouds: tuple[CloudSpec, ...], policy_file: str) -> EgressPlan:
+    platform = {c.cloud: platform_hosts(c) for c in clouds}
+    allowed_by = {v.provider: v.hosts for v in verdicts if v.reachable}
+    allowed_by_with_platform = {**allowed_by, **{f"platform ({c})": hosts for c, hosts in platform.items()}}
+    denied_by = {v.provider: v.blocked_hosts for v in verdicts if not v.allowed}
+    allowed = tuple(sorted({h for hosts in allowed_by.values() for h in hosts}))
+    denied = tuple(sorted({h for hosts in denied_by.values() for h in hosts}))
+    clashes = [InputError(policy_file, f"verdicts ({allowed_provider} vs {denied_provider})",
+                          f"{host} is reached for {allowed_provider} but is a host of denied {denied_provider} "
+                          f"({pattern})", "use a residency host the denied provider does not share, or deny both")
+               for allowed_provider, hosts in allowed_by_with_platform.items() for host in hosts
+               for denied_provider, blocked in denied_by.items() for pattern in blocked if matches(pattern, host)]
+    if clashes:
+        raise InvalidInput(clashes)
+    return EgressPlan(allowed, denied, allowed_by, denied_by, platform)
+
+
+def platform_hosts(cloud: CloudSpec) -> tuple[str, ...]:
+    """Object store and workload-identity token endpoints of the cluster's own cloud region."""
+    if cloud.cloud == "aws":
+        region, suffix = cloud.region.name, cloud.region.dns_suffix
+        # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
+        return (f"*.s3.{region}.{suffix}", f"s3.{region}.{suffix}", f"sts.{region}.{suffix}")
+    # GKE Workload Identity exchanges tokens with STS and IAM credentials, then reads GCS.
+    return ("iamcredentials.googleapis.com", "oauth2.googleapis.com", "storage.googleapis.com",
+            "sts.googleapis.com")

@@ -1,0 +1,80 @@
+"""What each model release on each cluster looks like: chart values derived from spec and sizing.
+
+The values here are the ones that do not depend on cloud resources; the serving component adds the
+weights bucket URI and the workload identity once those exist. Resource requests follow the sizing
+decision so a node of the chosen machine type holds exactly `replicas_per_node` replicas.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..catalog import Catalog
+from .sizing import GPU_MEMORY_UTILIZATION, HOST_RESERVE, Fit
+from .spec import ModelSpec
+from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan
+CHART_PATH = "charts/model-server"       # relative to the project root, where `pulumi up` runs
+WEIGHTS_PREFIX = "models"                 # <bucket>/models/<model id>/ holds one model's files
+CPU_PER_GPU = 2                           # tokenizer, scheduler and NCCL threads per GPU rank
+CACHE_HEADROOM = 1.2                      # local weight cache: checkpoint plus tokenizer files and slack
+
+
+@dataclass(frozen=True)
+class Release:
+    """One chart release: a model served on one cluster."""
+    name: str                 # Helm release name (DNS label, ≤ 53 characters)
+    model: str
+    cloud: str
+    values: dict[str, Any]    # static values; weights.uri and identity are added by the component
+
+    @property
+    def weights_path(self) -> str:
+        return f"{WEIGHTS_PREFIX}/{self.model}"
+
+
+def release_name(model_id: str) -> str:
+    """Helm release names must be DNS labels of at most 53 characters."""
+    return re.sub(r"[^a-z0-9-]", "-", model_id.lower()).strip("-")[:53].rstrip("-")
+
+
+def releases(plan: ClusterPlan, models: tuple[ModelSpec, ...], fits: tuple[Fit, ...],
+             catalog: Catalog) -> tuple[Release, ...]:
+    by_model = {f.model: f for f in fits if f.cloud == plan.cloud.cloud}
+    pools = {m: p for p in plan.gpu_pools for m in p.models}
+    return tuple(Release(release_name(m.id), m.id, plan.cloud.cloud,
+                         chart_values(m, by_model[m.id], pools[m.id].name, catalog))
+                 for m in models)
+
+
+def chart_values(model: ModelSpec, fit: Fit, pool: str, catalog: Catalog) -> dict[str, Any]:
+    tp = fit.tensor_parallel
+    cpu, memory = pod_cpu(fit, catalog), fit.host_memory_gib
+    return {
+        "model": {"name": model.id, "source": model.model.hf_repo},
+        "gpu": {"count": tp},
+        "vllm": {"tensorParallelSize": tp, "maxModelLen": model.context_length,
+                 "maxNumSeqs": model.max_concurrency, "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION},
+        "replicaCount": model.replicas.min,
+        "resources": {"requests": {"cpu": str(cpu), "memory": f"{memory}Gi"},
+                      "limits": {"cpu": str(cpu + 1), "memory": f"{memory}Gi"}},
+        # NCCL exchanges tensors through /dev/shm between TP ranks; one rank needs little.
+        "shm": {"sizeLimit": f"{4 if tp == 1 else 4 * tp}Gi"},
+        "weights": {"cache": {"size": f"{math.ceil(fit.weights_gib * CACHE_HEADROOM)}Gi"}},
+        # The pool label pins the model to the node pool sizing chose; the GPU label documents why.
+        "nodeSelector": {GPU_LABEL: fit.gpu, POOL_LABEL: pool},
+        # Scaling on queue depth needs KEDA and a Prometheus in the cluster; until those are installed
+        # the release runs replicas.min and the node pool's autoscaler has headroom up to replicas.max.
+        "autoscaling": {"enabled": False},
+    }
+
+
+def pod_cpu(fit: Fit, catalog: Catalog) -> int:
+    """Cores per replica: two per GPU rank plus two, within the node's share when the catalog knows it."""
+    machine = next(m for m in catalog.machine_types(fit.cloud) if m.name == fit.machine_type)
+    cpu = CPU_PER_GPU * fit.tensor_parallel + 2
+    if machine.vcpu:
+        cpu = max(1, min(cpu, math.floor(machine.vcpu * HOST_RESERVE / fit.replicas_per_node) - 1))
+    return cpu
