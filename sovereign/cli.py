@@ -57,6 +57,8 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
         for p in plans:
             if p.ok:
                 stdout.write(summary(p))
+        if sum(p.ok for p in plans) > 1:
+            stdout.write(verdict_matrix([p for p in plans if p.ok]))
         valid = sum(p.ok for p in plans)
         stdout.write(f"{valid} of {len(plans)} stack(s) planned" + (f"; snapshots in {out}/" if out else "") + "\n")
     return 0 if all(p.ok for p in plans) else EXIT_INVALID
@@ -100,4 +102,17 @@ def summary(plan: Plan) -> str:
         if v.residency:
             detail += f"  [residency {v.residency}]"
         lines.append(f"     {v.provider:<18} {state:<22} {', '.join(v.rule_ids):<26} {detail}")
+    return "\n".join(lines) + "\n\n"
+
+
+def verdict_matrix(plans: Sequence[Plan]) -> str:
+    """Region × provider: allowed (+) or denied (-), the deciding entry; '·' marks not requested."""
+    providers = [v.provider for v in plans[0].verdicts]
+    cells = {(p.stack, v.provider): f"{'+' if v.allowed else '-'}{'' if v.requested else '·'} {v.rule_ids[0]}"
+             for p in plans for v in p.verdicts}
+    width = max(len(c) for c in cells.values())
+    lines = ["== egress matrix (+ allowed, - denied, · not requested; entry that decided)",
+             "   " + f"{'provider':<18} " + " ".join(f"{p.stack:<{width}}" for p in plans)]
+    lines += ["   " + f"{provider:<18} " + " ".join(f"{cells[(p.stack, provider)]:<{width}}" for p in plans)
+              for provider in providers]
     return "\n".join(lines) + "\n\n"

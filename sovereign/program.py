@@ -34,6 +34,8 @@ def run() -> None:
                                        "models": region.serving[cloud].endpoints}
                                for cloud, c in region.clusters.items()})
     pulumi.export("sizing", [f.to_dict() for f in decided.fits])
+    # Hosts per layer exactly as each cloud's fence rendered them into resources.
+    pulumi.export("egress", {cloud: fence.hosts for cloud, fence in region.fences.items()})
     pulumi.export("verdicts", {v.provider: {"allowed": v.allowed, "requested": v.requested,
                                             "rules": list(v.rule_ids), "hosts": list(v.hosts)}
                                for v in decided.verdicts})

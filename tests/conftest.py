@@ -8,11 +8,19 @@ from pathlib import Path
 import pytest
 
 from sovereign.catalog import load_catalog
-from sovereign.domain.stackfile import list_stacks
+from sovereign.domain.stackfile import list_stacks, read_stack_config
 from sovereign.engine.run import plan_stack
 from sovereign.project import PROJECT_DIR, load_project_policy
 
 STACKS = list_stacks(PROJECT_DIR)
+
+
+def stacks_on(cloud: str) -> list[str]:
+    """The stacks that declare `cloud`, read at collection time so tests parametrize without skips."""
+    return [s for s in STACKS if cloud in (read_stack_config(PROJECT_DIR, s)[0].get("sovereign:clouds") or {})]
+
+
+AWS_STACKS, GCP_STACKS = stacks_on("aws"), stacks_on("gcp")
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

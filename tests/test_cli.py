@@ -21,6 +21,10 @@ def test_plan_all_stacks_prints_summaries_and_writes_identical_snapshots(tmp_pat
         assert f"== {stack} (stacks/Pulumi.{stack}.yaml)" in first.stdout
     assert f"{len(STACKS)} of {len(STACKS)} stack(s) planned" in first.stdout
     assert "deny-of-concern" in first.stdout and "eu.api.openai.com" in first.stdout
+    matrix = first.stdout.split("== egress matrix", 1)[1].splitlines()
+    assert matrix[1].split() == ["provider", *STACKS]
+    deepseek = next(line.split() for line in matrix if line.split()[:1] == ["deepseek"])
+    assert deepseek[1 + 2 * STACKS.index("it-south"):][:2] == ["-", "ban-deepseek-italy"]
     sovereign("plan", "--out", str(tmp_path / "b"))
     for stack in STACKS:
         assert (tmp_path / "a" / f"{stack}.json").read_bytes() == (tmp_path / "b" / f"{stack}.json").read_bytes()

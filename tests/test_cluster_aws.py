@@ -14,15 +14,13 @@ import pytest
 import yaml
 
 from sovereign.components.aws import nodes
-from sovereign.domain.stackfile import read_stack_config, stack_file
+from sovereign.domain.stackfile import stack_file
 from sovereign.domain.topology import GPU_TAINT
 from sovereign.engine.graph import SECRET_MASK, RegisteredResource
 from sovereign.engine.run import Plan, plan_stack
-from sovereign.project import PROJECT_DIR
 
-from .conftest import STACKS
+from .conftest import AWS_STACKS
 
-AWS_STACKS = [s for s in STACKS if "aws" in (read_stack_config(PROJECT_DIR, s)[0].get("sovereign:clouds") or {})]
 
 COMPONENT = "sovereign:aws:GpuCluster"
 CLUSTER = "aws:eks/cluster:Cluster"

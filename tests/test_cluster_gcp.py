@@ -8,14 +8,11 @@ import math
 
 import pytest
 
-from sovereign.domain.stackfile import read_stack_config
 from sovereign.domain.topology import GPU_LABEL, GPU_TAINT, POOL_LABEL
 from sovereign.engine.graph import SECRET_MASK
-from sovereign.project import PROJECT_DIR
 
-from .conftest import STACKS
+from .conftest import GCP_STACKS
 
-GCP_STACKS = [s for s in STACKS if "gcp" in (read_stack_config(PROJECT_DIR, s)[0].get("sovereign:clouds") or {})]
 NODE_ROLES = {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
               "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"}
 CLOUD_PLATFORM = ["https://www.googleapis.com/auth/cloud-platform"]

@@ -13,6 +13,7 @@ Outputs (same names on both clouds):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 
@@ -28,3 +29,4 @@ class EgressFenceArgs:
     k8s_provider: pulumi.ProviderResource   # the cluster's kubernetes provider
     network_id: pulumi.Input[str]           # VPC id / VPC network self link
     cluster: pulumi.Resource                # pod-layer objects are deleted with it
+    namespaces: Sequence[pulumi.Resource]   # the fenced namespaces; policies are created after them

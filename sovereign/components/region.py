@@ -64,11 +64,11 @@ class Region(pulumi.ComponentResource):
                                                            on_cloud)
             spaces = namespaces(plan.name, pulumi.ResourceOptions(
                 parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster))
-            after_namespaces = pulumi.ResourceOptions(parent=self, depends_on=list(spaces.values()))
-            self.fences[cloud] = kinds.fence(
+            fence = self.fences[cloud] = kinds.fence(
                 plan.name, EgressFenceArgs(egress=decided.egress, plan=plan, provider=provider,
                                            k8s_provider=cluster.k8s_provider, network_id=cluster.network_id,
-                                           cluster=cluster.cluster), after_namespaces)
+                                           cluster=cluster.cluster, namespaces=list(spaces.values())),
+                pulumi.ResourceOptions(parent=self))
             models = releases(plan, decided.spec.models, decided.fits, args.catalog)
             reader = kinds.reader(plan.name, WeightReaderArgs(
                 plan=plan, provider=provider, cache=cache, cluster=cluster,
@@ -76,7 +76,9 @@ class Region(pulumi.ComponentResource):
             self.serving[cloud] = ModelServing(plan.name, ModelServingArgs(
                 releases=models, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
                 weights_uri=cache.uri, service_account_values=reader.service_account_values,
-                weights_values=reader.weights_values), after_namespaces)
+                weights_values=reader.weights_values),
+                # Pods started before the fence's enforcer (Cilium) would run unfenced until restarted.
+                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
         self.register_outputs({
             "clouds": {p.cloud.cloud: p.cloud.region.name for p in decided.clusters},
             "reachableProviders": [v.provider for v in decided.verdicts if v.reachable],

@@ -140,6 +140,20 @@ def _addon(args: Args, ctx: ProviderContext) -> dict[str, Any]:
             "arn": ctx.arn("eks", f"addon/{cluster}/{addon}/{_uuid('addon', cluster, addon)}")}
 
 
+def _resolver(prefix: str, arn_kind: str | None, owned: bool) -> Callable[[Args, ProviderContext], dict[str, Any]]:
+    """DNS Firewall objects: ids like rslvr-fdl-2c46f2ecbfec4dcc; an ARN and owner where AWS returns them."""
+    def outputs(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+        resource_id = f"rslvr-{prefix}-{short_hash(args.typ, args.name, n=16)}"
+        arn = {"arn": ctx.arn("route53resolver", f"{arn_kind}/{resource_id}")} if arn_kind else {}
+        return {"id": resource_id, **arn, **({"ownerId": ctx.account} if owned else {})}
+    return outputs
+
+
+def _firewall_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    # The provider's id is "<rule group id>:<domain list id>".
+    return {"id": f"{args.inputs.get('firewallRuleGroupId', '')}:{args.inputs.get('firewallDomainListId', '')}"}
+
+
 OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
@@ -161,6 +175,13 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _access_policy_association,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:eks/addon:Addon": _addon,
+    "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList":
+        _resolver("fdl", "firewall-domain-list", False),
+    "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": _resolver("frg", "firewall-rule-group", True),
+    "aws:route53/resolverFirewallRule:ResolverFirewallRule": _firewall_rule,
+    "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation":
+        _resolver("frgassoc", "firewall-rule-group-association", False),
+    "aws:route53/resolverFirewallConfig:ResolverFirewallConfig": _resolver("fc", None, True),
 }
 
 

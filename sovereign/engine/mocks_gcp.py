@@ -107,6 +107,33 @@ def _service(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": f"{_project(args, ctx)}/{args.inputs['service']}"}
 
 
+def _firewall_policy(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    path = f"projects/{_project(args, ctx)}/global/firewallPolicies/{_name(args)}"
+    return {"id": path, "name": _name(args), "selfLink": f"{COMPUTE}/{path}",
+            "firewallPolicyId": str(int(short_hash("firewall-policy", path, n=15), 16))}
+
+
+def _firewall_policy_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    policy, priority = _last(args.inputs["firewallPolicy"]), int(args.inputs["priority"])
+    return {"id": f"projects/{_project(args, ctx)}/global/firewallPolicies/{policy}/rules/{priority}",
+            "kind": "compute#firewallPolicyRule"}
+
+
+def _firewall_policy_association(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    policy = _last(args.inputs["firewallPolicy"])
+    return {"id": f"projects/{_project(args, ctx)}/global/firewallPolicies/{policy}/associations/{_name(args)}",
+            "shortName": _name(args)}
+
+
+def _response_policy(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    return {"id": f"projects/{_project(args, ctx)}/responsePolicies/{args.inputs['responsePolicyName']}"}
+
+
+def _response_policy_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    policy, rule = args.inputs["responsePolicy"], args.inputs["ruleName"]
+    return {"id": f"projects/{_project(args, ctx)}/responsePolicies/{policy}/rules/{rule}"}
+
+
 OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/service:Service": _service,
     "gcp:compute/network:Network": _network,
@@ -117,6 +144,11 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/iAMMember:IAMMember": _iam_member,
     "gcp:container/cluster:Cluster": _cluster,
     "gcp:container/nodePool:NodePool": _node_pool,
+    "gcp:compute/networkFirewallPolicy:NetworkFirewallPolicy": _firewall_policy,
+    "gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule": _firewall_policy_rule,
+    "gcp:compute/networkFirewallPolicyAssociation:NetworkFirewallPolicyAssociation": _firewall_policy_association,
+    "gcp:dns/responsePolicy:ResponsePolicy": _response_policy,
+    "gcp:dns/responsePolicyRule:ResponsePolicyRule": _response_policy_rule,
 }
 
 CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {

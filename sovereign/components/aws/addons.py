@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -14,6 +16,9 @@ NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 SYSTEM_ADDONS = ("coredns", "metrics-server")  # metrics-server feeds the HPA
 EBS_CSI = "aws-ebs-csi-driver"
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
+# Cilium (installed by the egress fence, chained to the VPC CNI) enforces every network policy: the VPC
+# CNI's own policy agent stays off so exactly one enforcer reads them.
+ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "false"}}
 # The AL2023 NVIDIA AMI has the driver and container toolkit but not the device plugin.
 DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
 DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
@@ -26,9 +31,11 @@ def addon(name: str, cluster: aws.eks.Cluster, addon_name: str, kubernetes_versi
     # EKS's default version for the plan's Kubernetes version: upgrading the cluster upgrades the add-on.
     version = aws.eks.get_addon_version(addon_name=addon_name, kubernetes_version=kubernetes_version,
                                         opts=invoke).version
+    configuration = ADDON_CONFIGURATION.get(addon_name)
     return aws.eks.Addon(
         f"{name}-{addon_name}", cluster_name=cluster.name, addon_name=addon_name, addon_version=version,
         service_account_role_arn=service_account_role_arn,
+        configuration_values=json.dumps(configuration) if configuration else None,
         # EKS installs vpc-cni, kube-proxy and coredns itself; the managed add-on takes them over.
         resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE", opts=opts)
 

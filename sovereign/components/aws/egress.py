@@ -1,4 +1,12 @@
-"""`sovereign:aws:EgressFence` — placeholder until the egress fence lands; registers no resources."""
+"""`sovereign:aws:EgressFence`: the region's EgressPlan rendered on an EKS cluster and its VPC.
+
+pod layer     — Cilium (egress_cilium) enforces the shared NetworkPolicies (pod_fence: default deny,
+                DNS, gateway → model servers) plus two CiliumNetworkPolicies: the gateway's pods may
+                reach the allowed managed-API hosts on 443, the model servers the platform hosts (S3, STS).
+network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC: ALLOW the allowed hosts,
+                BLOCK (NXDOMAIN) every denied provider's host, for every pod and node.
+Hostnames and verdicts come from the plan as they are; nothing is decided here.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +14,35 @@ from typing import Optional
 
 import pulumi
 
+from ...domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from ..egress_args import EgressFenceArgs
+from ..pod_fence import network_policies
+from .egress_cilium import cilium_release, fqdn_policy
+from .egress_dns import dns_firewall
 
 
 class AwsEgressFence(pulumi.ComponentResource):
     def __init__(self, name: str, args: EgressFenceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:aws:EgressFence", name, None, opts)
-        self.hosts = {}
-        self.register_outputs({})
+        egress = args.egress
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster)
+        in_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
+            depends_on=list(args.namespaces)))
+        release = cilium_release(name, in_cluster)
+        network_policies(name, in_namespaces)
+        # The CiliumNetworkPolicy CRD exists once the release's operator is up.
+        after_cilium = pulumi.ResourceOptions.merge(in_namespaces, pulumi.ResourceOptions(depends_on=[release]))
+        allowed, denied = list(egress.allowed), list(egress.denied)
+        # No allowed host (a sovereign-only region): no FQDN policy, whose empty peer list would open 443 to
+        # anywhere; the default deny keeps the gateway in.
+        if allowed:
+            fqdn_policy(f"{name}-gateway-fqdns", GATEWAY_NAMESPACE, "allow-managed-api-hosts", GATEWAY_POD_LABELS,
+                        allowed, after_cilium)
+        fqdn_policy(f"{name}-serving-fqdns", SERVING_NAMESPACE, "allow-platform-hosts", SERVING_POD_LABELS,
+                    list(egress.platform["aws"]), after_cilium)
+        dns_firewall(name, allowed, denied, args.network_id,
+                     pulumi.ResourceOptions(parent=self, provider=args.provider))
+
+        # The pod layer only allows (its default deny closes the rest); `*.x` is rendered `**.x` there.
+        self.hosts = {"pod": {"allowed": allowed, "denied": []}, "network": {"allowed": allowed, "denied": denied}}
+        self.register_outputs({"hosts": self.hosts})

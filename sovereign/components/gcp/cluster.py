@@ -103,6 +103,7 @@ def _cluster(name: str, plan: ClusterPlan, zones: list[str], net: GkeNetwork,
         ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
             cluster_secondary_range_name=PODS_RANGE, services_secondary_range_name=SERVICES_RANGE),
         datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2: eBPF, network policy built in
+        enable_fqdn_network_policy=True,  # the egress fence's FQDNNetworkPolicy (needs Dataplane V2)
         workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
             workload_pool=f"{cloud.project}.svc.id.goog"),
         release_channel=gcp.container.ClusterReleaseChannelArgs(channel=cloud.release_channel),

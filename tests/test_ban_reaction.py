@@ -1,0 +1,56 @@
+"""Reacting to an export ban is a one-entry policy change: it changes exactly the stacks whose
+jurisdiction it covers, closes the provider at every layer there, and leaves every other graph alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from sovereign.catalog import load_catalog
+from sovereign.engine.run import plan_stack
+from sovereign.engine.snapshot import dumps, snapshot
+from sovereign.project import PROJECT_DIR
+
+from .conftest import STACKS
+
+BAN = """bans:
+  - id: ban-openai-eea
+    providers: [openai]
+    groups: [eea]
+    reason: Export ban on US frontier-model APIs to the EEA (test).
+    since: 2026-12-01
+"""
+
+
+@pytest.fixture(scope="module")
+def banned(tmp_path_factory):
+    policy = (PROJECT_DIR / "policy" / "sovereignty.yaml").read_text()
+    assert policy.count("\nbans:\n") == 1
+    path = tmp_path_factory.mktemp("policy") / "sovereignty.yaml"
+    path.write_text(policy.replace("\nbans:\n", "\n" + BAN, 1))
+    return {stack: plan_stack(stack, policy=path) for stack in STACKS}
+
+
+def covered(plan) -> bool:
+    return bool(load_catalog().groups["eea"].codes & set(plan.spec.jurisdiction.countries))
+
+
+# The stacks whose jurisdiction touches the EEA (checked against the specs below).
+COVERED = ("eu-central", "it-south")
+
+
+def test_exactly_the_covered_stacks_change(plans, banned):
+    assert {s for s in STACKS if covered(plans[s])} == set(COVERED)
+    changed = {s for s in STACKS if dumps(snapshot(plans[s])) != dumps(snapshot(banned[s]))}
+    assert changed == set(COVERED)
+
+
+@pytest.mark.parametrize("stack", COVERED)
+def test_covered_stacks_are_closed_at_every_layer(plans, banned, stack):
+    before, after = plans[stack], banned[stack]
+    openai = next(v for v in after.verdicts if v.provider == "openai")
+    assert not openai.allowed and openai.decided_by[0].rule == "ban-openai-eea"
+    was_reached = set(next(v for v in before.verdicts if v.provider == "openai").hosts)
+    for cloud, layers in after.outputs["egress"].items():
+        for layer, hosts in layers.items():
+            assert not was_reached & set(hosts["allowed"]), (cloud, layer)
+        assert set(openai.blocked_hosts) <= set(layers["network"]["denied"]), cloud
