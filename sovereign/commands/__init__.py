@@ -1,0 +1,1 @@
+"""One module per `sovereign` subcommand: `add_parser(subparsers)` sets `run(args) -> exit code`."""
