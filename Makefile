@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 HELM   := .cache/bin/helm
 PLAN_DIR ?= build/plan
 
-.PHONY: install plan test helm clean
+.PHONY: install plan test helm tools clean
 
 install: $(STAMP)
 
@@ -23,11 +23,16 @@ helm: $(HELM)
 $(HELM): tools/fetch-helm.sh
 	tools/fetch-helm.sh
 
+# Tool environments of their own (their dependencies would constrain the project's pins): LiteLLM's
+# config loader for the gateway tests.
+tools:
+	tools/setup-litellm.sh
+
 plan: install
 	$(BIN)/sovereign plan --out $(PLAN_DIR)
 
-# The chart tests render through the real helm binary.
-test: install helm
+# The chart tests render through the real helm binary; the gateway tests use tools.
+test: install helm tools
 	$(BIN)/python -m pytest -q
 
 clean:

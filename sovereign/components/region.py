@@ -9,12 +9,14 @@ import pulumi
 
 from ..catalog import Catalog
 from ..domain.decisions import RegionDecisions
+from ..domain.gateway import gateway_config
 from ..domain.serving import releases
 from .aws.cluster import AwsGpuCluster
 from .aws.egress import AwsEgressFence
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
 from .egress_args import EgressFenceArgs
+from .gateway import InferenceGateway, InferenceGatewayArgs
 from .gcp.cluster import GcpGpuCluster
 from .gcp.egress import GcpEgressFence
 from .gcp.weights import GcpWeightCache, GcpWeightReader
@@ -41,6 +43,8 @@ _CLOUD = {"aws": _Cloud(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCa
 class RegionArgs:
     decisions: RegionDecisions
     catalog: Catalog
+    # `sovereign:apiKeys` as a secret Output (provider → key), for the gateways' Secrets; None without keys.
+    api_keys: Optional[pulumi.Output] = None
 
 
 class Region(pulumi.ComponentResource):
@@ -54,6 +58,7 @@ class Region(pulumi.ComponentResource):
         self.fences: dict[str, pulumi.ComponentResource] = {}
         self.caches: dict[str, pulumi.ComponentResource] = {}
         self.serving: dict[str, ModelServing] = {}
+        self.gateways: dict[str, InferenceGateway] = {}
         for plan in decided.clusters:
             cloud, kinds = plan.cloud.cloud, _CLOUD[plan.cloud.cloud]
             provider = self.providers[cloud] = kinds.provider(plan.name, plan.cloud, dict(plan.labels), self)
@@ -78,6 +83,11 @@ class Region(pulumi.ComponentResource):
                 weights_uri=cache.uri, service_account_values=reader.service_account_values,
                 weights_values=reader.weights_values),
                 # Pods started before the fence's enforcer (Cilium) would run unfenced until restarted.
+                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
+            # The region's one endpoint per cluster: open weights here, managed APIs where the verdicts allow.
+            self.gateways[cloud] = InferenceGateway(plan.name, InferenceGatewayArgs(
+                config=gateway_config(decided, plan, args.catalog), k8s_provider=cluster.k8s_provider,
+                cluster=cluster.cluster, api_keys=args.api_keys),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
         self.register_outputs({
             "clouds": {p.cloud.cloud: p.cloud.region.name for p in decided.clusters},

@@ -13,13 +13,17 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..catalog import Catalog, CloudRegion, Model
-from .errors import InvalidInput
+from .errors import InvalidInput, did_you_mean, one_of
 from .reader import Reader, get
+from .stackfile import is_secure
 
 NAMESPACE = "sovereign"
 CLOUDS = ("aws", "gcp")
 # Providers whose endpoint hostnames embed a cloud region, and which cloud that region belongs to.
 ENDPOINT_REGION_CLOUD = {"aws_bedrock": "aws", "google_vertex_ai": "gcp"}
+# `sovereign:apiKeys.gateway`: the key applications present to the region's inference gateway (its
+# master key); every other entry of sovereign:apiKeys is a managed-API provider's key.
+GATEWAY_KEY = "gateway"
 ROUTE53_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
 EKS_VERSIONS = ("1.32", "1.33", "1.34")  # EKS versions in standard support that this code is tested with
 GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
@@ -108,6 +112,10 @@ class RegionSpec:
     models: tuple[ModelSpec, ...]
     managed_apis: tuple[ManagedApiRequest, ...]
     dr: DrSpec
+    # Entries of `sovereign:apiKeys` set as Pulumi secrets: provider ids, and GATEWAY_KEY for the
+    # gateway's own key. Which ones, never the values: the program reads those as secret Outputs
+    # straight into a Kubernetes Secret.
+    api_keys: tuple[str, ...] = ()
 
     def cloud(self, name: str) -> CloudSpec | None:
         return next((c for c in self.clouds if c.cloud == name), None)
@@ -135,6 +143,7 @@ class RegionSpec:
                              "resource": r.resource,
                              "models": [{"name": m.name, "fallback": m.fallback} for m in r.models]}
                             for r in self.managed_apis],
+            "apiKeys": list(self.api_keys),
             "dr": {"healthCheckIntervalSeconds": self.dr.health_check_interval_s,
                    "failureThreshold": self.dr.failure_threshold, "dnsTtlSeconds": self.dr.dns_ttl_s,
                    "minReplicas": self.dr.min_replicas,
@@ -158,10 +167,11 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     apis = _managed_apis(r, get(ours, "managedApis", []), catalog, served, clouds if "clouds" in ours else None)
     jurisdiction = _jurisdiction(r, get(ours, "jurisdiction"), clouds, catalog)
     dr = _dr(r, get(ours, "dr", {}))
+    api_keys = _api_keys(r, get(ours, "apiKeys"), catalog, get(ours, "managedApis", []))
     if r.errors:
         raise InvalidInput(r.errors)
     return RegionSpec(stack=stack, file=file, name=region, jurisdiction=jurisdiction, clouds=clouds,
-                      models=models, managed_apis=apis, dr=dr)
+                      models=models, managed_apis=apis, dr=dr, api_keys=api_keys)
 
 
 def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -173,7 +183,7 @@ def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:
         elif namespace != "pulumi":  # project-level keys, checked with the stack file
             r.error(key, "this program reads no such key", "remove it, or move it under `sovereign:`")
     r.mapping(ours, f"{NAMESPACE}:", required=("region", "clouds", "models"),
-              optional=("jurisdiction", "managedApis", "dr"))
+              optional=("jurisdiction", "managedApis", "dr", "apiKeys"))
     return ours
 
 
@@ -362,6 +372,42 @@ def _endpoint_region(r: Reader, provider: str, value: Any, key: str, catalog: Ca
         r.error(f"{key}.endpointRegion", f"missing: '{provider}' endpoints are per {cloud} region and "
                 f"this stack runs no {cloud} cloud", f"set `endpointRegion:` to a {cloud} region")
     return own.region.name if own else None
+
+
+def _api_keys(r: Reader, value: Any, catalog: Catalog, managed_apis: Any) -> tuple[str, ...]:
+    """`sovereign:apiKeys`: provider (or GATEWAY_KEY) → Pulumi secret. Only which entries are set is
+    kept; a value is never read, compared or echoed, so no error message can carry a key."""
+    key = "sovereign:apiKeys"
+    if value is None:
+        return ()
+    if is_secure(value):
+        r.error(key, "the whole mapping is one secret, so the program cannot tell which providers are keyed",
+                "set one secret per provider: `pulumi config set --secret --path 'sovereign:apiKeys.<provider>' "
+                "<key>`")
+        return ()
+    body = r.table(value, key)
+    if body is None:
+        return ()
+    # Providers named under managedApis, read raw so a typo there is reported once, not here again.
+    requested = {item.get("provider") for item in managed_apis if isinstance(item, Mapping)} \
+        if isinstance(managed_apis, list) else set()
+    names = (*catalog.providers, GATEWAY_KEY)
+    keyed = []
+    for provider, secret in body.items():
+        pk = f"{key}.{provider}"
+        if provider not in names:
+            r.error(pk, f"unknown provider '{provider}'{did_you_mean(provider, names)}",
+                    f"use one of: {one_of(names)}")
+        elif not is_secure(secret):
+            r.error(pk, "the API key is not a Pulumi secret: it would sit in plaintext in the stack file, "
+                    "the state and every plan", f"delete it from the file and run `pulumi config set --secret "
+                    f"--path '{pk}' <key>` (the stack file then holds `{provider}: {{secure: ...}}`)")
+        elif provider != GATEWAY_KEY and provider not in requested:
+            r.error(pk, f"a key for '{provider}', which this stack does not request",
+                    f"remove it, or request '{provider}' under sovereign:managedApis")
+        else:
+            keyed.append(provider)
+    return tuple(sorted(keyed))
 
 
 def _jurisdiction(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], catalog: Catalog) -> Jurisdiction:

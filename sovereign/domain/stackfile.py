@@ -29,7 +29,7 @@ def list_stacks(project: Path) -> tuple[str, ...]:
 
 
 def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[str, ...]]:
-    """The stack's `config:` mapping and the keys holding Pulumi secrets (`secure:` values)."""
+    """The stack's `config:` mapping and the keys holding Pulumi secrets (`secure:` values, at any depth)."""
     file = display_name(stack)
     path = stack_file(project, stack)
     if not path.exists():
@@ -61,5 +61,22 @@ def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[
                                  "explicit providers and none falls back to ambient credentials"))
     if errors:
         raise InvalidInput(errors)
-    secret_keys = tuple(sorted(k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}))
+    secret_keys = tuple(sorted(k for k, v in config.items() if holds_secret(v)))
     return config, secret_keys
+
+
+def is_secure(value: Any) -> bool:
+    """A Pulumi secret as the CLI writes it into a stack file: `{secure: <ciphertext>}`."""
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def holds_secret(value: Any) -> bool:
+    """True for a secret, or a structured value with a secret anywhere inside (`pulumi config set
+    --secret --path`): Pulumi then treats the whole key as secret."""
+    if is_secure(value):
+        return True
+    if isinstance(value, dict):
+        return any(holds_secret(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_secret(v) for v in value)
+    return False

@@ -22,7 +22,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from ..catalog import load_catalog
 from ..domain.errors import InputError, InvalidInput
 from ..domain.spec import RegionSpec, parse_spec
-from ..domain.stackfile import display_name, read_stack_config
+from ..domain.stackfile import display_name, is_secure, read_stack_config
 from ..domain.decisions import RegionDecisions, decide_region
 from ..project import POLICY_ENV, PROJECT_DIR, PROJECT_NAME, load_project_policy, policy_path
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
@@ -107,10 +107,28 @@ def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys
 
 
 def _config_value(key: str, value: Any, secret_keys: tuple[str, ...]) -> str:
-    """Config as the CLI passes it: strings, structured values as JSON; secrets as placeholders."""
+    """Config as the CLI passes it: strings, structured values as JSON; secrets as placeholders.
+
+    The real value needs the stack's passphrase and is never printed. A structured key with secret
+    leaves (`sovereign:apiKeys: {openai: {secure: ...}}`) keeps its shape, each leaf becoming
+    `mock-secret-for-<key>.<path>`, so the program can read it as an object; every placeholder holds
+    `mock-secret-for-`, the canary tests look for in snapshots and logs.
+    """
     if key in secret_keys:
-        return f"mock-secret-for-{key}"  # the real value needs the stack's passphrase; never printed
+        if isinstance(value, (dict, list)) and not is_secure(value):
+            return json.dumps(_mock_secrets(value, key))
+        return f"mock-secret-for-{key}"
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def _mock_secrets(value: Any, path: str) -> Any:
+    if is_secure(value):
+        return f"mock-secret-for-{path}"
+    if isinstance(value, dict):
+        return {k: _mock_secrets(v, f"{path}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mock_secrets(v, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
 
 
 async def _resolve_outputs(outputs: dict[str, Any]) -> dict[str, Any]:

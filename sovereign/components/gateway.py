@@ -1,0 +1,84 @@
+"""`sovereign:k8s:InferenceGateway`: the LiteLLM proxy of one cluster, rendered from a GatewayConfig.
+
+Everything the gateway does is decided in sovereign/domain/gateway.py; this component only renders it:
+a ConfigMap with the proxy config (no secret in it), a Secret with the routed providers' keys taken
+from Pulumi secret config, and the Deployment, Service, PodDisruptionBudget, HorizontalPodAutoscaler
+and ServiceAccount in the gateway namespace. The pods carry GATEWAY_POD_LABELS, the labels the egress
+fence lets reach the allowed managed-API hosts and the model servers; nothing else may.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, LITELLM_VERSION, GatewayConfig
+from ..domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
+from .gateway_spec import deployment_spec, hpa_spec, pdb_spec, service_spec
+
+KEYS_ANNOTATION = "sovereign.ai/keys"
+
+_LABELS = {**GATEWAY_POD_LABELS, "app.kubernetes.io/part-of": "sovereign-inference",
+           "app.kubernetes.io/component": "gateway", "app.kubernetes.io/version": LITELLM_VERSION}
+
+
+@dataclass(frozen=True)
+class InferenceGatewayArgs:
+    config: GatewayConfig
+    k8s_provider: pulumi.ProviderResource
+    cluster: pulumi.Resource                  # every object is deleted with it
+    # `sovereign:apiKeys` as a secret Output (provider → key); None when the stack sets no key.
+    api_keys: Optional[pulumi.Output[Any]] = None
+
+
+class InferenceGateway(pulumi.ComponentResource):
+    def __init__(self, name: str, args: InferenceGatewayArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:k8s:InferenceGateway", name, None, opts)
+        config = args.config
+        on_cluster = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster)
+
+        def meta(suffix: str = "") -> dict[str, Any]:
+            return {"name": f"{GATEWAY_NAME}{suffix}", "namespace": GATEWAY_NAMESPACE, "labels": _LABELS}
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-gateway", metadata=meta(), automount_service_account_token=False, opts=on_cluster)
+        config_map = k8s.core.v1.ConfigMap(
+            f"{name}-gateway-config", metadata=meta("-config"), data={CONFIG_FILE: config.render()}, opts=on_cluster)
+        secret = None
+        entries = config.secret_entries
+        if entries:
+            if args.api_keys is None:
+                raise ValueError(f"{name}: the gateway needs {', '.join(entries)} but no apiKeys were given")
+            # Each value stays a secret Output from Pulumi config to the Secret: masked in state and plans.
+            secret = k8s.core.v1.Secret(
+                f"{name}-gateway-keys", type="Opaque",
+                # Which variables it holds (names, not values): the Deployment's secretKeyRefs, readable in plans.
+                metadata={**meta(), "name": KEYS_SECRET, "annotations": {KEYS_ANNOTATION: ",".join(entries)}},
+                string_data={env: pulumi.Output.secret(args.api_keys.apply(lambda keys, k=entry: keys[k]))
+                             for env, entry in entries.items()},
+                opts=on_cluster)
+        deployment_meta = meta()
+        if not config.authenticated:
+            # Its pods wait for the gateway key (fail-closed): do not hold `pulumi up` on their readiness.
+            deployment_meta["annotations"] = {"pulumi.com/skipAwait": "true"}
+        self.deployment = k8s.apps.v1.Deployment(
+            f"{name}-gateway", metadata=deployment_meta,
+            spec=deployment_spec(config, _LABELS, account_name=GATEWAY_NAME, config_map=f"{GATEWAY_NAME}-config"),
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                depends_on=[account, config_map, *([secret] if secret else [])],
+                # The HPA owns the replica count after the first rollout.
+                ignore_changes=["spec.replicas"])))
+        self.service = k8s.core.v1.Service(f"{name}-gateway", metadata=meta(), spec=service_spec(), opts=on_cluster)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-gateway", metadata=meta(), spec=pdb_spec(), opts=on_cluster)
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{name}-gateway", metadata=meta(), spec=hpa_spec(), opts=pulumi.ResourceOptions.merge(
+                on_cluster, pulumi.ResourceOptions(depends_on=[self.deployment])))
+        self.endpoint = config.endpoint
+        self.summary = config.to_dict()
+        self.register_outputs({"endpoint": self.endpoint, "routes": self.summary["routes"],
+                               "fallbacks": self.summary["fallbacks"], "aliases": self.summary["aliases"],
+                               "warnings": self.summary["warnings"]})
+

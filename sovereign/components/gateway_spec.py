@@ -1,0 +1,96 @@
+"""Kubernetes specs of the inference gateway, as plain dicts (no Pulumi): pod shape, probes, scaling.
+
+Sizing: LiteLLM's proxy is an async Python server that only relays tokens; one replica at half a core
+and 1 GiB carries hundreds of concurrent streams. Two replicas minimum, one per zone where it can, keep
+the endpoint up through a node drain (the PDB keeps one), and CPU drives the HPA up to six.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.gateway import (
+    CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LIVENESS_PATH, MASTER_KEY_ENV,
+    READINESS_PATH, GatewayConfig,
+)
+from ..domain.workloads import GATEWAY_POD_LABELS
+
+MIN_REPLICAS, MAX_REPLICAS = 2, 6
+TARGET_CPU_PERCENT = 70
+RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}
+NON_ROOT_UID = 65534   # the image's user `nobody`, numeric so the kubelet can verify runAsNonRoot
+CONFIG_CHECKSUM = "sovereign.ai/config-sha256"
+_ENV = {
+    # The cost map is packaged with LiteLLM; do not fetch it from GitHub at start (egress is fenced).
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    "LITELLM_MODE": "PRODUCTION",            # no .env file loading
+    "DISABLE_ADMIN_UI": "True",              # config-only gateway: no database, no UI
+    "LITELLM_LOG": "INFO",
+    "XDG_CACHE_HOME": "/tmp/.cache",         # the root filesystem is read-only
+}
+
+
+def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name: str, config_map: str) -> dict[str, Any]:
+    http = {"path": READINESS_PATH, "port": "http"}
+    env = [{"name": k, "value": v} for k, v in _ENV.items()]
+    # The gateway key is always referenced: without it the pod does not start (fail-closed).
+    env += [{"name": var, "valueFrom": {"secretKeyRef": {"name": KEYS_SECRET, "key": var}}}
+            for var in (MASTER_KEY_ENV, *config.key_env.values())]
+    container = {
+        "name": "litellm",
+        "image": GATEWAY_IMAGE,
+        "imagePullPolicy": "IfNotPresent",
+        "args": ["--config", f"{CONFIG_DIR}/{CONFIG_FILE}", "--port", str(GATEWAY_PORT)],
+        "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
+        "env": env,
+        "startupProbe": {"httpGet": http, "periodSeconds": 5, "failureThreshold": 36},
+        "readinessProbe": {"httpGet": http, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+        "livenessProbe": {"httpGet": {"path": LIVENESS_PATH, "port": "http"}, "periodSeconds": 15,
+                          "timeoutSeconds": 5, "failureThreshold": 3},
+        "resources": RESOURCES,
+        "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                            "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}},
+        "volumeMounts": [{"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+                         {"name": "tmp", "mountPath": "/tmp"}],
+    }
+    return {
+        "replicas": MIN_REPLICAS,
+        "selector": {"matchLabels": dict(GATEWAY_POD_LABELS)},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+        "template": {
+            # A config change rolls the pods; LiteLLM reads its config file only at start.
+            "metadata": {"labels": labels, "annotations": {CONFIG_CHECKSUM: config.checksum}},
+            "spec": {
+                "serviceAccountName": account_name,
+                "automountServiceAccountToken": False,
+                "securityContext": {"runAsNonRoot": True, "runAsUser": NON_ROOT_UID, "runAsGroup": NON_ROOT_UID,
+                                    "fsGroup": NON_ROOT_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+                "terminationGracePeriodSeconds": 60,   # let streamed answers finish on a rollout
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": "ScheduleAnyway",
+                     "labelSelector": {"matchLabels": dict(GATEWAY_POD_LABELS)}}
+                    for key in ("topology.kubernetes.io/zone", "kubernetes.io/hostname")],
+                "containers": [container],
+                "volumes": [{"name": "config", "configMap": {"name": config_map}},
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}}],
+            },
+        },
+    }
+
+
+def service_spec() -> dict[str, Any]:
+    return {"type": "ClusterIP", "selector": dict(GATEWAY_POD_LABELS),
+            "ports": [{"name": "http", "port": GATEWAY_PORT, "targetPort": "http", "protocol": "TCP"}]}
+
+
+def pdb_spec() -> dict[str, Any]:
+    return {"minAvailable": 1, "selector": {"matchLabels": dict(GATEWAY_POD_LABELS)}}
+
+
+def hpa_spec() -> dict[str, Any]:
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": GATEWAY_NAME},
+        "minReplicas": MIN_REPLICAS, "maxReplicas": MAX_REPLICAS,
+        "metrics": [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": TARGET_CPU_PERCENT}}}],
+    }
