@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from .commands import plan
+from .commands import drill, plan
 
-COMMANDS = (plan,)
+COMMANDS = (plan, drill)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

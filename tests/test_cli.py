@@ -46,7 +46,7 @@ def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(pr
     assert result.stderr.splitlines() == [
         "stacks/Pulumi.typo.yaml: invalid, nothing planned:",
         "  stacks/Pulumi.typo.yaml: sovereign:model: unknown key 'model' (did you mean 'models'?). "
-        "Fix: use one of: apiKeys, clouds, dr, jurisdiction, managedApis, models, region",
+        "Fix: use one of: apiKeys, clouds, dr, drill, jurisdiction, managedApis, models, region",
     ]
     assert "== sa-east" in result.stdout and f"{len(STACKS)} of {len(STACKS) + 1} stack(s) planned" in result.stdout
 

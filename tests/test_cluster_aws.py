@@ -279,7 +279,8 @@ def test_kubernetes_provider_has_a_secret_kubeconfig_and_carries_the_device_plug
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_every_resource_names_this_regions_aws_or_kubernetes_provider(graph):
-    [aws_provider] = [r for r in graph.plan.resources if r.type == "pulumi:providers:aws"]
+    [aws_provider] = [r for r in graph.plan.resources if r.type == "pulumi:providers:aws"
+                      and r.name == f"{graph.plan.spec.name}-aws"]
     assert aws_provider.inputs["region"] == graph.cluster_plan.cloud.region.name
     k8s_provider = graph.one(K8S_PROVIDER)
     custom = [r for r in graph.children if r.custom and not r.type.startswith("pulumi:providers:")]

@@ -54,7 +54,8 @@ class FenceGraph:
         self.children = [r for r in plan.resources if r.parent == self.component.urn]
         self.cluster_children = [r for r in plan.resources if r.parent == cluster_component.urn]
         [self.k8s_provider] = [r for r in self.cluster_children if r.type == K8S_PROVIDER]
-        [self.aws_provider] = [r for r in plan.resources if r.type == "pulumi:providers:aws"]
+        [self.aws_provider] = [r for r in plan.resources if r.type == "pulumi:providers:aws"
+                               and r.name == f"{plan.spec.name}-aws"]
 
     def all(self, typ: str) -> list[RegisteredResource]:
         return [r for r in self.children if r.type == typ]

@@ -6,16 +6,19 @@ from dataclasses import dataclass
 from typing import Optional
 
 import pulumi
+import pulumi_aws as aws
 
 from ..catalog import Catalog
 from ..domain.decisions import RegionDecisions
-from ..domain.gateway import gateway_config
+from ..domain.gateway import GATEWAY_PORT, gateway_config
+from ..domain.topology import cloud_labels
 from ..domain.serving import releases
 from .aws.cluster import AwsGpuCluster
 from .aws.egress import AwsEgressFence
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
 from .egress_args import EgressFenceArgs
+from .failover import FailoverDns, FailoverDnsArgs, gateway_load_balancer
 from .gateway import InferenceGateway, InferenceGatewayArgs
 from .gcp.cluster import GcpGpuCluster
 from .gcp.egress import GcpEgressFence
@@ -59,12 +62,19 @@ class Region(pulumi.ComponentResource):
         self.caches: dict[str, pulumi.ComponentResource] = {}
         self.serving: dict[str, ModelServing] = {}
         self.gateways: dict[str, InferenceGateway] = {}
+        public: dict[str, pulumi.Output] = {}
+        spec = decided.spec
+        # Stateful and cluster-independent: every cloud's weights survive a drill that tears it down.
+        for cloud_spec in decided.stateful_clouds:
+            cloud, kinds, labels = cloud_spec.cloud, _CLOUD[cloud_spec.cloud], cloud_labels(spec, cloud_spec)
+            provider = self.providers[cloud] = kinds.provider(f"{spec.name}-{cloud}", cloud_spec, labels, self)
+            self.caches[cloud] = kinds.cache(f"{spec.name}-{cloud}", WeightCacheArgs(
+                cloud=cloud_spec, labels=labels, provider=provider), pulumi.ResourceOptions(parent=self,
+                                                                                             providers=[provider]))
         for plan in decided.clusters:
             cloud, kinds = plan.cloud.cloud, _CLOUD[plan.cloud.cloud]
-            provider = self.providers[cloud] = kinds.provider(plan.name, plan.cloud, dict(plan.labels), self)
+            provider, cache = self.providers[cloud], self.caches[cloud]
             on_cloud = pulumi.ResourceOptions(parent=self, providers=[provider])
-            # Stateful and cluster-independent: survives drills that delete the cluster.
-            cache = self.caches[cloud] = kinds.cache(plan.name, WeightCacheArgs(plan=plan, provider=provider), on_cloud)
             cluster = self.clusters[cloud] = kinds.cluster(plan.name, GpuClusterArgs(plan=plan, provider=provider),
                                                            on_cloud)
             spaces = namespaces(plan.name, pulumi.ResourceOptions(
@@ -89,6 +99,16 @@ class Region(pulumi.ComponentResource):
                 config=gateway_config(decided, plan, args.catalog), k8s_provider=cluster.k8s_provider,
                 cluster=cluster.cluster, api_keys=args.api_keys),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
+            if decided.failover.domain:
+                public[cloud] = gateway_load_balancer(plan.name, cloud, GATEWAY_PORT, pulumi.ResourceOptions(
+                    parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster,
+                    depends_on=list(spaces.values())))
+        if decided.failover.domain:
+            # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
+            dns = aws.Provider(f"{spec.name}-dns", region="us-east-1", opts=pulumi.ResourceOptions(parent=self))
+            self.failover = FailoverDns(spec.name, FailoverDnsArgs(
+                plan=decided.failover, gateways=public, global_zone_id=spec.dr.global_zone_id, provider=dns),
+                pulumi.ResourceOptions(parent=self))
         self.register_outputs({
             "clouds": {p.cloud.cloud: p.cloud.region.name for p in decided.clusters},
             "reachableProviders": [v.provider for v in decided.verdicts if v.reachable],

@@ -13,15 +13,18 @@ Reader outputs:  service_account_values  dict   chart `serviceAccount` values bi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import pulumi
 
+from ..domain.spec import CloudSpec
 from ..domain.topology import ClusterPlan
 
 
 @dataclass(frozen=True)
 class WeightCacheArgs:
-    plan: ClusterPlan
+    cloud: CloudSpec                          # kept even when a drill tears the cloud's cluster down
+    labels: Mapping[str, str]
     provider: pulumi.ProviderResource
 
 

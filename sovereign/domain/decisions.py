@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from ..catalog import Catalog
 from .egress import EgressPlan, egress_plan
+from .failover import FailoverPlan, drilled, failover_plan
 from .policy import Policy
 from .sizing import Fit, size_region
-from .spec import RegionSpec
+from .spec import CloudSpec, RegionSpec
 from .topology import ClusterPlan, plan_clusters
 from .verdict import Verdict, evaluate_region
 
@@ -24,6 +25,8 @@ class RegionDecisions:
     fits: tuple[Fit, ...]
     clusters: tuple[ClusterPlan, ...]
     egress: EgressPlan
+    failover: FailoverPlan
+    stateful_clouds: tuple[CloudSpec, ...]   # every cloud of the stack, torn down or not: weights stay
 
     def cluster(self, cloud: str) -> ClusterPlan | None:
         return next((c for c in self.clusters if c.cloud.cloud == cloud), None)
@@ -33,8 +36,11 @@ class RegionDecisions:
 
 
 def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionDecisions:
-    """Raises InvalidInput (e.g. a model that fits no GPU the region offers) before anything is built."""
-    fits = size_region(spec, catalog)
+    """Raises InvalidInput (e.g. a model that fits no GPU the region offers, a drill below capacity)
+    before anything is built. Under a drill, `spec` is the drilled spec: survivors only."""
     verdicts = evaluate_region(spec, policy, catalog)
-    return RegionDecisions(spec, verdicts, fits, plan_clusters(spec, fits),
-                           egress_plan(verdicts, spec.clouds, policy.file))
+    failover = failover_plan(spec, policy)
+    serving = drilled(spec)  # a drill serves from the survivors at drill capacity
+    fits = size_region(serving, catalog)
+    return RegionDecisions(serving, verdicts, fits, plan_clusters(serving, fits),
+                           egress_plan(verdicts, serving.clouds, policy.file), failover, spec.clouds)

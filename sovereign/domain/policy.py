@@ -75,6 +75,15 @@ class Residency:
 
 
 @dataclass(frozen=True)
+class ServingRule:
+    """Clients in `clients` may only be served by regions whose every jurisdiction country is in `regions`."""
+    id: str
+    clients: Scope
+    regions: Scope
+    reason: str
+
+
+@dataclass(frozen=True)
 class Policy:
     file: str
     respect_provider_lists: bool
@@ -82,6 +91,7 @@ class Policy:
     bans: tuple[Rule, ...]
     residency: tuple[Residency, ...]
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    serving: tuple[ServingRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +119,7 @@ def load_policy(path: Path | str, catalog: Catalog, display: str | None = None) 
 def parse_policy(raw: Any, file: str, catalog: Catalog) -> Policy:
     r = Reader(file)
     top = r.mapping(raw, "", required=("version", "rules"),
-                    optional=("groups", "availability", "bans", "residency")) or {}
+                    optional=("groups", "availability", "bans", "residency", "serving")) or {}
     if "version" in top and top["version"] != 1:
         r.error("version", f"unsupported version {top['version']!r}", "set `version: 1`")
     groups = _groups(r, get(top, "groups", {}), catalog)
@@ -120,12 +130,13 @@ def parse_policy(raw: Any, file: str, catalog: Catalog) -> Policy:
     rules = tuple(_rules(r, get(top, "rules", []), "rules", groups, catalog))
     bans = tuple(_rules(r, get(top, "bans", []), "bans", groups, catalog))
     residency = tuple(_residencies(r, get(top, "residency", []), groups, catalog))
-    _unique_ids(r, rules, bans, residency)
+    serving = tuple(_serving(r, get(top, "serving", []), groups, catalog))
+    _unique_ids(r, rules, bans, residency, serving)
     if not r.errors:
         _contradictions(r, rules, residency, catalog, groups)
     if r.errors:
         raise InvalidInput(r.errors)
-    return Policy(file, bool(respect), rules, bans, residency, groups)
+    return Policy(file, bool(respect), rules, bans, residency, groups, serving)
 
 
 def _groups(r: Reader, value: Any, catalog: Catalog) -> dict[str, frozenset[str]]:
@@ -220,6 +231,27 @@ def _residencies(r: Reader, value: Any, groups, catalog: Catalog) -> Iterable[Re
         for j, host in enumerate(hosts):
             _check_coverage(r, f"{key}.hosts[{j}]", host, provider, scope)
         yield Residency(rid, provider_id, scope, hosts, params, reason)
+
+
+def _serving(r: Reader, value: Any, groups, catalog: Catalog) -> Iterable[ServingRule]:
+    for i, item in enumerate(r.sequence(value, "serving") or ()):
+        key = f"serving[{i}]"
+        body = r.mapping(item, key, required=("id", "clients", "regions", "reason"))
+        if body is None or not {"id", "clients", "regions", "reason"} <= set(body):
+            continue
+        rid, reason = r.string(body["id"], f"{key}.id"), r.string(body["reason"], f"{key}.reason")
+        scopes = [_scope(r, r.mapping(body[part], f"{key}.{part}", optional=("countries", "groups")) or {},
+                         f"{key}.{part}", groups, catalog) for part in ("clients", "regions")]
+        if rid and reason and all(scopes):
+            yield ServingRule(rid, scopes[0], scopes[1], reason)
+
+
+def serving_violations(policy: Policy, serves: Iterable[str], jurisdiction: Iterable[str]) -> list[tuple[str, str]]:
+    """(client country, rule id) for every served country whose rule this region does not satisfy."""
+    region = set(jurisdiction)
+    return [(country, rule.id) for country in serves for rule in policy.serving
+            if rule.clients.specificity(country) is not None
+            and not all(rule.regions.specificity(c) is not None for c in region)]
 
 
 def _host_names(provider) -> tuple[str, ...]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..catalog import Catalog, CloudRegion, Model
@@ -36,6 +36,8 @@ _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _AZURE_RESOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+_DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,31}$")
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 
 
@@ -95,6 +97,11 @@ class DrSpec:
     failure_threshold: int
     dns_ttl_s: int
     min_replicas: int           # per model, the floor any single surviving cloud must serve
+    domain: str | None = None   # parent DNS domain of the failover names; None = no failover DNS
+    global_zone_id: str | None = None  # existing Route 53 zone of `domain`, for the global name
+    serves: tuple[str, ...] = ()       # client countries the global name routes here; () = jurisdiction
+    default: bool = False              # the global name's answer for every other country
+    drill_capacity: Mapping[str, int] = field(default_factory=dict)  # model id → replicas per survivor
 
     @property
     def worst_case_failover_s(self) -> int:
@@ -112,6 +119,7 @@ class RegionSpec:
     models: tuple[ModelSpec, ...]
     managed_apis: tuple[ManagedApiRequest, ...]
     dr: DrSpec
+    drill: str | None = None    # the cloud a DR drill tears down (`sovereign:drill`)
     # Entries of `sovereign:apiKeys` set as Pulumi secrets: provider ids, and GATEWAY_KEY for the
     # gateway's own key. Which ones, never the values: the program reads those as secret Outputs
     # straight into a Kubernetes Secret.
@@ -147,7 +155,10 @@ class RegionSpec:
             "dr": {"healthCheckIntervalSeconds": self.dr.health_check_interval_s,
                    "failureThreshold": self.dr.failure_threshold, "dnsTtlSeconds": self.dr.dns_ttl_s,
                    "minReplicas": self.dr.min_replicas,
-                   "worstCaseFailoverSeconds": self.dr.worst_case_failover_s},
+                   "worstCaseFailoverSeconds": self.dr.worst_case_failover_s, "domain": self.dr.domain,
+                   "globalZoneId": self.dr.global_zone_id, "serves": list(self.dr.serves),
+                   "default": self.dr.default, "drillCapacity": dict(sorted(self.dr.drill_capacity.items()))},
+            "drill": self.drill,
         }
 
 
@@ -166,12 +177,13 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     served = {m.id for m in models} if isinstance(listed, list) and len(models) == len(listed) else None
     apis = _managed_apis(r, get(ours, "managedApis", []), catalog, served, clouds if "clouds" in ours else None)
     jurisdiction = _jurisdiction(r, get(ours, "jurisdiction"), clouds, catalog)
-    dr = _dr(r, get(ours, "dr", {}))
+    dr = _dr(r, get(ours, "dr", {}), catalog, {m.id for m in models})
+    drill = _drill(r, get(ours, "drill"), clouds, region)
     api_keys = _api_keys(r, get(ours, "apiKeys"), catalog, get(ours, "managedApis", []))
     if r.errors:
         raise InvalidInput(r.errors)
     return RegionSpec(stack=stack, file=file, name=region, jurisdiction=jurisdiction, clouds=clouds,
-                      models=models, managed_apis=apis, dr=dr, api_keys=api_keys)
+                      models=models, managed_apis=apis, dr=dr, api_keys=api_keys, drill=drill)
 
 
 def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,7 +195,7 @@ def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:
         elif namespace != "pulumi":  # project-level keys, checked with the stack file
             r.error(key, "this program reads no such key", "remove it, or move it under `sovereign:`")
     r.mapping(ours, f"{NAMESPACE}:", required=("region", "clouds", "models"),
-              optional=("jurisdiction", "managedApis", "dr", "apiKeys"))
+              optional=("jurisdiction", "managedApis", "dr", "apiKeys", "drill"))
     return ours
 
 
@@ -425,10 +437,43 @@ def _jurisdiction(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], catalog:
     return Jurisdiction(tuple(sorted(set(countries))), False, reason)
 
 
-def _dr(r: Reader, value: Any) -> DrSpec:
+def _drill(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], region: str | None) -> str | None:
+    if value is None:
+        return None
+    down = r.string(value, "sovereign:drill", CLOUDS)
+    if down and down not in {c.cloud for c in clouds}:
+        r.error("sovereign:drill", f"{down} is not one of this region's clouds",
+                f"tear down one of: {', '.join(c.cloud for c in clouds)}")
+    elif down and len(clouds) == 1:
+        r.error("sovereign:drill", f"tearing down {down} leaves {region} with no serving cloud",
+                "a single-cloud region cannot be drilled; declare a second cloud under sovereign:clouds")
+    return down
+
+
+def _dr(r: Reader, value: Any, catalog: Catalog, served: set[str]) -> DrSpec:
     key = "sovereign:dr"
-    body = r.mapping(value, key, optional=("healthCheckIntervalSeconds", "failureThreshold",
-                                           "dnsTtlSeconds", "minReplicas")) or {}
+    body = r.mapping(value, key, optional=("healthCheckIntervalSeconds", "failureThreshold", "dnsTtlSeconds",
+                                           "minReplicas", "domain", "globalZoneId", "serves", "default",
+                                           "drillCapacity")) or {}
+    domain = r.string(body["domain"], f"{key}.domain") if "domain" in body else None
+    if domain and not _DNS_NAME.match(domain):
+        r.error(f"{key}.domain", f"'{domain}' is not a DNS name", "write it like sovereign.example.com")
+    zone = r.string(body["globalZoneId"], f"{key}.globalZoneId") if "globalZoneId" in body else None
+    if zone and not _ZONE_ID.match(zone):
+        r.error(f"{key}.globalZoneId", f"'{zone}' is not a Route 53 hosted zone id", "copy it from the zone, e.g. Z0123456789ABCDEFGHIJ")
+    if zone and not domain:
+        r.error(f"{key}.globalZoneId", "set without dr.domain", "set dr.domain to the zone's domain")
+    serves = r.string_list(get(body, "serves", []), f"{key}.serves", catalog.known_countries())
+    default = get(body, "default", False)
+    if not isinstance(default, bool):
+        r.error(f"{key}.default", f"expected true or false, got {default!r}", "write true or false")
+    capacity = {}
+    for model_id, replicas in (r.table(get(body, "drillCapacity", {}), f"{key}.drillCapacity") or {}).items():
+        if model_id not in served:
+            r.error(f"{key}.drillCapacity.{model_id}", "not a model this region serves",
+                    f"use one of: {', '.join(sorted(served))}")
+        elif (n := r.integer(replicas, f"{key}.drillCapacity.{model_id}", 0, 64)) is not None:
+            capacity[model_id] = n
     interval = get(body, "healthCheckIntervalSeconds", 10)
     if interval not in ROUTE53_INTERVALS:
         r.error(f"{key}.healthCheckIntervalSeconds", f"{interval!r} is not a health-check interval",
@@ -436,4 +481,5 @@ def _dr(r: Reader, value: Any) -> DrSpec:
     threshold = r.integer(get(body, "failureThreshold", 3), f"{key}.failureThreshold", 1, 10)
     ttl = r.integer(get(body, "dnsTtlSeconds", 30), f"{key}.dnsTtlSeconds", 5, 3600)
     floor = r.integer(get(body, "minReplicas", 1), f"{key}.minReplicas", 1, 64)
-    return DrSpec(interval if interval in ROUTE53_INTERVALS else 10, threshold or 3, ttl or 30, floor or 1)
+    return DrSpec(interval if interval in ROUTE53_INTERVALS else 10, threshold or 3, ttl or 30, floor or 1,
+                  domain, zone, serves, default is True, capacity)

@@ -85,9 +85,14 @@ def plan_clusters(spec: RegionSpec, fits: tuple[Fit, ...]) -> tuple[ClusterPlan,
     return tuple(plan_cluster(spec, cloud, [f for f in fits if f.cloud == cloud.cloud]) for cloud in spec.clouds)
 
 
+def cloud_labels(spec: RegionSpec, cloud: CloudSpec) -> dict[str, str]:
+    """Tags / labels on everything the region builds in one cloud."""
+    return {"sovereign-region": spec.name, "sovereign-stack": spec.stack, "sovereign-cloud": cloud.cloud,
+            "managed-by": "pulumi"}
+
+
 def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> ClusterPlan:
-    labels = {"sovereign-region": spec.name, "sovereign-stack": spec.stack, "sovereign-cloud": cloud.cloud,
-              "managed-by": "pulumi"}
+    labels = cloud_labels(spec, cloud)
     return ClusterPlan(
         name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=min(ZONES, len(cloud.region.zones)),
         network=_network(cloud.cloud, min(ZONES, len(cloud.region.zones))),

@@ -13,10 +13,10 @@ from typing import Any
 import pulumi
 
 from ..catalog import Catalog
-from . import mocks_aws, mocks_gcp, mocks_storage
+from . import mocks_aws, mocks_gcp, mocks_k8s, mocks_storage
 from .mock_context import ProviderContext, short_hash
 
-OUTPUTS = {**mocks_aws.OUTPUTS, **mocks_gcp.OUTPUTS, **mocks_storage.OUTPUTS}
+OUTPUTS = {**mocks_aws.OUTPUTS, **mocks_gcp.OUTPUTS, **mocks_k8s.OUTPUTS, **mocks_storage.OUTPUTS}
 CALLS = {**mocks_aws.CALLS, **mocks_gcp.CALLS}
 
 

@@ -59,11 +59,16 @@ class Plan:
         return self.decisions.verdicts if self.decisions else ()
 
 
-def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = None) -> Plan:
-    """Validate the stack, evaluate its verdicts and run the program under mocks."""
+def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = None,
+               drill: str | None = None) -> Plan:
+    """Validate the stack, evaluate its verdicts and run the program under mocks.
+
+    `drill` plans the stack as `pulumi up` would with `sovereign:drill: <cloud>` set on it."""
     catalog = load_catalog()
     try:
         config, secret_keys = read_stack_config(project, stack)
+        if drill is not None:
+            config = {**config, "sovereign:drill": drill}
         spec = parse_spec(config, stack, display_name(stack), catalog)
         policy_file = policy or policy_path(project)
         decided = decide_region(spec, load_project_policy(policy_file, project), catalog)

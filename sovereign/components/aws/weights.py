@@ -22,7 +22,7 @@ class AwsWeightCache(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Losing the key or the bucket loses every checkpoint: both survive `pulumi destroy` and drills.
         keep = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True))
-        self.key = aws.kms.Key(f"{name}-weights", description=f"Model weights of {args.plan.name}",
+        self.key = aws.kms.Key(f"{name}-weights", description=f"Model weights of {name}",
                                enable_key_rotation=True, deletion_window_in_days=30, opts=keep)
         self.bucket = aws.s3.Bucket(f"{name}-weights", force_destroy=False, opts=keep)
         bucket = self.bucket.id

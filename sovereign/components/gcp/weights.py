@@ -19,7 +19,7 @@ NONCURRENT_DAYS = 30  # overwritten checkpoints stay restorable this long
 class GcpWeightCache(pulumi.ComponentResource):
     def __init__(self, name: str, args: WeightCacheArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:gcp:WeightCache", name, None, opts)
-        cloud = args.plan.cloud
+        cloud = args.cloud
         # Losing the bucket loses every checkpoint: it survives `pulumi destroy` and drills.
         keep = pulumi.ResourceOptions(parent=self, provider=args.provider, protect=True, retain_on_delete=True)
         # GCS encrypts every object at rest with Google-managed keys; public access is prevented outright.
@@ -30,7 +30,7 @@ class GcpWeightCache(pulumi.ComponentResource):
             lifecycle_rules=[{"action": {"type": "Delete"},
                               "condition": {"days_since_noncurrent_time": NONCURRENT_DAYS, "with_state": "ARCHIVED"}}],
             soft_delete_policy={"retention_duration_seconds": 7 * 24 * 3600},
-            labels=dict(args.plan.labels), opts=keep)
+            labels=dict(args.labels), opts=keep)
         self.bucket_name = self.bucket.name
         self.uri = pulumi.Output.concat("gs://", self.bucket.name, f"/{WEIGHTS_PREFIX}")
         self.register_outputs({"bucketName": self.bucket_name, "uri": self.uri})

@@ -1,0 +1,80 @@
+"""`sovereign:aws:FailoverDns`: the region's health-checked name over its clouds' gateways (Route 53).
+
+`<region>.<domain>` lives in the region's own hosted zone (protected: delegations and client
+configuration point at it). Each surviving cloud's gateway gets an HTTPS health check on its liveness
+endpoint and a failover record (primary = first cloud in the stack, secondary = the other). With a
+global zone configured, `api.<domain>` gets one geolocation record per client country the region
+serves (and the default record if it is the default region), each pointing at the regional name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from ..domain.failover import HEALTH_PATH, FailoverPlan
+from ..domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
+
+HTTP = 80
+# AWS load balancers answer with names (CNAME); GCP load balancers with addresses (A).
+RECORD_TYPE = {"aws": "CNAME", "gcp": "A"}
+# Service annotations for a public L4 load balancer from each cloud's built-in controller.
+LB_ANNOTATIONS = {"aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}, "gcp": {}}
+
+
+@dataclass(frozen=True)
+class FailoverDnsArgs:
+    plan: FailoverPlan
+    gateways: dict[str, pulumi.Input[str]]   # surviving cloud → its gateway's load-balancer name or address
+    global_zone_id: str | None               # existing hosted zone of the domain, for the global name
+    provider: pulumi.ProviderResource        # Route 53 is global; an aws provider for it
+
+
+class FailoverDns(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FailoverDnsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("sovereign:aws:FailoverDns", name, None, opts)
+        plan = args.plan
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.zone = aws.route53.Zone(
+            f"{name}-zone", name=plan.regional_name, comment=f"Failover name of region {name}",
+            force_destroy=False,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)))
+        for rank, cloud in enumerate(plan.targets):
+            target = args.gateways[cloud]
+            # HTTP: TLS termination (ACM / Google-managed certificates) is not built yet; see README.
+            check = aws.route53.HealthCheck(
+                f"{name}-{cloud}", type="HTTP", port=HTTP, resource_path=HEALTH_PATH,
+                request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
+                fqdn=target if RECORD_TYPE[cloud] == "CNAME" else None,
+                ip_address=target if RECORD_TYPE[cloud] == "A" else None,
+                tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)
+            aws.route53.Record(
+                f"{name}-{cloud}", zone_id=self.zone.zone_id, name=plan.regional_name, type=RECORD_TYPE[cloud],
+                ttl=plan.ttl_s, records=[target], set_identifier=cloud, health_check_id=check.id,
+                failover_routing_policies=[{"type": "PRIMARY" if rank == 0 else "SECONDARY"}], opts=child)
+        if args.global_zone_id:
+            for country in (*plan.serves, *(("*",) if plan.default else ())):
+                aws.route53.Record(
+                    f"{name}-global-{country.replace('*', 'default').lower()}", zone_id=args.global_zone_id,
+                    name=plan.global_name, type="CNAME", ttl=plan.ttl_s, records=[plan.regional_name],
+                    set_identifier=f"{name}-{country}", geolocation_routing_policies=[{"country": country}],
+                    opts=child)
+        self.name_servers = self.zone.name_servers
+        self.register_outputs({"regionalName": plan.regional_name, "nameServers": self.name_servers})
+
+
+def gateway_load_balancer(name: str, cloud: str, target_port: int, opts: pulumi.ResourceOptions) -> pulumi.Output:
+    """A public L4 load balancer in front of a cluster's gateway pods; its name or address feeds DNS."""
+    service = k8s.core.v1.Service(
+        f"{name}-gateway-public",
+        metadata={"name": "inference-gateway-public", "namespace": GATEWAY_NAMESPACE,
+                  "annotations": LB_ANNOTATIONS[cloud]},
+        spec={"type": "LoadBalancer", "selector": dict(GATEWAY_POD_LABELS), "externalTrafficPolicy": "Local",
+              "ports": [{"name": "http", "port": HTTP, "targetPort": target_port, "protocol": "TCP"}]},
+        opts=opts)
+    field = "hostname" if RECORD_TYPE[cloud] == "CNAME" else "ip"
+    return service.status.apply(lambda status: getattr(status.load_balancer.ingress[0], field))

@@ -1,0 +1,157 @@
+"""The offline DR drill: plan a stack normally and with one cloud torn down, and prove the drill does
+only what it should — before anyone runs it against real clouds.
+
+Checks (each must hold, else the drill exits non-zero):
+  survivors-untouched  no resource of a surviving cloud is deleted, and any that changes changes only
+                       in scale (node pool sizes, replica counts) or DNS;
+  protected-retained   every protected resource of the normal plan is still in the drill plan;
+  dns-survivors-only   the failover records point only at surviving clouds;
+  failover-bound       worst-case failover (interval × threshold + TTL) within the 60 s goal;
+  capacity             every model keeps at least dr.minReplicas replicas on the survivors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..domain.failover import FAILOVER_GOAL_S
+from .graph import RegisteredResource
+from .run import Plan, plan_stack
+
+# Inputs a drill may change on a survivor: how many nodes or replicas, and where DNS points.
+SCALE_INPUTS = {
+    "aws:eks/nodeGroup:NodeGroup": {"scalingConfig"},
+    "gcp:container/nodePool:NodePool": {"autoscaling", "initialNodeCount"},
+    "kubernetes:helm.sh/v4:Chart": {"values"},
+}
+DNS_TYPES = ("aws:route53/record:Record", "aws:route53/healthCheck:HealthCheck")
+CHART = "kubernetes:helm.sh/v4:Chart"
+
+
+def _values_beyond_replicas(before: dict, after: dict) -> bool:
+    """A release may only change its replica count in a drill."""
+    strip = lambda inputs: {k: v for k, v in (inputs.get("values") or {}).items() if k != "replicaCount"}  # noqa: E731
+    return strip(before) != strip(after)
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class DrillReport:
+    stack: str
+    down: str
+    survivors: tuple[str, ...]
+    deleted: dict[str, list[str]] = field(default_factory=dict)    # cloud → URNs
+    retained: list[str] = field(default_factory=list)              # protected URNs kept
+    changed: dict[str, list[str]] = field(default_factory=dict)    # cloud → "URN: inputs"
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"stack": self.stack, "down": self.down, "survivors": list(self.survivors), "ok": self.ok,
+                "deleted": self.deleted, "retained": self.retained, "changed": self.changed,
+                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]}
+
+
+def offline_drill(stack: str, down: str, project: Path | None = None, policy: Path | None = None,
+                  normal: Plan | None = None) -> tuple[DrillReport | None, Plan]:
+    """Plan normal vs drill. Returns (None, drill plan) when the drill itself is refused (plan errors)."""
+    kwargs = {"project": project} if project else {}
+    normal = normal or plan_stack(stack, policy=policy, **kwargs)
+    drill = plan_stack(stack, policy=policy, drill=down, **kwargs)
+    if not (normal.ok and drill.ok):
+        return None, drill if not drill.ok else normal
+    return compare(normal, drill, down), drill
+
+
+def compare(normal: Plan, drill: Plan, down: str) -> DrillReport:
+    before = {r.urn: r for r in normal.resources}
+    after = {r.urn: r for r in drill.resources}
+    survivors = tuple(c.cloud for c in normal.spec.clouds if c.cloud != down)
+    report = DrillReport(normal.stack, down, survivors)
+    for urn, resource in sorted(before.items()):
+        cloud = cloud_of(resource, normal)
+        if urn not in after:
+            report.deleted.setdefault(cloud, []).append(urn)
+        elif resource.inputs != after[urn].inputs:
+            keys = sorted(k for k in set(resource.inputs) | set(after[urn].inputs)
+                          if resource.inputs.get(k) != after[urn].inputs.get(k))
+            report.changed.setdefault(cloud, []).append(f"{urn}: {', '.join(keys)}")
+    report.retained = sorted(u for u, r in before.items() if r.options.get("protect") and u in after)
+    report.checks = [
+        _survivors_untouched(report, before, after, survivors, normal),
+        _protected_retained(before, after),
+        _dns_survivors_only(drill, down),
+        _failover_bound(drill),
+        _capacity(drill),
+    ]
+    return report
+
+
+def cloud_of(resource: RegisteredResource, plan: Plan) -> str:
+    """The cloud a resource belongs to: every per-cloud resource is named `<region>-<cloud>[-…]`."""
+    for cloud in (c.cloud for c in plan.spec.clouds):
+        prefix = f"{plan.spec.name}-{cloud}"
+        if resource.name == prefix or resource.name.startswith(prefix + "-"):
+            return cloud
+    return "region"
+
+
+def _survivors_untouched(report: DrillReport, before, after, survivors, normal: Plan) -> Check:
+    problems = [u for c in survivors for u in report.deleted.get(c, [])]
+    for urn, resource in before.items():
+        if urn not in after or cloud_of(resource, normal) not in survivors:
+            continue
+        allowed = SCALE_INPUTS.get(resource.type, set()) if resource.type not in DNS_TYPES else None
+        diff = {k for k in set(resource.inputs) | set(after[urn].inputs)
+                if resource.inputs.get(k) != after[urn].inputs.get(k)}
+        if resource.type == CHART and _values_beyond_replicas(resource.inputs, after[urn].inputs):
+            diff.add("values (beyond replicaCount)")
+        if diff and allowed is not None and not diff <= allowed:
+            problems.append(f"{urn}: {', '.join(sorted(diff - allowed))}")
+    return Check("survivors-untouched", not problems,
+                 "only scale and DNS change on " + ", ".join(survivors) if not problems else "; ".join(problems))
+
+
+def _protected_retained(before, after) -> Check:
+    lost = sorted(u for u, r in before.items() if r.options.get("protect") and u not in after)
+    kept = sum(1 for r in before.values() if r.options.get("protect"))
+    return Check("protected-retained", not lost, f"{kept} protected resource(s) kept" if not lost
+                 else "would delete protected: " + ", ".join(lost))
+
+
+def _dns_survivors_only(drill: Plan, down: str) -> Check:
+    failover = drill.decisions.failover
+    records = [r for r in drill.resources if r.type == "aws:route53/record:Record"
+               and r.inputs.get("failoverRoutingPolicies")]
+    wrong = [r.urn for r in records if r.inputs.get("setIdentifier") == down]
+    if failover.domain is None:
+        return Check("dns-survivors-only", True, "no failover DNS configured for this region")
+    return Check("dns-survivors-only", not wrong and down not in failover.targets,
+                 f"{failover.regional_name} → {', '.join(failover.targets)}" if not wrong
+                 else "records still point at " + down + ": " + ", ".join(wrong))
+
+
+def _failover_bound(drill: Plan) -> Check:
+    f = drill.decisions.failover
+    return Check("failover-bound", f.worst_case_s <= FAILOVER_GOAL_S,
+                 f"worst case {f.worst_case_s}s = {f.interval_s}s × {f.failure_threshold} + TTL {f.ttl_s}s "
+                 f"(goal ≤ {FAILOVER_GOAL_S}s)")
+
+
+def _capacity(drill: Plan) -> Check:
+    floor = drill.spec.dr.min_replicas
+    short = [f"{m.id} {m.replicas.min}" for m in drill.spec.models if m.replicas.min < floor]
+    detail = ", ".join(f"{m.id} ×{m.replicas.min}" for m in drill.spec.models)
+    return Check("capacity", not short, f"survivors serve {detail} (floor {floor})" if not short
+                 else "below floor: " + ", ".join(short))
