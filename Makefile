@@ -24,14 +24,16 @@ $(HELM): tools/fetch-helm.sh
 	tools/fetch-helm.sh
 
 # Tool environments of their own (their dependencies would constrain the project's pins): LiteLLM's
-# config loader for the gateway tests.
+# config loader for the gateway tests, the policy pack's venv, checkov for the rendered manifests.
 tools:
 	tools/setup-litellm.sh
+	tools/setup-policypack.sh
+	tools/setup-checkov.sh
 
 plan: install
 	$(BIN)/sovereign plan --out $(PLAN_DIR)
 
-# The chart tests render through the real helm binary; the gateway tests use tools.
+# The chart tests render through the real helm binary; gateway, policy-pack and checkov tests use tools.
 test: install helm tools
 	$(BIN)/python -m pytest -q
 

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Put the policy pack's pinned dependencies (policypack/requirements.txt: pulumi-policy and the Pulumi SDK)
+# in their own venv at .cache/tools/policypack. That is the venv policypack/PulumiPolicy.yaml names
+# (`virtualenv: ../.cache/tools/policypack`, relative to the pack folder), so the same environment serves
+# `pulumi preview --policy-pack policypack` and tests/test_policy_pack.py (which runs the pack's policies in
+# it through tests/policypack_harness.py).
+# Separate from .venv because pulumi-policy pins protobuf 5.29 while the program's providers need protobuf 6.
+# Idempotent: a second run only compares the requirements' hash with the one recorded at install time.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+REQUIREMENTS="$ROOT/policypack/requirements.txt"
+VENV="$ROOT/.cache/tools/policypack"
+STAMP="$VENV/.requirements.sha256"
+
+want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+
+installed() {
+  [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
+    && "$VENV/bin/python" -c 'import pulumi_policy, yaml' >/dev/null 2>&1
+}
+
+if installed; then
+  exit 0
+fi
+test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+"$VENV/bin/python" -m pip check >/dev/null || { echo "setup-policypack: broken dependencies in $VENV" >&2; exit 1; }
+echo "$want" > "$STAMP"
+installed || { echo "setup-policypack: pulumi-policy did not install into $VENV" >&2; exit 1; }
+echo "policy pack environment in $VENV"
