@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pulumi
@@ -12,7 +11,7 @@ from .catalog import load_catalog
 from .components.region import Region, RegionArgs
 from .domain.errors import InvalidInput
 from .domain.spec import parse_spec
-from .domain.stackfile import display_name
+from .domain.stackfile import decode_runtime_value, display_name
 from .domain.decisions import decide_region
 from .project import load_project_policy
 
@@ -55,7 +54,7 @@ def _stack_config() -> dict[str, Any]:
     """
     raw = {**get_config_env(), **CONFIG.get()}
     secret = set(get_config_secret_keys_env()) | {key for key in raw if is_config_secret(key)}
-    return {key: _redacted(_decode(value)) if key in secret else _decode(value) for key, value in raw.items()}
+    return {key: _redacted(decode_runtime_value(value)) if key in secret else decode_runtime_value(value) for key, value in raw.items()}
 
 
 def _redacted(value: Any) -> Any:
@@ -68,12 +67,3 @@ def _redacted(value: Any) -> Any:
     if isinstance(value, list):
         return [_redacted(v) for v in value]
     return {"secure": "[secret]"}
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value

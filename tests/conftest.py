@@ -48,3 +48,22 @@ def project_copy(tmp_path):
     for folder in ("stacks", "policy"):
         shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
     return tmp_path
+
+
+# A test export ban: OpenAI closed for the EEA. It covers the stacks whose jurisdiction touches the EEA.
+EEA_OPENAI_BAN = """bans:
+  - id: ban-openai-eea
+    providers: [openai]
+    groups: [eea]
+    reason: Export ban on US frontier-model APIs to the EEA (test).
+    since: 2026-12-01
+"""
+
+
+def policy_with_ban(policy_file: Path, out_dir: Path) -> Path:
+    """A copy of `policy_file` with EEA_OPENAI_BAN added as its first ban."""
+    policy = policy_file.read_text()
+    assert policy.count("\nbans:\n") == 1
+    path = out_dir / "sovereignty.yaml"
+    path.write_text(policy.replace("\nbans:\n", "\n" + EEA_OPENAI_BAN, 1))
+    return path

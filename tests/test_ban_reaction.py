@@ -10,23 +10,13 @@ from sovereign.engine.run import plan_stack
 from sovereign.engine.snapshot import dumps, snapshot
 from sovereign.project import PROJECT_DIR
 
-from .conftest import STACKS
+from .conftest import STACKS, policy_with_ban
 
-BAN = """bans:
-  - id: ban-openai-eea
-    providers: [openai]
-    groups: [eea]
-    reason: Export ban on US frontier-model APIs to the EEA (test).
-    since: 2026-12-01
-"""
 
 
 @pytest.fixture(scope="module")
 def banned(tmp_path_factory):
-    policy = (PROJECT_DIR / "policy" / "sovereignty.yaml").read_text()
-    assert policy.count("\nbans:\n") == 1
-    path = tmp_path_factory.mktemp("policy") / "sovereignty.yaml"
-    path.write_text(policy.replace("\nbans:\n", "\n" + BAN, 1))
+    path = policy_with_ban(PROJECT_DIR / "policy" / "sovereignty.yaml", tmp_path_factory.mktemp("policy"))
     return {stack: plan_stack(stack, policy=path) for stack in STACKS}
 
 

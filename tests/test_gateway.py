@@ -41,7 +41,7 @@ from sovereign.engine.snapshot import dumps, snapshot
 from sovereign.project import PROJECT_DIR
 
 from . import gateway_probe
-from .conftest import FIXTURES, STACKS
+from .conftest import FIXTURES, STACKS, policy_with_ban
 from .schemas import schema_errors
 
 TOOL_VENV = PROJECT_DIR / ".cache" / "tools" / "litellm"
@@ -57,13 +57,6 @@ LITELLM_PROVIDER = {"openai": "openai", "anthropic": "anthropic", "google_gemini
                     "mistral": "mistral", "cohere": "cohere_chat", "xai": "xai", "together_ai": "together_ai",
                     "deepseek": "deepseek"}
 CREDENTIAL_FIELDS = ("api_key", "vertex_credentials", "aws_access_key_id", "aws_secret_access_key")
-BAN = """bans:
-  - id: ban-openai-eea
-    providers: [openai]
-    groups: [eea]
-    reason: Export ban on US frontier-model APIs to the EEA (test).
-    since: 2026-12-01
-"""
 COVERED = ("eu-central", "it-south")   # the stacks whose jurisdiction touches the EEA (checked below)
 
 
@@ -113,10 +106,7 @@ def keyed_plans(keyed_project):
 
 @pytest.fixture(scope="session")
 def banned_plans(keyed_project, tmp_path_factory):
-    policy = (keyed_project / "policy" / "sovereignty.yaml").read_text()
-    assert policy.count("\nbans:\n") == 1
-    path = tmp_path_factory.mktemp("ban") / "sovereignty.yaml"
-    path.write_text(policy.replace("\nbans:\n", "\n" + BAN, 1))
+    path = policy_with_ban(keyed_project / "policy" / "sovereignty.yaml", tmp_path_factory.mktemp("ban"))
     return {stack: plan_stack(stack, project=keyed_project, policy=path) for stack in STACKS}
 
 

@@ -35,7 +35,7 @@ from sovereign.domain.egress import egress_plan  # noqa: E402
 from sovereign.domain.errors import InvalidInput  # noqa: E402
 from sovereign.domain.policy import load_policy  # noqa: E402
 from sovereign.domain.spec import parse_spec  # noqa: E402
-from sovereign.domain.stackfile import display_name, read_stack_config  # noqa: E402
+from sovereign.domain.stackfile import decode_runtime_value, display_name, read_stack_config  # noqa: E402
 from sovereign.domain.verdict import evaluate_region  # noqa: E402
 from sovereign.project import policy_path  # noqa: E402
 
@@ -107,13 +107,4 @@ def _decode_config(raw: str) -> dict[str, Any]:
         return {}
     if not isinstance(loaded, dict):
         return {}
-    return {str(k): _decode_value(v) for k, v in loaded.items()}
-
-
-def _decode_value(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("{", "["):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
+    return {str(k): decode_runtime_value(v) for k, v in loaded.items()}

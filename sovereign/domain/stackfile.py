@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,16 @@ STACK_DIR = "stacks"
 # Top-level keys the Pulumi CLI writes into stack files besides `config:`.
 _PULUMI_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment")
 _DISABLE_DEFAULTS = "pulumi:disable-default-providers"
+
+
+def decode_runtime_value(value: Any) -> Any:
+    """A config value as the Pulumi CLI hands it to programs and packs: structured values arrive as JSON."""
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def stack_file(project: Path, stack: str) -> Path:
