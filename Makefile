@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 HELM   := .cache/bin/helm
 PLAN_DIR ?= build/plan
 
-.PHONY: install plan test helm tools clean
+.PHONY: install plan test helm tools bench clean
 
 install: $(STAMP)
 
@@ -36,6 +36,9 @@ plan: install
 # The chart tests render through the real helm binary; gateway, policy-pack and checkov tests use tools.
 test: install helm tools
 	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/plan_benchmark.py
 
 clean:
 	rm -rf $(VENV) .cache build

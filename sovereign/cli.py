@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from .commands import drill, plan
+from .commands import diff, drill, plan
 
-COMMANDS = (plan, drill)
+COMMANDS = (plan, diff, drill)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

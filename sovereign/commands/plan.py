@@ -11,7 +11,8 @@ from typing import Sequence, TextIO
 from ..domain.errors import InvalidInput
 from ..domain.serving import release_name
 from ..domain.stackfile import display_name, list_stacks
-from ..engine.run import Plan, plan_stack
+from ..engine.parallel import plan_stacks
+from ..engine.run import Plan
 from ..engine.snapshot import dumps, snapshot, write_snapshot
 from ..project import PROJECT_DIR, load_project_policy
 
@@ -40,7 +41,7 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
         print(f"invalid sovereignty policy, no stack planned:\n{exc}", file=stderr)
         return EXIT_INVALID
     names = list(dict.fromkeys(stacks)) or list(list_stacks(project))
-    plans = [plan_stack(name, project=project, policy=policy) for name in names]
+    plans = plan_stacks(names, project=project, policy=policy)  # one worker process per core
     for p in plans:
         if not p.ok:
             print(f"{display_name(p.stack)}: invalid, nothing planned:", file=stderr)

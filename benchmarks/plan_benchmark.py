@@ -1,0 +1,286 @@
+"""Benchmark `sovereign plan`: the project's stacks and synthetic sets of 10, 50 and 100 regions, each
+beside a bare-mocks baseline that registers the same resources with the same parallelism.
+
+    .venv/bin/python benchmarks/plan_benchmark.py            # all stacks + 10, 50, 100 regions
+    .venv/bin/python benchmarks/plan_benchmark.py --sets 10 --workers 1 --json build/bench.json
+
+Each measurement is a fresh process, timed from start to exit, as a user runs it:
+  sovereign  `python -m sovereign plan --project <set> --out <dir>`: the real program per stack (spec,
+             policy verdicts, sizing, components, the project's mocks and graph recording), one worker
+             process per core (sovereign/engine/parallel.py), snapshots written.
+  baseline   this script in --baseline mode: a trivial `pulumi.runtime.Mocks` echoing inputs, and per stack
+             one `pulumi.CustomResource` for every resource that stack's plan registered — same count, same
+             type tokens, same recorded inputs — on the same worker pool. What Pulumi's runtime alone costs.
+ratio = sovereign / baseline: the overhead of everything the project adds. Goal: ≤ 1.25, and 100 regions in
+under 30 s on two cores. Synthetic regions are valid stack files generated from the catalog (clouds, regions,
+models and managed APIs varied; each validated with the project's own spec and sizing rules) in a temporary
+project folder with this project's Pulumi.yaml, __main__.py and policy/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # run from a clean checkout without an installed package
+
+GOAL_RATIO = 1.25
+GOAL_100_S = 30.0
+SMALL_MODELS = ("llama-3.1-8b-instruct", "qwen2.5-7b-instruct", "mistral-7b-instruct-v0.3", "gemma-2-9b-it")
+MEDIUM_MODELS = ("mistral-small-24b-instruct-2501", "gpt-oss-20b", "gemma-2-27b-it")
+APIS = (("openai", "gpt-4.1"), ("anthropic", "claude-sonnet-4-5"), ("mistral", "mistral-large-latest"),
+        ("deepseek", "deepseek-chat"))
+
+
+# ---- synthetic regions ------------------------------------------------------------------------------
+
+def synthetic_project(n: int, into: Path) -> list[str]:
+    """A project folder with `n` valid region stacks varied over the catalog; returns the stack names."""
+    import yaml
+
+    from sovereign.catalog import load_catalog
+    from sovereign.domain.decisions import decide_region
+    from sovereign.domain.errors import InvalidInput
+    from sovereign.domain.spec import parse_spec
+    from sovereign.project import load_project_policy
+
+    catalog = load_catalog()
+    policy = load_project_policy(ROOT / "policy" / "sovereignty.yaml", ROOT)
+    into.mkdir(parents=True, exist_ok=True)
+    for item in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy2(ROOT / item, into / item)
+    shutil.copytree(ROOT / "policy", into / "policy", dirs_exist_ok=True)
+    (into / "stacks").mkdir(exist_ok=True)
+    offered = {cloud: sorted(name for (c, name), gpus in catalog.offerings.items() if c == cloud and gpus)
+               for cloud in ("aws", "gcp")}
+    names: list[str] = []
+    attempt = 0
+    while len(names) < n:
+        if attempt > 50 * n:
+            raise SystemExit(f"could only generate {len(names)} valid synthetic regions of {n}")
+        i, attempt = len(names), attempt + 1
+        name = f"syn-{i + 1:03d}"
+        shape = ("aws", "gcp"), ("aws",), ("gcp",)
+        clouds = shape[(i + attempt) % 3]
+        config_clouds: dict[str, Any] = {}
+        for cloud in clouds:
+            region = offered[cloud][(i * 7 + attempt) % len(offered[cloud])]
+            config_clouds[cloud] = {"region": region, **({"project": f"syn-{i + 1:03d}-proj"} if cloud == "gcp" else {})}
+        models = [SMALL_MODELS[(i + attempt) % len(SMALL_MODELS)]]
+        if i % 2:
+            models.append(MEDIUM_MODELS[(i + attempt) % len(MEDIUM_MODELS)])
+        apis = [APIS[(i + k) % len(APIS)] for k in range(1 + i % 3)]
+        config = {
+            "pulumi:disable-default-providers": ["*"],
+            "sovereign:region": name,
+            "sovereign:clouds": config_clouds,
+            "sovereign:models": [{"id": m, "replicas": {"min": 1, "max": 2 + k}} for k, m in enumerate(models)],
+            "sovereign:managedApis": [{"provider": p, "models": [{"name": model, "fallback": models[0]}]}
+                                      for p, model in apis],
+        }
+        try:
+            decide_region(parse_spec(config, name, f"stacks/Pulumi.{name}.yaml", catalog), policy, catalog)
+        except (InvalidInput, KeyError, ValueError):
+            continue  # e.g. a model no GPU of that region fits: vary and try again
+        (into / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
+        names.append(name)
+    return names
+
+
+def project_stacks(into: Path) -> list[str]:
+    """The project's own stacks, copied so the benchmark never writes into the checkout."""
+    for item in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy2(ROOT / item, into / item)
+    for folder in ("stacks", "policy"):
+        shutil.copytree(ROOT / folder, into / folder)
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (into / "stacks").glob("Pulumi.*.yaml"))
+
+
+# ---- the two measurements ------------------------------------------------------------------------------
+
+def environment(workers: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "SOVEREIGN_POLICY"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["SOVEREIGN_PLAN_WORKERS"] = str(workers)
+    return env
+
+
+def time_sovereign(project: Path, out: Path, workers: int) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "sovereign", "plan", "--project", str(project), "--out", str(out)],
+                          cwd=project, env=environment(workers), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"sovereign plan failed for {project}:\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def time_baseline(spec: Path, workers: int) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--baseline", str(spec),
+                           "--workers", str(workers)], env=environment(workers), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"baseline failed:\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def baseline_spec(snapshots: Path, into: Path) -> tuple[Path, int]:
+    """Per stack, the (type, name, custom, inputs) of every resource its plan registered."""
+    stacks = {}
+    for path in sorted(snapshots.glob("*.json")):
+        doc = json.loads(path.read_text())
+        stacks[doc["stack"]] = [[r["type"], r["name"], r["custom"], r["inputs"]] for r in doc["resources"]
+                                if r["type"] != "pulumi:pulumi:Stack"]
+    into.write_text(json.dumps(stacks))
+    return into, sum(len(v) + 1 for v in stacks.values())
+
+
+# ---- baseline mode: bare mocks ------------------------------------------------------------------------
+
+def bare_stack(stack: str, resources: list[list[Any]]) -> int:
+    """Register `resources` under trivial mocks in a fresh context and loop, as plan_stack isolates runs."""
+    import asyncio
+    import contextvars
+
+    import pulumi
+    from pulumi.runtime.stack import run_pulumi_func
+
+    class EchoMocks(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+            return f"{args.name}-id", dict(args.inputs)
+
+        def call(self, args: pulumi.runtime.MockCallArgs):
+            return {}
+
+    def program() -> None:
+        for i, (rtype, name, custom, inputs) in enumerate(resources):
+            token = rtype if custom and not rtype.startswith("pulumi:providers:") else "baseline:index:Resource"
+            pulumi.CustomResource(token, f"{name}-{i}", dict(inputs))
+
+    def run() -> int:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            pulumi.runtime.set_mocks(EchoMocks(), project="baseline", stack=stack, preview=False)
+            loop.run_until_complete(run_pulumi_func(program))
+        finally:
+            loop.close()
+            asyncio.set_event_loop(None)
+        return len(resources) + 1
+
+    count = contextvars.Context().run(run)
+    _settle_heap()  # the garbage-collector treatment sovereign's workers get (engine/parallel.settle_heap)
+    return count
+
+
+_settled_modules = 0
+
+
+def _settle_heap() -> None:
+    global _settled_modules
+    if len(sys.modules) != _settled_modules:
+        gc.collect()
+        gc.freeze()
+        _settled_modules = len(sys.modules)
+
+
+def baseline_main(spec: Path, workers: int) -> int:
+    from sovereign.engine.parallel import run_parallel
+
+    stacks = json.loads(spec.read_text())
+    calls = [(name, resources) for name, resources in stacks.items()]
+    if workers <= 1 or len(calls) <= 1:
+        counts = [bare_stack(*c) for c in calls]
+    else:
+        counts = run_parallel(bare_stack, calls, workers, preload=("pulumi",))
+    print(sum(counts))
+    return 0
+
+
+# ---- driver -----------------------------------------------------------------------------------------------
+
+def measure(label: str, project: Path, names: list[str], workers: int, scratch: Path, repeat: int) -> dict[str, Any]:
+    out = scratch / f"out-{label}"
+    sovereign_s, baseline_s = [], []
+    for _ in range(repeat):  # interleaved, so both see the same machine
+        shutil.rmtree(out, ignore_errors=True)
+        sovereign_s.append(time_sovereign(project, out, workers))
+        spec, resources = baseline_spec(out, scratch / f"baseline-{label}.json")
+        baseline_s.append(time_baseline(spec, workers))
+    s, b = min(sovereign_s), min(baseline_s)
+    return {"set": label, "stacks": len(names), "resources": resources, "sovereign_s": round(s, 2),
+            "baseline_s": round(b, 2), "ratio": round(s / b, 2), "resources_per_s": round(resources / s, 1),
+            "workers": workers}
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    head = f"{'set':<12} {'stacks':>6} {'resources':>9} {'sovereign s':>11} {'baseline s':>10} {'ratio':>6} {'resources/s':>11}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        lines.append(f"{r['set']:<12} {r['stacks']:>6} {r['resources']:>9} {r['sovereign_s']:>11.2f} "
+                     f"{r['baseline_s']:>10.2f} {r['ratio']:>6.2f} {r['resources_per_s']:>11.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sets", default="10,50,100", help="synthetic set sizes, comma-separated (default 10,50,100)")
+    parser.add_argument("--no-project", action="store_true", help="skip the project's own stacks")
+    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the machine's cores)")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest counts")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--baseline", type=Path, metavar="SPEC", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    from sovereign.engine.parallel import default_workers
+
+    workers = args.workers or default_workers()
+    if args.baseline:
+        return baseline_main(args.baseline, workers)
+    sizes = [int(s) for s in args.sets.split(",") if s.strip()]
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    print(f"sovereign plan benchmark: {workers} worker(s) on {os.cpu_count()} core(s), Python "
+          f"{sys.version.split()[0]}, load average {load}; each figure is one fresh process, start to exit"
+          + (f", best of {args.repeat}" if args.repeat > 1 else ""), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sovereign-bench-") as tmp:
+        scratch = Path(tmp)
+        sets: list[tuple[str, Path, list[str]]] = []
+        if not args.no_project:
+            (scratch / "project").mkdir()
+            sets.append(("all stacks", scratch / "project", project_stacks(scratch / "project")))
+        for n in sizes:
+            sets.append((f"{n} regions", scratch / f"syn-{n}", synthetic_project(n, scratch / f"syn-{n}")))
+        for label, project, names in sets:
+            rows.append(measure(label.replace(" ", "-"), project, names, workers, scratch, args.repeat))
+            rows[-1]["set"] = label
+            print(f"  {label}: {rows[-1]['sovereign_s']:.2f} s, baseline {rows[-1]['baseline_s']:.2f} s", flush=True)
+    print()
+    print(table(rows))
+    print()
+    hundred = next((r for r in rows if r["set"] == "100 regions"), None)
+    worst = max(r["ratio"] for r in rows)
+    print(f"goal: ratio ≤ {GOAL_RATIO} — worst {worst:.2f} ({'met' if worst <= GOAL_RATIO else 'missed'})"
+          + (f"; 100 regions < {GOAL_100_S:.0f} s — {hundred['sovereign_s']:.1f} s "
+             f"({'met' if hundred['sovereign_s'] < GOAL_100_S else 'missed'})" if hundred else ""))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
