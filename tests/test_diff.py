@@ -300,13 +300,11 @@ def test_workflows_are_valid_and_least_privilege(name):
     doc = load_workflow(name)
     assert doc["name"] and doc["on"] and doc["jobs"]
     assert doc["permissions"] == {"contents": "read"} or doc["permissions"] == {}, "top level: read-only"
-    schema = github_workflow_schema()
-    if schema is not None:
-        import jsonschema
-        raw = yaml.safe_load((WORKFLOWS / name).read_text())
-        raw["on"] = raw.pop(True, raw.get("on"))
-        errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(raw), key=str)
-        assert not errors, [e.message for e in errors[:5]]
+    import jsonschema
+    raw = yaml.safe_load((WORKFLOWS / name).read_text())
+    raw["on"] = raw.pop(True, raw.get("on"))
+    errors = sorted(jsonschema.Draft7Validator(github_workflow_schema()).iter_errors(raw), key=str)
+    assert not errors, [e.message for e in errors[:5]]
     for job_id, job in doc["jobs"].items():
         perms = job.get("permissions", doc["permissions"])
         writes = {k for k, v in perms.items() if v == "write"}
@@ -366,12 +364,8 @@ def test_ci_runs_the_ci_script():
     assert "bash .ci/run" in run
 
 
-def github_workflow_schema() -> dict | None:
-    """SchemaStore's github-workflow.json as vendored by check-jsonschema, when that is installed."""
-    try:
-        import check_jsonschema  # noqa: F401
-    except ImportError:
-        return None
+def github_workflow_schema() -> dict:
+    """SchemaStore's github-workflow.json as vendored by check-jsonschema (a test dependency)."""
     from importlib import resources
     vendor = resources.files("check_jsonschema") / "builtin_schemas" / "vendor" / "github-workflows.json"
     return json.loads(vendor.read_text())

@@ -74,3 +74,10 @@ def test_all_errors_are_collected_in_one_pass(tmp_path):
     plan = plan_stack("many", project=tmp_path, policy=POLICY)
     assert [e.key for e in plan.errors] == [
         "sovereign:clouds.aws.region", "sovereign:models[0].id", "sovereign:models[1].replicas"]
+
+
+def test_a_short_form_of_a_long_id_is_suggested():
+    from sovereign.domain.errors import did_you_mean
+    assert did_you_mean("mistral-7b", ["mistral-7b-instruct-v0.3", "mixtral-8x7b-instruct-v0.1"]) == \
+        " (did you mean 'mistral-7b-instruct-v0.3'?)"
+    assert did_you_mean("zzz", ["mistral-7b-instruct-v0.3"]) == ""

@@ -31,7 +31,10 @@ class InvalidInput(ValueError):
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """' (did you mean 'x'?)' for the closest choice, or '' when nothing is close."""
-    close = difflib.get_close_matches(str(word), sorted(choices), n=1, cutoff=0.6)
+    ordered = sorted(choices)
+    close = difflib.get_close_matches(str(word), ordered, n=1, cutoff=0.6)
+    # A short form of a long id ("mistral-7b" for "mistral-7b-instruct-v0.3") is too far for difflib.
+    close = close or [c for c in ordered if str(word) and c.startswith(str(word))][:1]
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
