@@ -35,12 +35,16 @@ class HelmError(AssertionError):
         super().__init__(f"`helm {' '.join(args)}` exited {result.returncode}:\n{result.stderr}{result.stdout}")
 
 
+def require_executable(path: Path, fix: str) -> Path:
+    """`path` if it is an executable file; otherwise fails the calling test (never skips) with the fix."""
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        pytest.fail(f"{path.name} is missing at {path.relative_to(REPO_ROOT)}: {fix}, then rerun the tests",
+                    pytrace=False)
+    return path
+
+
 def helm_binary() -> Path:
-    """The pinned helm; fails the calling test with the fix when it is missing."""
-    if not (HELM.is_file() and os.access(HELM, os.X_OK)):
-        pytest.fail(f"helm is missing at {HELM.relative_to(REPO_ROOT)}: run `make helm` (tools/fetch-helm.sh) "
-                    "to fetch the pinned helm, then rerun the tests", pytrace=False)
-    return HELM
+    return require_executable(HELM, "run `make helm` (tools/fetch-helm.sh) to fetch the pinned helm")
 
 
 def _env() -> dict[str, str]:

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from .conftest import STACKS
-from .helm import REPO_ROOT
+from .helm import REPO_ROOT, require_executable
 from .policypack_harness import stack_graph
 
 CHECKOV = REPO_ROOT / ".cache" / "tools" / "checkov" / "bin" / "checkov"
@@ -29,10 +29,7 @@ TIMEOUT_SECONDS = 600
 
 
 def checkov_binary() -> Path:
-    if not (CHECKOV.is_file() and os.access(CHECKOV, os.X_OK)):
-        pytest.fail(f"checkov is missing at {CHECKOV.relative_to(REPO_ROOT)}: run `make tools` "
-                    "(tools/setup-checkov.sh) to install it, then rerun the tests", pytrace=False)
-    return CHECKOV
+    return require_executable(CHECKOV, "run `make tools` (tools/setup-checkov.sh) to install it")
 
 
 def skips() -> dict[str, dict]:
