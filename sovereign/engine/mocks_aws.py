@@ -154,6 +154,16 @@ def _firewall_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": f"{args.inputs.get('firewallRuleGroupId', '')}:{args.inputs.get('firewallDomainListId', '')}"}
 
 
+def _hosted_zone(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    """A public hosted zone: an id like Z0123456789ABCDEFGHIJ and its four delegation name servers."""
+    zone_id = f"Z{short_hash(args.typ, args.name, n=20).upper()}"
+    n = int(short_hash(zone_id, n=4), 16)
+    servers = [f"ns-{n % 2048}.awsdns-{n % 64:02d}.org", f"ns-{(n >> 1) % 2048}.awsdns-{(n >> 1) % 64:02d}.co.uk",
+               f"ns-{(n >> 2) % 512}.awsdns-{(n >> 2) % 64:02d}.com", f"ns-{(n >> 3) % 1024}.awsdns-{(n >> 3) % 64:02d}.net"]
+    return {"id": zone_id, "zoneId": zone_id, "arn": f"arn:{ctx.partition}:route53:::hostedzone/{zone_id}",
+            "nameServers": servers, "primaryNameServer": servers[0]}
+
+
 OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
@@ -175,6 +185,7 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": _access_policy_association,
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:eks/addon:Addon": _addon,
+    "aws:route53/zone:Zone": _hosted_zone,
     "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList":
         _resolver("fdl", "firewall-domain-list", False),
     "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": _resolver("frg", "firewall-rule-group", True),
