@@ -17,6 +17,8 @@ from typing import Any, NoReturn
 
 import yaml
 
+from ..yamlio import load_yaml
+
 from .records import (
     CLOUDS, Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
 )
@@ -75,7 +77,7 @@ class _File:
         except FileNotFoundError:
             raise CatalogError(name, "(file)", f"missing from {directory}") from None
         try:
-            self.data = yaml.safe_load(text)
+            self.data = load_yaml(text)
         except yaml.YAMLError as exc:
             raise CatalogError(name, "(file)", f"not valid YAML: {exc}") from None
 

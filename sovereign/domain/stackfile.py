@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from ..yamlio import load_yaml
+
 from .errors import InputError, InvalidInput
 
 STACK_DIR = "stacks"
@@ -47,7 +49,7 @@ def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[
         known = ", ".join(list_stacks(project)) or "none"
         raise InvalidInput([InputError(file, "(file)", f"no stack '{stack}'", f"use one of: {known}")])
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = load_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
