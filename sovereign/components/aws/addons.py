@@ -26,11 +26,12 @@ DEVICE_PLUGIN_VERSION = "0.17.4"
 
 
 def addon(name: str, cluster: aws.eks.Cluster, addon_name: str, kubernetes_version: str,
-          invoke: pulumi.InvokeOptions, opts: pulumi.ResourceOptions,
+          provider: pulumi.ProviderResource, opts: pulumi.ResourceOptions,
           service_account_role_arn: pulumi.Input[str] | None = None) -> aws.eks.Addon:
     # EKS's default version for the plan's Kubernetes version: upgrading the cluster upgrades the add-on.
-    version = aws.eks.get_addon_version(addon_name=addon_name, kubernetes_version=kubernetes_version,
-                                        opts=invoke).version
+    # The output form: the lookup runs beside the rest of the program instead of blocking it.
+    version = aws.eks.get_addon_version_output(addon_name=addon_name, kubernetes_version=kubernetes_version,
+                                               opts=pulumi.InvokeOutputOptions(provider=provider)).version
     configuration = ADDON_CONFIGURATION.get(addon_name)
     return aws.eks.Addon(
         f"{name}-{addon_name}", cluster_name=cluster.name, addon_name=addon_name, addon_version=version,

@@ -30,8 +30,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
         plan, cloud = args.plan, args.plan.cloud
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         invoke = pulumi.InvokeOptions(provider=args.provider)
-        aws_partition = aws.get_partition(opts=invoke)
-        partition = aws_partition.partition
+        # A region's partition is a fixed fact of the catalog (aws, aws-cn, ...), no lookup needed.
+        partition, dns_suffix = cloud.region.partition, cloud.region.dns_suffix
 
         zones = aws.get_availability_zones(
             state="available",
@@ -84,10 +84,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child)
 
         node_role, node_policies = iam.role(
-            f"{name}-node", iam.service_trust(f"ec2.{aws_partition.dns_suffix}"),
+            f"{name}-node", iam.service_trust(f"ec2.{dns_suffix}"),
             [iam.managed_policy(partition, p) for p in NODE_POLICIES], child)
         version = cloud.kubernetes_version
-        node_addons = [addon(name, cluster, a, version, invoke, child) for a in NODE_ADDONS]
+        node_addons = [addon(name, cluster, a, version, args.provider, child) for a in NODE_ADDONS]
         groups = NodeGroups(name, cluster, node_role.arn, network.private_subnets, invoke,
                             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                                 depends_on=[*node_policies, *node_addons])))
@@ -101,8 +101,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
             [iam.managed_policy(partition, "service-role/AmazonEBSCSIDriverPolicy")], child)
         on_system_nodes = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system]))
         for addon_name in SYSTEM_ADDONS:
-            addon(name, cluster, addon_name, version, invoke, on_system_nodes)
-        addon(name, cluster, EBS_CSI, version, invoke,
+            addon(name, cluster, addon_name, version, args.provider, on_system_nodes)
+        addon(name, cluster, EBS_CSI, version, args.provider,
               pulumi.ResourceOptions.merge(on_system_nodes, pulumi.ResourceOptions(depends_on=ebs_policies)),
               service_account_role_arn=ebs_role.arn)
 
