@@ -85,3 +85,30 @@ def test_runs_do_not_leak_config_between_stacks(plans):
         regions = {r.inputs["region"] for r in plan.resources if r.type in PROVIDER_TYPES.values()
                    and not r.name.endswith("-dns")}
         assert regions == {c.region.name for c in plan.spec.clouds}, name
+
+
+def test_planning_skips_source_positions_and_puts_pulumi_back(monkeypatch):
+    """The engine does not walk the Python stack per registration (only the Pulumi CLI reads source
+    positions) nor collect garbage mid-run, and leaves Pulumi and the collector as it found them — also
+    when the program fails."""
+    import gc
+
+    import pulumi.runtime.resource as pulumi_resource
+
+    calls = []
+    original = pulumi_resource._get_stack_trace
+
+    def counting():
+        calls.append(1)
+        return original()
+
+    monkeypatch.setattr(pulumi_resource, "_get_stack_trace", counting)
+    plan = plan_stack("me-central")
+    assert len(plan.resources) > 50 and calls == []
+    assert pulumi_resource._get_stack_trace is counting
+    config = {"pulumi:disable-default-providers": ["*"], "sovereign:region": "bad",
+              "sovereign:clouds": {"aws": {"region": "eu-central-1"}}, "sovereign:models": [{"id": "nope"}]}
+    with pytest.raises(ProgramFailed):
+        run_program(PROJECT_DIR, "bad", config, (), PROJECT_DIR / "policy" / "sovereignty.yaml")
+    assert pulumi_resource._get_stack_trace is counting and calls == []
+    assert gc.isenabled()

@@ -13,7 +13,7 @@ from ..domain.serving import release_name
 from ..domain.stackfile import display_name, list_stacks
 from ..engine.parallel import plan_stacks
 from ..engine.run import Plan
-from ..engine.snapshot import dumps, snapshot, write_snapshot
+from ..engine.snapshot import dumps, snapshot
 from ..project import PROJECT_DIR, load_project_policy
 
 EXIT_INVALID = 2
@@ -41,14 +41,13 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
         print(f"invalid sovereignty policy, no stack planned:\n{exc}", file=stderr)
         return EXIT_INVALID
     names = list(dict.fromkeys(stacks)) or list(list_stacks(project))
-    plans = plan_stacks(names, project=project, policy=policy)  # one worker process per core
+    # One worker process per core; each writes the snapshots of the stacks it planned.
+    plans = plan_stacks(names, project=project, policy=policy, out=out)
     for p in plans:
         if not p.ok:
             print(f"{display_name(p.stack)}: invalid, nothing planned:", file=stderr)
             for error in p.errors:
                 print(f"  {error}", file=stderr)
-        elif out is not None:
-            write_snapshot(p, out)
     if as_json:
         stdout.write(dumps({"stacks": [snapshot(p) for p in plans if p.ok],
                             "invalid": {p.stack: [str(e) for e in p.errors] for p in plans if not p.ok}}))

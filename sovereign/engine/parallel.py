@@ -32,6 +32,7 @@ from ..domain.errors import InputError
 from ..domain.stackfile import display_name, stack_file
 from ..project import PROJECT_DIR, policy_path
 from .run import Plan, plan_stack
+from .snapshot import write_snapshot
 
 # Caps the workers (`sovereign diff` gives each of its two sides half the cores).
 WORKERS_ENV = "SOVEREIGN_PLAN_WORKERS"
@@ -68,11 +69,15 @@ def failed_plan(stack: str, problem: str) -> Plan:
                                                  "stack"),))
 
 
-def _plan_one(stack: str, project: str, policy: str) -> Plan:
-    """Worker entry point. Exceptions become a failed plan so they pickle and name their stack; the
-    traceback goes to stderr (inherited from the caller)."""
+def _plan_one(stack: str, project: str, policy: str, out: str | None = None) -> Plan:
+    """Worker entry point; writes the stack's snapshot into `out` (so the workers serialize in parallel).
+    Exceptions become a failed plan so they pickle and name their stack; the traceback goes to stderr
+    (inherited from the caller)."""
     try:
-        return plan_stack(stack, project=Path(project), policy=Path(policy))
+        plan = plan_stack(stack, project=Path(project), policy=Path(policy))
+        if out is not None and plan.ok:
+            write_snapshot(plan, Path(out))
+        return plan
     except Exception as exc:  # noqa: BLE001 - any failure of one stack must not lose the others
         print(f"{display_name(stack)}: planning raised:", file=sys.stderr)
         traceback.print_exc()
@@ -87,23 +92,26 @@ _settled_modules = 0
 
 
 def settle_heap() -> None:
-    """In a worker, once a stack has loaded new modules: collect, then `gc.freeze()` what is left.
+    """In a worker, after each stack: collect what the run left (the program runs with the collector
+    paused, engine/run.py), then, once a stack has loaded new modules, `gc.freeze()` what is left.
 
     The provider SDKs leave ~500,000 long-lived objects (classes, typing constructs) that every full
-    collection would walk again; a plan allocates enough to trigger several per stack, so frozen they
-    make planning ~35 % faster. Only what is alive after a collection is frozen, and only when the
-    module set grew (the first stack on each cloud), so nothing planned later is kept alive.
+    collection would walk again; frozen, they never are. Only what is alive after a collection is
+    frozen, and only when the module set grew (the first stack on each cloud), so nothing planned
+    later is kept alive.
     """
     global _settled_modules
+    gc.collect()
     if len(sys.modules) != _settled_modules:
-        gc.collect()
         gc.freeze()
         _settled_modules = len(sys.modules)
 
 
 def plan_stacks(stacks: Sequence[str], project: Path = PROJECT_DIR, policy: Path | None = None,
-                max_workers: int | None = None, start_method: str | None = None) -> list[Plan]:
-    """Plan `stacks` in parallel; the result is in the order of `stacks`, one Plan per name.
+                max_workers: int | None = None, start_method: str | None = None,
+                out: Path | None = None) -> list[Plan]:
+    """Plan `stacks` in parallel; the result is in the order of `stacks`, one Plan per name. With
+    `out`, each valid stack's snapshot is written to `out/<stack>.json` by the worker that planned it.
 
     A single stack, or `max_workers=1`, plans in this process without a pool; otherwise at least one
     worker process plans (even where $SOVEREIGN_PLAN_WORKERS=1), so a crash stays isolated.
@@ -112,12 +120,13 @@ def plan_stacks(stacks: Sequence[str], project: Path = PROJECT_DIR, policy: Path
     # Resolved here, not in the workers: a fork server keeps the environment it started with.
     policy = Path(policy or policy_path(project)).resolve()
     names = list(stacks)
+    target = str(Path(out).resolve()) if out is not None else None
     if len(names) <= 1 or max_workers == 1:
-        return [_plan_one(name, str(project), str(policy)) for name in names]
+        return [_plan_one(name, str(project), str(policy), target) for name in names]
     workers = min(max_workers or default_workers(), len(names))  # one worker still isolates and settles
     # Largest stack files first (more clouds and models, more resources), so no big stack is left for last.
     order = sorted(range(len(names)), key=lambda i: -_size(stack_file(project, names[i])))
-    planned = run_parallel(_plan_one, [(names[i], str(project), str(policy)) for i in order], workers,
+    planned = run_parallel(_plan_one, [(names[i], str(project), str(policy), target) for i in order], workers,
                            start_method=start_method,
                            on_lost=lambda args, why: failed_plan(args[0], why))
     results: list[Plan] = [None] * len(names)  # type: ignore[list-item]

@@ -26,6 +26,7 @@ from ..domain.stackfile import display_name, is_secure, read_stack_config
 from ..domain.decisions import RegionDecisions, decide_region
 from ..project import POLICY_ENV, PROJECT_DIR, PROJECT_NAME, load_project_policy, policy_path
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
+from .lean_runtime import lean_runtime
 from .mocks import SovereignMocks
 
 
@@ -80,7 +81,8 @@ def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = No
 
 def run_program(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
                 policy: Path) -> tuple[tuple[RegisteredResource, ...], dict[str, Any]]:
-    return contextvars.Context().run(_run_isolated, project, stack, config, secret_keys, policy)
+    with lean_runtime():  # no source positions, no automatic collection while the program runs
+        return contextvars.Context().run(_run_isolated, project, stack, config, secret_keys, policy)
 
 
 def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
