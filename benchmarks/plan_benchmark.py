@@ -1,26 +1,31 @@
 """Benchmark `sovereign plan`: the project's stacks and synthetic sets of 10, 50 and 100 regions, each
-beside a bare-mocks baseline that registers the same resources with the same parallelism.
+beside bare-mocks baselines that register the same resources with the same parallelism.
 
     .venv/bin/python benchmarks/plan_benchmark.py            # all stacks + 10, 50, 100 regions
-    .venv/bin/python benchmarks/plan_benchmark.py --sets 10 --workers 1 --json build/bench.json
+    .venv/bin/python benchmarks/plan_benchmark.py --sets 10 --repeat 3 --json build/bench.json
 
 Each measurement is a fresh process, timed from start to exit, as a user runs it:
   sovereign  `python -m sovereign plan --project <set> --out <dir>`: the real program per stack (spec,
              policy verdicts, sizing, components, the project's mocks and graph recording), one worker
              process per core (sovereign/engine/parallel.py), snapshots written.
-  baseline   this script in --baseline mode: a trivial `pulumi.runtime.Mocks` echoing inputs, and per stack
-             one `pulumi.CustomResource` for every resource that stack's plan registered — same count, same
-             type tokens, same recorded inputs — on the same worker pool. What Pulumi's runtime alone costs.
-ratio = sovereign / baseline: the overhead of everything the project adds. Goal: ≤ 1.25, and 100 regions in
-under 30 s on two cores. Synthetic regions are valid stack files generated from the catalog (clouds, regions,
-models and managed APIs varied; each validated with the project's own spec and sizing rules) in a temporary
-project folder with this project's Pulumi.yaml, __main__.py and policy/.
+  sdk        benchmarks/baseline.py: the resources that plan registered, replayed through the provider
+             SDK classes (same tokens, names, inputs, parents, providers, and each input wired to the
+             resources it came from) under a trivial echoing `pulumi.runtime.Mocks`, on the same worker
+             pool with the same runner treatment. What the same resources cost through Pulumi alone,
+             with no project code: no spec, policy or sizing, no components, no realistic mocks, no
+             recorded graph or snapshots.
+  raw        the same resources as untyped `pulumi.CustomResource`s, no provider SDK imported: Pulumi's
+             runtime alone, for reference.
+ratio = sovereign / sdk: the overhead of everything the project adds. Goal: ≤ 1.25, and 100 regions in
+under 30 s on two cores. Measurements are interleaved (sovereign, sdk, raw, again) so all three see the
+same machine; the fastest of --repeat runs counts. Synthetic regions are valid stack files generated from
+the catalog (clouds, regions, models and managed APIs varied; each validated with the project's own spec
+and sizing rules) in a temporary project folder with this project's Pulumi.yaml, __main__.py and policy/.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import shutil
@@ -34,6 +39,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))  # run from a clean checkout without an installed package
+
+from baseline import write_spec  # noqa: E402 - beside this script
+
+BASELINE = Path(__file__).resolve().with_name("baseline.py")
 
 GOAL_RATIO = 1.25
 GOAL_100_S = 30.0
@@ -127,112 +136,50 @@ def time_sovereign(project: Path, out: Path, workers: int) -> float:
     return elapsed
 
 
-def time_baseline(spec: Path, workers: int) -> float:
+def time_baseline(spec: Path, mode: str, workers: int, resources: int) -> float:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--baseline", str(spec),
-                           "--workers", str(workers)], env=environment(workers), stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True)
+    done = subprocess.run([sys.executable, str(BASELINE), str(spec), "--mode", mode, "--workers", str(workers)],
+                          env=environment(workers), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"baseline failed:\n{done.stderr[-3000:]}")
+        raise SystemExit(f"{mode} baseline failed:\n{done.stderr[-3000:]}")
+    # The baseline must register what the plan did: every resource, no recorded input left out.
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if result["registered"] != resources or result["dropped"]:
+        raise SystemExit(f"{mode} baseline registered {result['registered']} of {resources} resources; "
+                         f"inputs left out: {', '.join(result['dropped']) or 'none'}")
     return elapsed
-
-
-def baseline_spec(snapshots: Path, into: Path) -> tuple[Path, int]:
-    """Per stack, the (type, name, custom, inputs) of every resource its plan registered."""
-    stacks = {}
-    for path in sorted(snapshots.glob("*.json")):
-        doc = json.loads(path.read_text())
-        stacks[doc["stack"]] = [[r["type"], r["name"], r["custom"], r["inputs"]] for r in doc["resources"]
-                                if r["type"] != "pulumi:pulumi:Stack"]
-    into.write_text(json.dumps(stacks))
-    return into, sum(len(v) + 1 for v in stacks.values())
-
-
-# ---- baseline mode: bare mocks ------------------------------------------------------------------------
-
-def bare_stack(stack: str, resources: list[list[Any]]) -> int:
-    """Register `resources` under trivial mocks in a fresh context and loop, as plan_stack isolates runs."""
-    import asyncio
-    import contextvars
-
-    import pulumi
-    from pulumi.runtime.stack import run_pulumi_func
-
-    class EchoMocks(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-            return f"{args.name}-id", dict(args.inputs)
-
-        def call(self, args: pulumi.runtime.MockCallArgs):
-            return {}
-
-    def program() -> None:
-        for i, (rtype, name, custom, inputs) in enumerate(resources):
-            token = rtype if custom and not rtype.startswith("pulumi:providers:") else "baseline:index:Resource"
-            pulumi.CustomResource(token, f"{name}-{i}", dict(inputs))
-
-    def run() -> int:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            pulumi.runtime.set_mocks(EchoMocks(), project="baseline", stack=stack, preview=False)
-            loop.run_until_complete(run_pulumi_func(program))
-        finally:
-            loop.close()
-            asyncio.set_event_loop(None)
-        return len(resources) + 1
-
-    count = contextvars.Context().run(run)
-    _settle_heap()  # the garbage-collector treatment sovereign's workers get (engine/parallel.settle_heap)
-    return count
-
-
-_settled_modules = 0
-
-
-def _settle_heap() -> None:
-    global _settled_modules
-    if len(sys.modules) != _settled_modules:
-        gc.collect()
-        gc.freeze()
-        _settled_modules = len(sys.modules)
-
-
-def baseline_main(spec: Path, workers: int) -> int:
-    from sovereign.engine.parallel import run_parallel
-
-    stacks = json.loads(spec.read_text())
-    calls = [(name, resources) for name, resources in stacks.items()]
-    if workers <= 1 or len(calls) <= 1:
-        counts = [bare_stack(*c) for c in calls]
-    else:
-        counts = run_parallel(bare_stack, calls, workers, preload=("pulumi",))
-    print(sum(counts))
-    return 0
 
 
 # ---- driver -----------------------------------------------------------------------------------------------
 
-def measure(label: str, project: Path, names: list[str], workers: int, scratch: Path, repeat: int) -> dict[str, Any]:
-    out = scratch / f"out-{label}"
-    sovereign_s, baseline_s = [], []
-    for _ in range(repeat):  # interleaved, so both see the same machine
+def measure(project: Path, names: list[str], workers: int, scratch: Path, repeat: int) -> dict[str, Any]:
+    out = scratch / f"out-{project.name}"
+    times: dict[str, list[float]] = {"sovereign": [], "sdk": [], "raw": []}
+    for _ in range(repeat):  # interleaved, so all three see the same machine
         shutil.rmtree(out, ignore_errors=True)
-        sovereign_s.append(time_sovereign(project, out, workers))
-        spec, resources = baseline_spec(out, scratch / f"baseline-{label}.json")
-        baseline_s.append(time_baseline(spec, workers))
-    s, b = min(sovereign_s), min(baseline_s)
-    return {"set": label, "stacks": len(names), "resources": resources, "sovereign_s": round(s, 2),
-            "baseline_s": round(b, 2), "ratio": round(s / b, 2), "resources_per_s": round(resources / s, 1),
-            "workers": workers}
+        times["sovereign"].append(time_sovereign(project, out, workers))
+        spec, resources = write_spec(out, scratch / f"baseline-{project.name}.json")
+        for mode in ("sdk", "raw"):
+            times[mode].append(time_baseline(spec, mode, workers, resources))
+    s, sdk, raw = (min(times[k]) for k in ("sovereign", "sdk", "raw"))
+    return {"stacks": len(names), "resources": resources, "sovereign_s": round(s, 2), "sdk_s": round(sdk, 2),
+            "ratio": round(s / sdk, 2), "raw_s": round(raw, 2), "raw_ratio": round(s / raw, 2),
+            "resources_per_s": round(resources / s, 1), "workers": workers}
+
+
+COLUMNS = (("set", "set", 12, "s"), ("stacks", "stacks", 6, "d"), ("resources", "resources", 9, "d"),
+           ("sovereign s", "sovereign_s", 11, ".2f"), ("sdk s", "sdk_s", 7, ".2f"), ("ratio", "ratio", 6, ".2f"),
+           ("raw s", "raw_s", 7, ".2f"), ("vs raw", "raw_ratio", 6, ".2f"),
+           ("resources/s", "resources_per_s", 11, ".1f"))
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = f"{'set':<12} {'stacks':>6} {'resources':>9} {'sovereign s':>11} {'baseline s':>10} {'ratio':>6} {'resources/s':>11}"
+    head = " ".join(f"{title:<{w}}" if key == "set" else f"{title:>{w}}" for title, key, w, _ in COLUMNS)
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r['set']:<12} {r['stacks']:>6} {r['resources']:>9} {r['sovereign_s']:>11.2f} "
-                     f"{r['baseline_s']:>10.2f} {r['ratio']:>6.2f} {r['resources_per_s']:>11.1f}")
+        lines.append(" ".join(f"{r[key]:<{w}{f}}" if key == "set" else f"{r[key]:>{w}{f}}"
+                              for _, key, w, f in COLUMNS))
     return "\n".join(lines)
 
 
@@ -243,13 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the machine's cores)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest counts")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
-    parser.add_argument("--baseline", type=Path, metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     from sovereign.engine.parallel import default_workers
 
     workers = args.workers or default_workers()
-    if args.baseline:
-        return baseline_main(args.baseline, workers)
     sizes = [int(s) for s in args.sets.split(",") if s.strip()]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"sovereign plan benchmark: {workers} worker(s) on {os.cpu_count()} core(s), Python "
@@ -265,9 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         for n in sizes:
             sets.append((f"{n} regions", scratch / f"syn-{n}", synthetic_project(n, scratch / f"syn-{n}")))
         for label, project, names in sets:
-            rows.append(measure(label.replace(" ", "-"), project, names, workers, scratch, args.repeat))
-            rows[-1]["set"] = label
-            print(f"  {label}: {rows[-1]['sovereign_s']:.2f} s, baseline {rows[-1]['baseline_s']:.2f} s", flush=True)
+            rows.append({"set": label, **measure(project, names, workers, scratch, args.repeat)})
+            r = rows[-1]
+            print(f"  {label}: {r['sovereign_s']:.2f} s, sdk {r['sdk_s']:.2f} s, raw {r['raw_s']:.2f} s", flush=True)
     print()
     print(table(rows))
     print()

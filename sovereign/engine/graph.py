@@ -32,11 +32,13 @@ class RegisteredResource:
     provider: str
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    # Input property → the URNs of the resources its value came from (Pulumi's propertyDependencies).
+    dependencies: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"urn": self.urn, "type": self.type, "name": self.name, "parent": self.parent,
                 "custom": self.custom, "provider": self.provider, "inputs": self.inputs,
-                "options": self.options}
+                "options": self.options, "dependencies": self.dependencies}
 
 
 class RecordingMonitor(MockMonitor):
@@ -58,6 +60,7 @@ class RecordingMonitor(MockMonitor):
             custom=bool(request.custom), provider=_provider_urn(request.provider),
             inputs=clean(json_format.MessageToDict(request.object)),
             options={k: v for k, v in options.items() if v is not None},
+            dependencies={k: sorted(v.urns) for k, v in sorted(request.propertyDependencies.items()) if v.urns},
         ))
         return super().RegisterResource(request)
 
