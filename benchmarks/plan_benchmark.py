@@ -2,7 +2,7 @@
 beside bare-mocks baselines that register the same resources with the same parallelism.
 
     .venv/bin/python benchmarks/plan_benchmark.py            # all stacks + 10, 50, 100 regions
-    .venv/bin/python benchmarks/plan_benchmark.py --sets 10 --repeat 3 --json build/bench.json
+    .venv/bin/python benchmarks/plan_benchmark.py --sets 10 --repeat 5 --json build/bench.json
 
 Each measurement is a fresh process, timed from start to exit, as a user runs it:
   sovereign  `python -m sovereign plan --project <set> --out <dir>`: the real program per stack (spec,
@@ -17,8 +17,9 @@ Each measurement is a fresh process, timed from start to exit, as a user runs it
   raw        the same resources as untyped `pulumi.CustomResource`s, no provider SDK imported: Pulumi's
              runtime alone, for reference.
 ratio = sovereign / sdk: the overhead of everything the project adds. Goal: ≤ 1.25, and 100 regions in
-under 30 s on two cores. Measurements are interleaved (sovereign, sdk, raw, again) so all three see the
-same machine; the fastest of --repeat runs counts. Synthetic regions are valid stack files generated from
+under 30 s on two cores. After an untimed warm-up plan, each of --repeat rounds runs all three side by
+side, the order flipped every round; times are the fastest, ratios the median of the per-round ratios
+(shared machines drift by tens of percent within minutes; paired rounds cancel most of it). Synthetic regions are valid stack files generated from
 the catalog (clouds, regions, models and managed APIs varied; each validated with the project's own spec
 and sizing rules) in a temporary project folder with this project's Pulumi.yaml, __main__.py and policy/.
 """
@@ -29,6 +30,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -155,17 +157,27 @@ def time_baseline(spec: Path, mode: str, workers: int, resources: int) -> float:
 
 def measure(project: Path, names: list[str], workers: int, scratch: Path, repeat: int) -> dict[str, Any]:
     out = scratch / f"out-{project.name}"
+    # An untimed first plan warms the file cache and writes the snapshots the baselines replay.
+    time_sovereign(project, out, workers)
+    spec, resources = write_spec(out, scratch / f"baseline-{project.name}.json")
     times: dict[str, list[float]] = {"sovereign": [], "sdk": [], "raw": []}
-    for _ in range(repeat):  # interleaved, so all three see the same machine
-        shutil.rmtree(out, ignore_errors=True)
-        times["sovereign"].append(time_sovereign(project, out, workers))
-        spec, resources = write_spec(out, scratch / f"baseline-{project.name}.json")
-        for mode in ("sdk", "raw"):
-            times[mode].append(time_baseline(spec, mode, workers, resources))
+    for i in range(repeat):
+        # Side by side, the order flipped every round: a machine that speeds up or slows down during a
+        # round favours neither side over the rounds.
+        for mode in (("sovereign", "sdk", "raw") if i % 2 == 0 else ("raw", "sdk", "sovereign")):
+            if mode == "sovereign":
+                shutil.rmtree(out, ignore_errors=True)
+                times[mode].append(time_sovereign(project, out, workers))
+            else:
+                times[mode].append(time_baseline(spec, mode, workers, resources))
     s, sdk, raw = (min(times[k]) for k in ("sovereign", "sdk", "raw"))
+    # Ratios per round (each pair measured minutes apart at most), the median over rounds.
+    ratio = statistics.median(a / b for a, b in zip(times["sovereign"], times["sdk"]))
+    raw_ratio = statistics.median(a / b for a, b in zip(times["sovereign"], times["raw"]))
     return {"stacks": len(names), "resources": resources, "sovereign_s": round(s, 2), "sdk_s": round(sdk, 2),
-            "ratio": round(s / sdk, 2), "raw_s": round(raw, 2), "raw_ratio": round(s / raw, 2),
-            "resources_per_s": round(resources / s, 1), "workers": workers}
+            "ratio": round(ratio, 2), "raw_s": round(raw, 2), "raw_ratio": round(raw_ratio, 2),
+            "resources_per_s": round(resources / s, 1), "workers": workers, "rounds": repeat,
+            "times_s": {k: [round(t, 2) for t in v] for k, v in times.items()}}
 
 
 COLUMNS = (("set", "set", 12, "s"), ("stacks", "stacks", 6, "d"), ("resources", "resources", 9, "d"),
@@ -188,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="10,50,100", help="synthetic set sizes, comma-separated (default 10,50,100)")
     parser.add_argument("--no-project", action="store_true", help="skip the project's own stacks")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the machine's cores)")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; the fastest counts")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds per set (default 3): fastest times, median of the per-round ratios")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
     from sovereign.engine.parallel import default_workers
@@ -197,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(s) for s in args.sets.split(",") if s.strip()]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
     print(f"sovereign plan benchmark: {workers} worker(s) on {os.cpu_count()} core(s), Python "
-          f"{sys.version.split()[0]}, load average {load}; each figure is one fresh process, start to exit"
-          + (f", best of {args.repeat}" if args.repeat > 1 else ""), flush=True)
+          f"{sys.version.split()[0]}, load average {load}; each time is one fresh process, start to exit; "
+          f"{args.repeat} round(s) per set: fastest times, median of the per-round ratios", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="sovereign-bench-") as tmp:
         scratch = Path(tmp)
