@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default="10,50,100", help="synthetic set sizes, comma-separated (default 10,50,100)")
     parser.add_argument("--no-project", action="store_true", help="skip the project's own stacks")
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: the machine's cores)")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="rounds per set (default 3): fastest times, median of the per-round ratios")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="rounds per set (default 5): fastest times, median of the per-round ratios")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
     args = parser.parse_args(argv)
     from sovereign.engine.parallel import default_workers
