@@ -93,7 +93,7 @@ _settled_modules = 0
 
 def settle_heap() -> None:
     """In a worker, after each stack: collect what the run left (the program runs with the collector
-    paused, engine/run.py), then, once a stack has loaded new modules, `gc.freeze()` what is left.
+    paused, engine/lean_runtime.py), then, once a stack has loaded new modules, `gc.freeze()` what is left.
 
     The provider SDKs leave ~500,000 long-lived objects (classes, typing constructs) that every full
     collection would walk again; frozen, they never are. Only what is alive after a collection is
