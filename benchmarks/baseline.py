@@ -2,10 +2,9 @@
 
 Both replay, per stack, exactly the resources a `sovereign plan` run registered (read from its
 snapshots: type token, name, parent, provider, recorded inputs and what each input came from), as a
-plain Pulumi program under a
-trivial `pulumi.runtime.Mocks` that echoes inputs, on the same worker pool and with the same runner
-treatment as the plan (sovereign/engine/lean_runtime.py: no source positions, the collector paused while
-a stack runs; one collection after each stack):
+plain Pulumi program under a trivial `pulumi.runtime.Mocks` that echoes inputs, on the same worker pool
+and with the same runner treatment as the plan (sovereign/engine/lean_runtime.py: no source positions,
+the collector paused while a stack runs; one collection after each stack):
 
   sdk  every resource through the class a Pulumi program would use for its token — `pulumi_aws.ec2.Vpc`,
        `pulumi_gcp.compute.Network`, `pulumi_kubernetes.helm.v3.Release`, the packages' `Provider`s —

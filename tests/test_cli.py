@@ -37,10 +37,13 @@ def test_json_output_is_the_snapshots():
     assert [s["stack"] for s in doc["stacks"]] == ["sa-east", "cn-north"] and doc["invalid"] == {}
 
 
-def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(project_copy):
+def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(project_copy, tmp_path):
     good = (project_copy / "stacks" / "Pulumi.sa-east.yaml").read_text()
     (project_copy / "stacks" / "Pulumi.typo.yaml").write_text(good.replace("sovereign:models:", "sovereign:model:"))
-    result = sovereign("plan", "--project", str(project_copy))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "typo.json").write_text("{}")  # left by an earlier run in which the stack was valid
+    result = sovereign("plan", "--project", str(project_copy), "--out", str(out))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stderr.splitlines() == [
@@ -49,6 +52,7 @@ def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(pr
         "Fix: use one of: apiKeys, clouds, dr, drill, jurisdiction, managedApis, models, region",
     ]
     assert "== sa-east" in result.stdout and f"{len(STACKS)} of {len(STACKS) + 1} stack(s) planned" in result.stdout
+    assert sorted(f.name for f in out.iterdir()) == sorted(f"{stack}.json" for stack in STACKS)
 
 
 def test_unknown_model_is_one_clear_message(project_copy):

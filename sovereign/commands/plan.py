@@ -48,6 +48,8 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
             print(f"{display_name(p.stack)}: invalid, nothing planned:", file=stderr)
             for error in p.errors:
                 print(f"  {error}", file=stderr)
+            if out is not None:  # a snapshot from an earlier valid run would read as this run's plan
+                (out / f"{p.stack}.json").unlink(missing_ok=True)
     if as_json:
         stdout.write(dumps({"stacks": [snapshot(p) for p in plans if p.ok],
                             "invalid": {p.stack: [str(e) for e in p.errors] for p in plans if not p.ok}}))

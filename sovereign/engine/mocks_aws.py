@@ -212,14 +212,6 @@ CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = 
         "zoneIds": [f"{ctx.region}-az{i + 1}" for i in range(len(ctx.zones("aws")))],
         "id": ctx.region, "state": args.get("state"),
     },
-    "aws:index/getCallerIdentity:getCallerIdentity": lambda args, ctx: {
-        "accountId": ctx.account, "arn": f"arn:{ctx.partition}:iam::{ctx.account}:user/sovereign-ci",
-        "userId": "AIDAMOCKUSER", "id": ctx.account,
-    },
-    "aws:index/getPartition:getPartition": lambda args, ctx: {
-        "partition": ctx.partition, "dnsSuffix": ctx.catalog.region("aws", ctx.region).dns_suffix,
-        "id": ctx.partition,
-    },
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:eks/getAddonVersion:getAddonVersion": lambda args, ctx: {
         "addonName": args["addonName"], "kubernetesVersion": args["kubernetesVersion"],
