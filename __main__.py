@@ -1,5 +1,75 @@
-"""Pulumi entry point: one stack = one region. All logic lives in the `sovereign` package."""
+"""The Pulumi program: one stack = one region.
 
-from sovereign.program import run
+Stack config → validated spec → decisions (sovereign.domain) → the region component (components/) → outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
+
+from sovereign.catalog import load_catalog
+from components.region import Region, RegionArgs
+from sovereign.domain.errors import InvalidInput
+from sovereign.domain.spec import parse_spec
+from sovereign.domain.stackfile import decode_runtime_value, display_name
+from sovereign.domain.decisions import decide_region
+from sovereign.project import load_project_policy
+
+
+def run() -> None:
+    stack = pulumi.get_stack()
+    catalog = load_catalog()
+    try:
+        spec = parse_spec(_stack_config(), stack, display_name(stack), catalog)
+        decided = decide_region(spec, load_project_policy(), catalog)
+    except InvalidInput as exc:
+        # RunError is reported by the CLI as a plain message, without a Python traceback.
+        raise pulumi.RunError(f"invalid input, nothing was registered:\n{exc}") from None
+    # Key values stay secret Outputs all the way into each gateway's Kubernetes Secret; the spec only
+    # knows which providers are keyed.
+    api_keys = pulumi.Config("sovereign").require_secret_object("apiKeys") if spec.api_keys else None
+    region = Region(spec.name, RegionArgs(decisions=decided, catalog=catalog, api_keys=api_keys))
+    pulumi.export("region", spec.name)
+    pulumi.export("jurisdiction", list(spec.jurisdiction.countries))
+    pulumi.export("clusters", {cloud: {"name": c.cluster_name, "endpoint": c.endpoint, "gpuPools": c.gpu_pools,
+                                       "weightsBucket": region.caches[cloud].bucket_name,
+                                       "models": region.serving[cloud].endpoints}
+                               for cloud, c in region.clusters.items()})
+    pulumi.export("sizing", [f.to_dict() for f in decided.fits])
+    # Per cluster: the one endpoint applications call, its routes (host per managed model), fallbacks,
+    # aliases answering denied or unkeyed models with open weights, and keys still to set.
+    pulumi.export("gateways", {cloud: g.summary for cloud, g in region.gateways.items()})
+    # Hosts per layer exactly as each cloud's fence rendered them into resources.
+    pulumi.export("egress", {cloud: fence.hosts for cloud, fence in region.fences.items()})
+    pulumi.export("verdicts", {v.provider: {"allowed": v.allowed, "requested": v.requested,
+                                            "rules": list(v.rule_ids), "hosts": list(v.hosts)}
+                               for v in decided.verdicts})
+
+
+def _stack_config() -> dict[str, Any]:
+    """Every config key of the stack, structured values decoded, as the stack file declares them.
+
+    The whole map is needed (not pulumi.Config lookups of known keys) so a mistyped key is reported
+    instead of silently ignored.
+    """
+    raw = {**get_config_env(), **CONFIG.get()}
+    secret = set(get_config_secret_keys_env()) | {key for key in raw if is_config_secret(key)}
+    return {key: _redacted(decode_runtime_value(value)) if key in secret else decode_runtime_value(value) for key, value in raw.items()}
+
+
+def _redacted(value: Any) -> Any:
+    """A secret key's value as its stack file declares it (`{secure: ...}` leaves, the shape kept), so
+    validation sees which entries are secrets and never a secret's value. Pulumi marks a whole key
+    secret when any leaf is, so a plaintext leaf beside a secret one is caught offline (`sovereign
+    plan` reads the stack file), not here."""
+    if isinstance(value, dict):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redacted(v) for v in value]
+    return {"secure": "[secret]"}
+
 
 run()

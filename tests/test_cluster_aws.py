@@ -13,7 +13,7 @@ import pulumi
 import pytest
 import yaml
 
-from sovereign.components.aws import nodes
+from components.aws import nodes
 from sovereign.domain.stackfile import stack_file
 from sovereign.domain.topology import GPU_TAINT
 from sovereign.engine.graph import SECRET_MASK, RegisteredResource

@@ -76,7 +76,7 @@ def _check_s3(args: StackValidationArgs) -> Iterator[tuple[str, Optional[str]]]:
             problems.append("versioning not Enabled")
         if problems:
             yield (f"S3 bucket {bucket.name}: {'; '.join(problems)}. Weight buckets must be private, encrypted "
-                   "with the region's KMS key and versioned (see sovereign/components/aws/weights.py)"), bucket.urn
+                   "with the region's KMS key and versioned (see components/aws/weights.py)"), bucket.urn
 
 
 s3_buckets = stack_policy(

@@ -4,7 +4,7 @@ How a real `pulumi preview --policy-pack policypack` hands the stack to the pack
 the CLI starts the analyzer with the environment variables PULUMI_STACK, PULUMI_PROJECT, PULUMI_DRY_RUN and
 PULUMI_CONFIG — the stack's whole config as JSON, the same map the program receives (structured values as JSON
 strings, secrets decrypted; pulumi-policy also loads it into `pulumi.runtime` config). This module reads the
-variable itself, decoding structured values the way sovereign/program.py does, keyed by stack name and policy
+variable itself, decoding structured values the way the program (__main__.py) does, keyed by stack name and policy
 file so one analyzer process can serve several stacks (the test harness does).
 
 From that config the verdicts are computed with the program's own code, imported from the project checkout

@@ -36,8 +36,9 @@ from .snapshot import write_snapshot
 
 # Caps the workers (`sovereign diff` gives each of its two sides half the cores).
 WORKERS_ENV = "SOVEREIGN_PLAN_WORKERS"
-# Imported once by the fork server, so every worker it forks starts with them loaded.
-PRELOAD = ("sovereign.engine.run", "sovereign.program")
+# Imported once by the fork server, so every worker it forks starts with them loaded (the provider SDKs
+# cost seconds each; the program's own modules load in the first run).
+PRELOAD = ("sovereign.engine.run", "pulumi_aws", "pulumi_gcp", "pulumi_kubernetes")
 
 
 def default_workers() -> int:

@@ -12,6 +12,7 @@ import contextvars
 import json
 import os
 import runpy
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,11 @@ def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys
                                  monitor=monitor)
         pulumi.runtime.set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()},
                                       list(secret_keys))
-        program = str(PROJECT_DIR / "__main__.py")  # the real program; `project` only supplies stacks
+        # The real program; `project` only supplies stacks. Like the Pulumi CLI, run it with the project
+        # root on sys.path, so it imports its local `components` package.
+        program = str(PROJECT_DIR / "__main__.py")
+        if str(PROJECT_DIR) not in sys.path:
+            sys.path.insert(0, str(PROJECT_DIR))
         try:
             loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
         except pulumi.RunError as exc:

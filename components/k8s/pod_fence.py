@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..domain.workloads import (
+from sovereign.domain.workloads import (
     GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, NAMESPACE_LABEL, SERVING_NAMESPACE, SERVING_POD_LABELS, SERVING_PORT,
 )
 

@@ -12,7 +12,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..cluster_args import GpuClusterArgs
-from ..kubeconfig import exec_kubeconfig
+from ..k8s.kubeconfig import exec_kubeconfig
 from . import iam
 from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS, addon, device_plugin
 from .network import cluster_network

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from ...domain.topology import Network
+from sovereign.domain.topology import Network
 
 PODS_RANGE = "pods"
 SERVICES_RANGE = "services"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ...domain.egress import HTTPS
+from sovereign.domain.egress import HTTPS
 
 CHART = "cilium"
 REPO = "https://helm.cilium.io"

@@ -14,10 +14,8 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
-from ..domain.failover import HEALTH_PATH, FailoverPlan
-from ..domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
+from sovereign.domain.failover import HEALTH_PATH, FailoverPlan
 
 HTTP = 80
 # AWS load balancers answer with names (CNAME); GCP load balancers with addresses (A).
@@ -66,15 +64,3 @@ class FailoverDns(pulumi.ComponentResource):
         self.name_servers = self.zone.name_servers
         self.register_outputs({"regionalName": plan.regional_name, "nameServers": self.name_servers})
 
-
-def gateway_load_balancer(name: str, cloud: str, target_port: int, opts: pulumi.ResourceOptions) -> pulumi.Output:
-    """A public L4 load balancer in front of a cluster's gateway pods; its name or address feeds DNS."""
-    service = k8s.core.v1.Service(
-        f"{name}-gateway-public",
-        metadata={"name": "inference-gateway-public", "namespace": GATEWAY_NAMESPACE,
-                  "annotations": LB_ANNOTATIONS[cloud]},
-        spec={"type": "LoadBalancer", "selector": dict(GATEWAY_POD_LABELS), "externalTrafficPolicy": "Local",
-              "ports": [{"name": "http", "port": HTTP, "targetPort": target_port, "protocol": "TCP"}]},
-        opts=opts)
-    field = "hostname" if RECORD_TYPE[cloud] == "CNAME" else "ip"
-    return service.status.apply(lambda status: getattr(status.load_balancer.ingress[0], field))

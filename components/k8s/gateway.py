@@ -15,8 +15,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, LITELLM_VERSION, GatewayConfig
-from ..domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
+from sovereign.domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, LITELLM_VERSION, GatewayConfig
+from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
 from .gateway_spec import deployment_spec, hpa_spec, pdb_spec, service_spec
 
 KEYS_ANNOTATION = "sovereign.ai/keys"

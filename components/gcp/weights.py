@@ -8,8 +8,8 @@ from typing import Optional
 import pulumi
 import pulumi_gcp as gcp
 
-from ...domain.serving import WEIGHTS_PREFIX
-from ...domain.workloads import SERVING_NAMESPACE
+from sovereign.domain.serving import WEIGHTS_PREFIX
+from sovereign.domain.workloads import SERVING_NAMESPACE
 from ..weights_args import WeightCacheArgs, WeightReaderArgs
 from .identity import account_id
 

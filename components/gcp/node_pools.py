@@ -13,7 +13,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_gcp as gcp
 
-from ...domain.topology import GPU_TAINT, GpuPool
+from sovereign.domain.topology import GPU_TAINT, GpuPool
 
 SYSTEM_POOL = "system"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]  # access is narrowed by IAM, not by scopes

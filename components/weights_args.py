@@ -17,8 +17,8 @@ from typing import Mapping
 
 import pulumi
 
-from ..domain.spec import CloudSpec
-from ..domain.topology import ClusterPlan
+from sovereign.domain.spec import CloudSpec
+from sovereign.domain.topology import ClusterPlan
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from ..domain.topology import ClusterPlan
+from sovereign.domain.topology import ClusterPlan
 
 
 @dataclass(frozen=True)

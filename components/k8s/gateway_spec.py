@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..domain.gateway import (
+from sovereign.domain.gateway import (
     CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LIVENESS_PATH, MASTER_KEY_ENV,
     READINESS_PATH, GatewayConfig,
 )
-from ..domain.workloads import GATEWAY_POD_LABELS
+from sovereign.domain.workloads import GATEWAY_POD_LABELS
 
 MIN_REPLICAS, MAX_REPLICAS = 2, 6
 TARGET_CPU_PERCENT = 70

@@ -28,8 +28,8 @@ import re
 import pulumi
 import pulumi_gcp as gcp
 
-from ...domain.egress import HTTPS, EgressPlan
-from ...domain.topology import ClusterPlan
+from sovereign.domain.egress import HTTPS, EgressPlan
+from sovereign.domain.topology import ClusterPlan
 
 MAX_FQDNS_PER_RULE = 100
 ALLOW_PRIORITY = 1000  # allow rules 1000, 1001, … before deny rules 2000, 2001, …

@@ -13,8 +13,8 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..domain.serving import CHART_PATH, Release
-from ..domain.workloads import SERVING_NAMESPACE, SERVING_PORT
+from sovereign.domain.serving import CHART_PATH, Release
+from sovereign.domain.workloads import SERVING_NAMESPACE, SERVING_PORT
 
 
 @dataclass(frozen=True)

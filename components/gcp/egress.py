@@ -12,9 +12,9 @@ from typing import Optional
 
 import pulumi
 
-from ...domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
+from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from ..egress_args import EgressFenceArgs
-from ..pod_fence import network_policies
+from ..k8s.pod_fence import network_policies
 from .egress_network import network_layer
 from .egress_pod import fqdn_policy, metadata_server_policy
 

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ...domain.topology import GPU_TAINT, GpuPool
+from sovereign.domain.topology import GPU_TAINT, GpuPool
 
 SYSTEM_POOL = "system"
 GPU_AMI = "AL2023_x86_64_NVIDIA"      # NVIDIA driver and container toolkit; no device plugin

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..domain.workloads import GATEWAY_NAMESPACE, SERVING_NAMESPACE
+from sovereign.domain.workloads import GATEWAY_NAMESPACE, SERVING_NAMESPACE
 
 # vLLM and the gateway run non-root with RuntimeDefault seccomp; "restricted" is enforced so a chart
 # change that weakens that is refused by the API server, not discovered in an audit.

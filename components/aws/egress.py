@@ -14,9 +14,9 @@ from typing import Optional
 
 import pulumi
 
-from ...domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
+from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from ..egress_args import EgressFenceArgs
-from ..pod_fence import network_policies
+from ..k8s.pod_fence import network_policies
 from .egress_cilium import cilium_release, fqdn_policy
 from .egress_dns import dns_firewall
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ...domain.egress import HTTPS
-from ...domain.workloads import SERVING_NAMESPACE, SERVING_POD_LABELS
+from sovereign.domain.egress import HTTPS
+from sovereign.domain.workloads import SERVING_NAMESPACE, SERVING_POD_LABELS
 
 FQDN_API_VERSION = "networking.gke.io/v1alpha1"
 FQDN_KIND = "FQDNNetworkPolicy"

@@ -8,24 +8,26 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ..catalog import Catalog
-from ..domain.decisions import RegionDecisions
-from ..domain.gateway import GATEWAY_PORT, gateway_config
-from ..domain.topology import cloud_labels
-from ..domain.serving import releases
+from sovereign.catalog import Catalog
+from sovereign.domain.decisions import RegionDecisions
+from sovereign.domain.gateway import GATEWAY_PORT, gateway_config
+from sovereign.domain.topology import cloud_labels
+from sovereign.domain.serving import releases
 from .aws.cluster import AwsGpuCluster
 from .aws.egress import AwsEgressFence
+from .aws.provider import aws_provider
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
 from .egress_args import EgressFenceArgs
-from .failover import FailoverDns, FailoverDnsArgs, gateway_load_balancer
-from .gateway import InferenceGateway, InferenceGatewayArgs
+from .dns.failover import FailoverDns, FailoverDnsArgs
+from .k8s.public_endpoint import gateway_load_balancer
+from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
 from .gcp.cluster import GcpGpuCluster
 from .gcp.egress import GcpEgressFence
+from .gcp.provider import gcp_provider
 from .gcp.weights import GcpWeightCache, GcpWeightReader
-from .namespaces import namespaces
-from .providers import aws_provider, gcp_provider
-from .serving import ModelServing, ModelServingArgs
+from .k8s.namespaces import namespaces
+from .k8s.serving import ModelServing, ModelServingArgs
 from .weights_args import WeightCacheArgs, WeightReaderArgs
 
 

@@ -17,8 +17,8 @@ from typing import Sequence
 
 import pulumi
 
-from ..domain.egress import EgressPlan
-from ..domain.topology import ClusterPlan
+from sovereign.domain.egress import EgressPlan
+from sovereign.domain.topology import ClusterPlan
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Explicit per-cloud providers: every resource of a region names the provider of its own cloud.
+"""The region's explicit AWS provider: every AWS resource of a region names it.
 
 Stacks disable default providers, so nothing can fall back to ambient credentials or region.
 """
@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_gcp as gcp
 
-from ..domain.spec import CloudSpec
+from sovereign.domain.spec import CloudSpec
 
 
 def aws_provider(name: str, cloud: CloudSpec, tags: dict[str, str], parent: pulumi.Resource) -> aws.Provider:
@@ -19,15 +18,5 @@ def aws_provider(name: str, cloud: CloudSpec, tags: dict[str, str], parent: pulu
         # Pinning the account turns "wrong credentials" into an error before anything is changed.
         allowed_account_ids=[cloud.account_id] if cloud.account_id else None,
         default_tags=aws.ProviderDefaultTagsArgs(tags=tags),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-
-
-def gcp_provider(name: str, cloud: CloudSpec, labels: dict[str, str], parent: pulumi.Resource) -> gcp.Provider:
-    return gcp.Provider(
-        name,
-        project=cloud.project,
-        region=cloud.region.name,
-        default_labels=labels,
         opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -13,10 +13,10 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from ...catalog import load_catalog
-from ...domain.topology import ClusterPlan
+from sovereign.catalog import load_catalog
+from sovereign.domain.topology import ClusterPlan
 from ..cluster_args import GpuClusterArgs
-from ..kubeconfig import exec_kubeconfig
+from ..k8s.kubeconfig import exec_kubeconfig
 from .apis import enable_apis
 from .identity import node_identity
 from .network import PODS_RANGE, SERVICES_RANGE, GkeNetwork, build_network

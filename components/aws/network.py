@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ...domain.topology import Network
+from sovereign.domain.topology import Network
 
 ANYWHERE = "0.0.0.0/0"
 

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ...domain.topology import GPU_LABEL, GPU_TAINT
+from sovereign.domain.topology import GPU_LABEL, GPU_TAINT
 
 # DaemonSets that nodes need from their first boot: created before the node groups.
 NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
