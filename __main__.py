@@ -5,33 +5,36 @@ Stack config → validated spec → decisions (sovereign.domain) → the region 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
 
-from sovereign.catalog import load_catalog
 from components.region import Region, RegionArgs
+from sovereign.catalog import load_catalog
+from sovereign.domain.decisions import RegionDecisions, decide_region
 from sovereign.domain.errors import InvalidInput
 from sovereign.domain.spec import parse_spec
 from sovereign.domain.stackfile import decode_runtime_value, display_name
-from sovereign.domain.decisions import decide_region
-from sovereign.project import load_project_policy
+from sovereign.project import ENGINE_POLICY, load_project_policy
 
 
-def run() -> None:
-    stack = pulumi.get_stack()
-    catalog = load_catalog()
+def decide() -> RegionDecisions:
+    """Stack config → validated spec → every decision, before any resource is registered."""
+    stack, catalog = pulumi.get_stack(), load_catalog()
     try:
         spec = parse_spec(_stack_config(), stack, display_name(stack), catalog)
-        decided = decide_region(spec, load_project_policy(), catalog)
+        policy = globals().get(ENGINE_POLICY) or load_project_policy(Path(__file__).parent, catalog=catalog)
+        return decide_region(spec, policy, catalog)
     except InvalidInput as exc:
-        # RunError is reported by the CLI as a plain message, without a Python traceback.
-        raise pulumi.RunError(f"invalid input, nothing was registered:\n{exc}") from None
-    # Key values stay secret Outputs all the way into each gateway's Kubernetes Secret; the spec only
-    # knows which providers are keyed.
-    api_keys = pulumi.Config("sovereign").require_secret_object("apiKeys") if spec.api_keys else None
-    region = Region(spec.name, RegionArgs(decisions=decided, catalog=catalog, api_keys=api_keys))
+        # RunError is reported by the CLI as a plain message, without a Python traceback; the offline
+        # engine reads the errors themselves from its cause.
+        raise pulumi.RunError(f"invalid input, nothing was registered:\n{exc}") from exc
+
+
+def export(decided: RegionDecisions, region: Region) -> None:
+    spec = decided.spec
     pulumi.export("region", spec.name)
     pulumi.export("jurisdiction", list(spec.jurisdiction.countries))
     pulumi.export("clusters", {cloud: {"name": c.cluster_name, "endpoint": c.endpoint, "gpuPools": c.gpu_pools,
@@ -72,4 +75,8 @@ def _redacted(value: Any) -> Any:
     return {"secure": "[secret]"}
 
 
-run()
+decisions = decide()
+# Key values stay secret Outputs all the way into each gateway's Kubernetes Secret; the spec only knows
+# which providers are keyed.
+api_keys = pulumi.Config("sovereign").require_secret_object("apiKeys") if decisions.spec.api_keys else None
+export(decisions, Region(decisions.spec.name, RegionArgs(decisions=decisions, api_keys=api_keys)))

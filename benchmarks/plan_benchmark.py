@@ -67,11 +67,12 @@ def synthetic_project(n: int, into: Path) -> list[str]:
     from sovereign.project import load_project_policy
 
     catalog = load_catalog()
-    policy = load_project_policy(ROOT / "policy" / "sovereignty.yaml", ROOT)
+    policy = load_project_policy(ROOT)
     into.mkdir(parents=True, exist_ok=True)
     for item in ("Pulumi.yaml", "__main__.py"):
         shutil.copy2(ROOT / item, into / item)
-    shutil.copytree(ROOT / "policy", into / "policy", dirs_exist_ok=True)
+    for folder in ("components", "policy"):
+        shutil.copytree(ROOT / folder, into / folder, dirs_exist_ok=True)
     (into / "stacks").mkdir(exist_ok=True)
     offered = {cloud: sorted(name for (c, name), gpus in catalog.offerings.items() if c == cloud and gpus)
                for cloud in ("aws", "gcp")}
@@ -113,7 +114,7 @@ def project_stacks(into: Path) -> list[str]:
     """The project's own stacks, copied so the benchmark never writes into the checkout."""
     for item in ("Pulumi.yaml", "__main__.py"):
         shutil.copy2(ROOT / item, into / item)
-    for folder in ("stacks", "policy"):
+    for folder in ("components", "stacks", "policy"):
         shutil.copytree(ROOT / folder, into / folder)
     return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (into / "stacks").glob("Pulumi.*.yaml"))
 

@@ -1,6 +1,6 @@
 """Inputs of the egress-fence components. AWS and GCP take the same Args.
 
-Each fence renders the region's EgressPlan (decided once in the domain layer) at two layers:
+Each fence renders its cluster's FenceHosts (decided once in the domain layer) at two layers:
   pod layer     — default-deny egress in the serving and gateway namespaces, DNS and the in-cluster
                   traffic the workloads need, the platform hosts for the serving pods' weight prefetch,
                   and the allowed managed-API hosts on 443 for the gateway's pods only, through the FQDN
@@ -17,13 +17,13 @@ from typing import Sequence
 
 import pulumi
 
-from sovereign.domain.egress import EgressPlan
+from sovereign.domain.decisions import FenceHosts
 from sovereign.domain.topology import ClusterPlan
 
 
 @dataclass(frozen=True)
 class EgressFenceArgs:
-    egress: EgressPlan
+    fence: FenceHosts
     plan: ClusterPlan
     provider: pulumi.ProviderResource       # the cloud's explicit provider
     k8s_provider: pulumi.ProviderResource   # the cluster's kubernetes provider

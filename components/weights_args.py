@@ -20,6 +20,8 @@ import pulumi
 from sovereign.domain.spec import CloudSpec
 from sovereign.domain.topology import ClusterPlan
 
+from .contracts import GpuCluster, WeightCache
+
 
 @dataclass(frozen=True)
 class WeightCacheArgs:
@@ -32,6 +34,6 @@ class WeightCacheArgs:
 class WeightReaderArgs:
     plan: ClusterPlan
     provider: pulumi.ProviderResource
-    cache: pulumi.ComponentResource          # the cloud's WeightCache
-    cluster: pulumi.ComponentResource        # the cloud's GpuCluster (workload identity issuer)
+    cache: WeightCache                       # the same cloud's WeightCache
+    cluster: GpuCluster                      # the same cloud's GpuCluster (workload identity issuer)
     service_accounts: tuple[str, ...]        # Kubernetes service accounts of the releases, in SERVING_NAMESPACE

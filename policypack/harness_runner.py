@@ -25,11 +25,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from google.protobuf import json_format, struct_pb2  # noqa: E402
-from pulumi.runtime.proto import analyzer_pb2  # noqa: E402
-from pulumi_policy import (  # noqa: E402
+# Run as a script, so its own folder (the pack's) is first on sys.path: sovereign_pack imports as the CLI's
+# analyzer imports it.
+from google.protobuf import json_format, struct_pb2
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import (
     PolicyProviderResource, PolicyResource, PolicyResourceOptions, PolicyCustomTimeouts, ResourceValidationArgs,
     ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy,
 )

@@ -10,7 +10,9 @@ import pytest
 from sovereign.catalog import load_catalog
 from sovereign.domain.stackfile import list_stacks, read_stack_config
 from sovereign.engine.run import plan_stack
-from sovereign.project import PROJECT_DIR, load_project_policy
+from sovereign.project import load_project_policy
+
+from .paths import PROJECT_DIR
 
 STACKS = list_stacks(PROJECT_DIR)
 
@@ -31,7 +33,7 @@ def catalog():
 
 @pytest.fixture(scope="session")
 def policy():
-    return load_project_policy()
+    return load_project_policy(PROJECT_DIR)
 
 
 @pytest.fixture(scope="session")
@@ -42,10 +44,10 @@ def plans():
 
 @pytest.fixture
 def project_copy(tmp_path):
-    """A scratch copy of the project's program, stacks and policy, for tests that edit them."""
+    """A scratch copy of the project's program (with its components), stacks and policy, for tests that edit them."""
     for item in ("__main__.py", "Pulumi.yaml"):
         shutil.copy(PROJECT_DIR / item, tmp_path / item)
-    for folder in ("stacks", "policy"):
+    for folder in ("components", "stacks", "policy"):
         shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
     return tmp_path
 

@@ -25,7 +25,9 @@ import pytest
 
 from sovereign.domain.stackfile import read_stack_config
 from sovereign.engine.snapshot import snapshot
-from sovereign.project import PROJECT_DIR, PROJECT_NAME
+from sovereign.project import PROJECT_NAME
+
+from .paths import PROJECT_DIR
 
 from .helm import REPO_ROOT, template
 

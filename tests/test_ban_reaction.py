@@ -8,7 +8,7 @@ import pytest
 from sovereign.catalog import load_catalog
 from sovereign.engine.run import plan_stack
 from sovereign.engine.snapshot import dumps, snapshot
-from sovereign.project import PROJECT_DIR
+from .paths import PROJECT_DIR
 
 from .conftest import STACKS, policy_with_ban
 

@@ -8,7 +8,7 @@ import importlib.util
 import pytest
 
 from sovereign.engine.snapshot import snapshot
-from sovereign.project import PROJECT_DIR
+from .paths import PROJECT_DIR
 
 from .conftest import AWS_STACKS, GCP_STACKS
 

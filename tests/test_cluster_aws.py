@@ -47,7 +47,7 @@ class ClusterGraph:
     def __init__(self, plan: Plan):
         assert plan.ok, plan.errors
         self.plan = plan
-        self.cluster_plan = plan.decisions.cluster("aws")
+        self.cluster_plan = plan.decisions.cluster("aws").plan
         [self.component] = [r for r in plan.resources if r.type == COMPONENT]
         self.children = [r for r in plan.resources if r.parent == self.component.urn]
         self.by_urn = {r.urn: r for r in plan.resources}

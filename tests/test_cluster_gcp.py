@@ -23,7 +23,7 @@ class Graph:
 
     def __init__(self, plan):
         self.plan = plan
-        self.cluster_plan = plan.decisions.cluster("gcp")
+        self.cluster_plan = plan.decisions.cluster("gcp").plan
         [self.component] = [r for r in plan.resources if r.type == "sovereign:gcp:GpuCluster"]
         self.children = [r for r in plan.resources if r.parent == self.component.urn]
 
@@ -48,7 +48,7 @@ gcp_stacks = pytest.mark.parametrize("graph", GCP_STACKS, indirect=True)
 
 def test_several_stacks_run_gcp_some_with_and_some_without_api_access_cidrs(plans):
     assert len(GCP_STACKS) >= 2
-    with_cidrs = {bool(plans[s].decisions.cluster("gcp").cloud.api_access_cidrs) for s in GCP_STACKS}
+    with_cidrs = {bool(plans[s].decisions.cluster("gcp").plan.cloud.api_access_cidrs) for s in GCP_STACKS}
     assert with_cidrs == {True, False}  # both private-endpoint shapes are exercised below
 
 

@@ -22,7 +22,7 @@ import yaml
 from sovereign.diff.changes import deep_changes
 from sovereign.diff.markdown import COMMENT_RESERVE, GITHUB_COMMENT_LIMIT, mermaid, render
 from sovereign.diff.report import build_report
-from sovereign.project import PROJECT_DIR
+from .paths import PROJECT_DIR
 
 BANNED = ["eu-central", "it-south"]  # the stacks whose jurisdiction is in the EEA and that request OpenAI
 BAN = """bans:

@@ -174,7 +174,7 @@ def test_no_denied_host_is_opened_anywhere(graph):
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_model_servers_reach_only_their_regions_object_store_and_token_service(graph):
-    region = graph.plan.decisions.cluster("aws").cloud.region
+    region = graph.plan.decisions.cluster("aws").plan.cloud.region
     platform = graph.pod_allowed(SERVING_NAMESPACE)
     assert sorted(platform) == sorted([f"*.s3.{region.name}.{region.dns_suffix}",
                                        f"s3.{region.name}.{region.dns_suffix}",

@@ -31,7 +31,7 @@ class Fence:
 
     def __init__(self, plan):
         self.plan = plan
-        self.cluster_plan = plan.decisions.cluster("gcp")
+        self.cluster_plan = plan.decisions.cluster("gcp").plan
         [self.component] = [r for r in plan.resources if r.type == "sovereign:gcp:EgressFence"]
         self.children = [r for r in plan.resources if r.parent == self.component.urn]
         [self.cluster] = [r for r in plan.resources if r.type == "gcp:container/cluster:Cluster"]

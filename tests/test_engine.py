@@ -8,7 +8,7 @@ import pytest
 from sovereign.engine.graph import SECRET_MASK, clean
 from sovereign.engine.run import ProgramFailed, plan_stack, run_program
 from sovereign.engine.snapshot import dumps, snapshot
-from sovereign.project import PROJECT_DIR
+from .paths import PROJECT_DIR
 
 from .conftest import STACKS
 

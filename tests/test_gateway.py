@@ -38,7 +38,7 @@ from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SE
 from sovereign.engine.graph import SECRET_MASK
 from sovereign.engine.run import ProgramFailed, _config_value, plan_stack, run_program
 from sovereign.engine.snapshot import dumps, snapshot
-from sovereign.project import PROJECT_DIR
+from .paths import PROJECT_DIR
 
 from . import gateway_probe
 from .conftest import FIXTURES, STACKS, policy_with_ban
@@ -87,7 +87,7 @@ def keyed_project(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("keyed")
     for item in ("__main__.py", "Pulumi.yaml"):
         shutil.copy(PROJECT_DIR / item, root / item)
-    for folder in ("stacks", "policy"):
+    for folder in ("components", "stacks", "policy"):
         shutil.copytree(PROJECT_DIR / folder, root / folder)
     for stack in STACKS:
         path = root / "stacks" / f"Pulumi.{stack}.yaml"

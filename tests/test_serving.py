@@ -75,7 +75,7 @@ def test_rendered_deployment_matches_the_sizing_decision(plans, rendered, stack)
         assert vllm["readinessProbe"]["httpGet"]["path"] == "/health"
         assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} \
             in pod["tolerations"]
-        pool = next(p for c in plan.decisions.clusters if c.cloud.cloud == fit.cloud for p in c.gpu_pools
+        pool = next(p for c in plan.decisions.clusters if c.cloud == fit.cloud for p in c.plan.gpu_pools
                     if fit.model in p.models)
         assert pod["nodeSelector"] == dict(pool.labels)
         assert one(docs, "Deployment")["spec"]["replicas"] == model.replicas.min

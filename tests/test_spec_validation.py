@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from sovereign.engine.run import plan_stack
-from sovereign.project import PROJECT_DIR
+from .paths import PROJECT_DIR
 
 from .conftest import FIXTURES
 
@@ -65,13 +65,12 @@ def test_control_stack_in_the_same_folder_is_valid():
     assert plan.spec.jurisdiction.countries == ("DE",)
 
 
-def test_all_errors_are_collected_in_one_pass(tmp_path):
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "Pulumi.many.yaml").write_text(
+def test_all_errors_are_collected_in_one_pass(project_copy):
+    (project_copy / "stacks" / "Pulumi.many.yaml").write_text(
         'config:\n  pulumi:disable-default-providers: ["*"]\n  sovereign:region: many\n'
         "  sovereign:clouds:\n    aws:\n      region: eu-centrl-1\n"
         "  sovereign:models:\n    - id: llama-3.1-8b\n    - id: mistral-7b-instruct-v0.3\n      replicas: {min: 2, max: 1}\n")
-    plan = plan_stack("many", project=tmp_path, policy=POLICY)
+    plan = plan_stack("many", project=project_copy, policy=POLICY)
     assert [e.key for e in plan.errors] == [
         "sovereign:clouds.aws.region", "sovereign:models[0].id", "sovereign:models[1].replicas"]
 

@@ -5,7 +5,10 @@
 # `pulumi preview --policy-pack policypack` and tests/test_policy_pack.py (which runs the pack's policies in
 # it through tests/policypack_harness.py).
 # Separate from .venv because pulumi-policy pins protobuf 5.29 while the program's providers need protobuf 6.
-# Idempotent: a second run only compares the requirements' hash with the one recorded at install time.
+# The policies evaluate the project's own pure-Python `sovereign` package (catalog and domain: PyYAML only);
+# a .pth file puts this checkout on the venv's path, as an editable install would without pulling in the
+# program's provider SDKs.
+# Idempotent: a second run only compares the requirements' and checkout's hash with the one recorded.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,20 +17,24 @@ REQUIREMENTS="$ROOT/policypack/requirements.txt"
 VENV="$ROOT/.cache/tools/policypack"
 STAMP="$VENV/.requirements.sha256"
 
-want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
+want="$( (cat "$REQUIREMENTS"; echo "$ROOT") | sha256sum | cut -d' ' -f1)"
 
 installed() {
   [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
-    && "$VENV/bin/python" -c 'import pulumi_policy, yaml' >/dev/null 2>&1
+    && (cd / && "$VENV/bin/python" -c 'import pulumi_policy, yaml, sovereign.domain.verdict') >/dev/null 2>&1
 }
 
 if installed; then
   exit 0
 fi
 test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
+PTH="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')/sovereign-project.pth"
+# Off while pip works: the checkout's own metadata would read as an install missing the program's SDKs.
+rm -f "$PTH"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
 "$VENV/bin/python" -m pip check >/dev/null || { echo "setup-policypack: broken dependencies in $VENV" >&2; exit 1; }
+echo "$ROOT" > "$PTH"
 echo "$want" > "$STAMP"
 installed || { echo "setup-policypack: pulumi-policy did not install into $VENV" >&2; exit 1; }
 echo "policy pack environment in $VENV"

@@ -5,7 +5,7 @@ pod layer     — Cilium (egress_cilium) enforces the shared NetworkPolicies (po
                 reach the allowed managed-API hosts on 443, the model servers the platform hosts (S3, STS).
 network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC: ALLOW the allowed hosts,
                 BLOCK (NXDOMAIN) every denied provider's host, for every pod and node.
-Hostnames and verdicts come from the plan as they are; nothing is decided here.
+Hostnames come from the cluster's FenceHosts as they are; nothing is decided here.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from .egress_dns import dns_firewall
 class AwsEgressFence(pulumi.ComponentResource):
     def __init__(self, name: str, args: EgressFenceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:aws:EgressFence", name, None, opts)
-        egress = args.egress
+        fence = args.fence
         in_cluster = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster)
         in_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
             depends_on=list(args.namespaces)))
@@ -32,17 +32,17 @@ class AwsEgressFence(pulumi.ComponentResource):
         network_policies(name, in_namespaces)
         # The CiliumNetworkPolicy CRD exists once the release's operator is up.
         after_cilium = pulumi.ResourceOptions.merge(in_namespaces, pulumi.ResourceOptions(depends_on=[release]))
-        allowed, denied = list(egress.allowed), list(egress.denied)
+        gateway, allowed, denied = list(fence.gateway), list(fence.allowed), list(fence.denied)
         # No allowed host (a sovereign-only region): no FQDN policy, whose empty peer list would open 443 to
         # anywhere; the default deny keeps the gateway in.
-        if allowed:
+        if gateway:
             fqdn_policy(f"{name}-gateway-fqdns", GATEWAY_NAMESPACE, "allow-managed-api-hosts", GATEWAY_POD_LABELS,
-                        allowed, after_cilium)
+                        gateway, after_cilium)
         fqdn_policy(f"{name}-serving-fqdns", SERVING_NAMESPACE, "allow-platform-hosts", SERVING_POD_LABELS,
-                    list(egress.platform["aws"]), after_cilium)
+                    list(fence.serving), after_cilium)
         dns_firewall(name, allowed, denied, args.network_id,
                      pulumi.ResourceOptions(parent=self, provider=args.provider))
 
         # The pod layer only allows (its default deny closes the rest); `*.x` is rendered `**.x` there.
-        self.hosts = {"pod": {"allowed": allowed, "denied": []}, "network": {"allowed": allowed, "denied": denied}}
+        self.hosts = {"pod": {"allowed": gateway, "denied": []}, "network": {"allowed": allowed, "denied": denied}}
         self.register_outputs({"hosts": self.hosts})

@@ -15,13 +15,10 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from sovereign.clouds import profile
 from sovereign.domain.failover import HEALTH_PATH, FailoverPlan
 
 HTTP = 80
-# AWS load balancers answer with names (CNAME); GCP load balancers with addresses (A).
-RECORD_TYPE = {"aws": "CNAME", "gcp": "A"}
-# Service annotations for a public L4 load balancer from each cloud's built-in controller.
-LB_ANNOTATIONS = {"aws": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}, "gcp": {}}
 
 
 @dataclass(frozen=True)
@@ -42,16 +39,17 @@ class FailoverDns(pulumi.ComponentResource):
             force_destroy=False,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)))
         for rank, cloud in enumerate(plan.targets):
-            target = args.gateways[cloud]
+            # A load balancer answers with a name (CNAME) or an address (A), as the cloud's profile says.
+            target, record_type = args.gateways[cloud], profile(cloud).lb_record_type
             # HTTP: TLS termination (ACM / Google-managed certificates) is not built yet; see README.
             check = aws.route53.HealthCheck(
                 f"{name}-{cloud}", type="HTTP", port=HTTP, resource_path=HEALTH_PATH,
                 request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
-                fqdn=target if RECORD_TYPE[cloud] == "CNAME" else None,
-                ip_address=target if RECORD_TYPE[cloud] == "A" else None,
+                fqdn=target if record_type == "CNAME" else None,
+                ip_address=target if record_type == "A" else None,
                 tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)
             aws.route53.Record(
-                f"{name}-{cloud}", zone_id=self.zone.zone_id, name=plan.regional_name, type=RECORD_TYPE[cloud],
+                f"{name}-{cloud}", zone_id=self.zone.zone_id, name=plan.regional_name, type=record_type,
                 ttl=plan.ttl_s, records=[target], set_identifier=cloud, health_check_id=check.id,
                 failover_routing_policies=[{"type": "PRIMARY" if rank == 0 else "SECONDARY"}], opts=child)
         if args.global_zone_id:

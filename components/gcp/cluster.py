@@ -13,7 +13,6 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from sovereign.catalog import load_catalog
 from sovereign.domain.topology import ClusterPlan
 from ..cluster_args import GpuClusterArgs
 from ..k8s.kubeconfig import exec_kubeconfig
@@ -43,7 +42,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
 
         # Nodes start with their roles granted and a way out to registries and model hubs.
         target = PoolTarget(cluster, region, zones, account.email, after(*bindings, net.nat))
-        pools = {p.name: gpu_pool(name, p, _accelerator(p.machine_type), target) for p in plan.gpu_pools}
+        pools = {p.name: gpu_pool(name, p, target) for p in plan.gpu_pools}
         system = system_pool(name, plan.system_machine_type, plan.system_nodes, target)
 
         kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate) \
@@ -71,14 +70,6 @@ class GcpGpuCluster(pulumi.ComponentResource):
             "nodeIdentity": self.node_identity, "workloadIdentity": self.workload_identity,
             "gpuPools": self.gpu_pools,
         })
-
-
-def _accelerator(machine_type: str) -> str:
-    machine = {m.name: m for m in load_catalog().machine_types("gcp")}[machine_type]
-    if machine.gke_accelerator is None:
-        raise ValueError(f"the catalog has no GKE accelerator type for {machine_type}; "
-                         "sizing must not place a GKE pool on it")
-    return machine.gke_accelerator
 
 
 def _cluster(name: str, plan: ClusterPlan, zones: list[str], net: GkeNetwork,

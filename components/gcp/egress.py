@@ -3,7 +3,7 @@
 Pod layer: pod_fence's default deny, DNS and gateway → model server NetworkPolicies; an
 FQDNNetworkPolicy for the gateway's pods (the allowed managed-API hosts) and one for the model servers
 (the GCP platform hosts), plus the GKE metadata server for the model servers' Workload Identity.
-Network layer: see egress_network. Hosts come from the plan unchanged; `hosts` reports them as rendered.
+Network layer: see egress_network. Hosts come from the cluster's FenceHosts unchanged; `hosts` reports them as rendered.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .egress_pod import fqdn_policy, metadata_server_policy
 class GcpEgressFence(pulumi.ComponentResource):
     def __init__(self, name: str, args: EgressFenceArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:gcp:EgressFence", name, None, opts)
-        egress, cloud = args.egress, args.plan.cloud.cloud
+        fence = args.fence
         in_cluster = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster,
                                             depends_on=list(args.namespaces))
         # GKE installs the FQDNNetworkPolicy CRD once the cluster's flag is on: wait for that update too.
@@ -30,13 +30,13 @@ class GcpEgressFence(pulumi.ComponentResource):
 
         network_policies(name, in_cluster)
         metadata_server_policy(f"{name}-{SERVING_NAMESPACE}-metadata-server", in_cluster)
-        gateway_hosts, platform_hosts = list(egress.allowed), list(egress.platform[cloud])
+        gateway_hosts, platform_hosts = list(fence.gateway), list(fence.serving)
         if gateway_hosts:  # the CRD needs at least one match; with none, the default deny is the answer
             fqdn_policy(f"{name}-gateway-fqdn", GATEWAY_NAMESPACE, "allow-managed-apis", GATEWAY_POD_LABELS,
                         gateway_hosts, fqdn)
         fqdn_policy(f"{name}-serving-fqdn", SERVING_NAMESPACE, "allow-platform-hosts", SERVING_POD_LABELS,
                     platform_hosts, fqdn)
-        network = network_layer(name, args.plan, egress, args.network_id,
+        network = network_layer(name, args.plan, fence, args.network_id,
                                 pulumi.ResourceOptions(parent=self, provider=args.provider))
 
         # The pod layer only allows; what it does not allow, its default deny closes.

@@ -28,7 +28,8 @@ import re
 import pulumi
 import pulumi_gcp as gcp
 
-from sovereign.domain.egress import HTTPS, EgressPlan
+from sovereign.domain.decisions import FenceHosts
+from sovereign.domain.egress import HTTPS
 from sovereign.domain.topology import ClusterPlan
 
 MAX_FQDNS_PER_RULE = 100
@@ -37,10 +38,10 @@ DENY_PRIORITY = 2000
 BLOCKED_TARGET = "egress-denied.invalid."  # never resolves: the client sees NXDOMAIN
 
 
-def network_layer(name: str, plan: ClusterPlan, egress: EgressPlan, network_id: pulumi.Input[str],
+def network_layer(name: str, plan: ClusterPlan, fence: FenceHosts, network_id: pulumi.Input[str],
                   opts: pulumi.ResourceOptions) -> dict[str, list[str]]:
     """Renders the layer and returns its hosts as rendered: NGFW allows; NGFW and DNS denials."""
-    allowed, ngfw_denied, dns_denied = list(egress.allowed), list(egress.exact_denied), list(egress.denied)
+    allowed, ngfw_denied, dns_denied = list(fence.allowed), list(fence.denied_exact), list(fence.denied)
     _firewall(name, plan, allowed, ngfw_denied, network_id, opts)
     _dns_block(name, plan, dns_denied, network_id, opts)
     return {"allowed": allowed, "denied": sorted({*ngfw_denied, *dns_denied})}

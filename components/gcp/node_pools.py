@@ -45,12 +45,12 @@ def system_pool(name: str, machine_type: str, nodes: tuple[int, int], target: Po
     return _pool(name, SYSTEM_POOL, low, low, high, "BALANCED", _node_config(machine_type, target), target)
 
 
-def gpu_pool(name: str, pool: GpuPool, accelerator: str, target: PoolTarget) -> gcp.container.NodePool:
+def gpu_pool(name: str, pool: GpuPool, target: PoolTarget) -> gcp.container.NodePool:
     key, value, effect = GPU_TAINT
     config = _node_config(
         pool.machine_type, target, labels=pool.labels, spot=pool.spot,
         accelerators=[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-            type=accelerator, count=pool.gpus_per_node,
+            type=pool.accelerator, count=pool.gpus_per_node,
             # GKE installs the driver and runs the device plugin; nothing to deploy for it.
             gpu_driver_installation_config=gcp.container
             .NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(gpu_driver_version="LATEST"))],

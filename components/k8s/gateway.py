@@ -15,14 +15,11 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from sovereign.domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, LITELLM_VERSION, GatewayConfig
-from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
-from .gateway_spec import deployment_spec, hpa_spec, pdb_spec, service_spec
+from sovereign.domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, GatewayConfig
+from sovereign.domain.gateway_workload import GATEWAY_LABELS, deployment_spec, hpa_spec, pdb_spec, service_spec
+from sovereign.domain.workloads import GATEWAY_NAMESPACE
 
 KEYS_ANNOTATION = "sovereign.ai/keys"
-
-_LABELS = {**GATEWAY_POD_LABELS, "app.kubernetes.io/part-of": "sovereign-inference",
-           "app.kubernetes.io/component": "gateway", "app.kubernetes.io/version": LITELLM_VERSION}
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class InferenceGateway(pulumi.ComponentResource):
         on_cluster = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster)
 
         def meta(suffix: str = "") -> dict[str, Any]:
-            return {"name": f"{GATEWAY_NAME}{suffix}", "namespace": GATEWAY_NAMESPACE, "labels": _LABELS}
+            return {"name": f"{GATEWAY_NAME}{suffix}", "namespace": GATEWAY_NAMESPACE, "labels": GATEWAY_LABELS}
 
         account = k8s.core.v1.ServiceAccount(
             f"{name}-gateway", metadata=meta(), automount_service_account_token=False, opts=on_cluster)
@@ -66,7 +63,7 @@ class InferenceGateway(pulumi.ComponentResource):
             deployment_meta["annotations"] = {"pulumi.com/skipAwait": "true"}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-gateway", metadata=deployment_meta,
-            spec=deployment_spec(config, _LABELS, account_name=GATEWAY_NAME, config_map=f"{GATEWAY_NAME}-config"),
+            spec=deployment_spec(config, GATEWAY_LABELS, account_name=GATEWAY_NAME, config_map=f"{GATEWAY_NAME}-config"),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                 depends_on=[account, config_map, *([secret] if secret else [])],
                 # The HPA owns the replica count after the first rollout.

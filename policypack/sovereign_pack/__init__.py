@@ -6,18 +6,9 @@ test harness (runner.py) evaluates, so both run the same policy objects.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from pulumi_policy import EnforcementLevel
 
-# The policies evaluate the project's own domain code (sovereign.catalog, sovereign.domain: PyYAML only), imported
-# from the checkout this pack lives in: <project>/policypack/sovereign_pack → <project>.
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-if str(PROJECT_DIR) not in sys.path:
-    sys.path.insert(0, str(PROJECT_DIR))
-
-from pulumi_policy import EnforcementLevel  # noqa: E402
-
-from . import buckets, clusters, egress, gateway, secrets, serving, workloads  # noqa: E402
+from . import buckets, clusters, egress, gateway, secrets, serving, workloads
 
 PACK_NAME = "sovereign-inference"
 ENFORCEMENT = EnforcementLevel.MANDATORY

@@ -7,10 +7,10 @@ strings, secrets decrypted; pulumi-policy also loads it into `pulumi.runtime` co
 variable itself, decoding structured values the way the program (__main__.py) does, keyed by stack name and policy
 file so one analyzer process can serve several stacks (the test harness does).
 
-From that config the verdicts are computed with the program's own code, imported from the project checkout
-(the pack lives in <project>/policypack, so the project root is two folders up and goes on sys.path):
-`sovereign.domain.spec.parse_spec` → `sovereign.domain.verdict.evaluate_region` over the policy file the program
-evaluates (`sovereign.project.policy_path()`: $SOVEREIGN_POLICY or policy/sovereignty.yaml) →
+From that config the verdicts are computed with the program's own code: the pack's venv has the project's
+`sovereign` package on its path (tools/setup-policypack.sh), and the project is the folder holding Pulumi.yaml
+above the pack. `sovereign.domain.spec.parse_spec` → `sovereign.domain.verdict.evaluate_region` over the policy
+file the program evaluates (policy/sovereignty.yaml; $SOVEREIGN_POLICY names another, for the test harness) →
 `sovereign.domain.egress.egress_plan`. `sovereign`'s catalog and domain modules import only PyYAML, never Pulumi.
 
 Fallback when PULUMI_CONFIG carries no `sovereign:` key (an older CLI): stacks/Pulumi.<PULUMI_STACK>.yaml, read
@@ -26,18 +26,19 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from . import PROJECT_DIR
+from pathlib import Path
 
-# The project's pure-Python domain code (no Pulumi import below `sovereign.catalog` / `sovereign.domain`);
-# the package __init__ put the project root on sys.path.
-from sovereign.catalog import load_catalog  # noqa: E402
-from sovereign.domain.egress import egress_plan  # noqa: E402
-from sovereign.domain.errors import InvalidInput  # noqa: E402
-from sovereign.domain.policy import load_policy  # noqa: E402
-from sovereign.domain.spec import parse_spec  # noqa: E402
-from sovereign.domain.stackfile import decode_runtime_value, display_name, read_stack_config  # noqa: E402
-from sovereign.domain.verdict import evaluate_region  # noqa: E402
-from sovereign.project import policy_path  # noqa: E402
+# The project's pure-Python domain code (no Pulumi import below `sovereign.catalog` / `sovereign.domain`).
+from sovereign.catalog import load_catalog
+from sovereign.domain.egress import egress_plan
+from sovereign.domain.errors import InvalidInput
+from sovereign.domain.policy import load_policy
+from sovereign.domain.spec import parse_spec
+from sovereign.domain.stackfile import decode_runtime_value, display_name, read_stack_config
+from sovereign.domain.verdict import evaluate_region
+from sovereign.project import POLICY_ENV, find_project, policy_path
+
+PROJECT_DIR = find_project(Path(__file__).parent)  # the pack lives inside the project it guards
 
 CONFIG_ENV, STACK_ENV = "PULUMI_CONFIG", "PULUMI_STACK"
 
@@ -63,7 +64,7 @@ def current_fence() -> Fence:
     """The fence of the stack the CLI is previewing, from the environment it gave the analyzer."""
     stack = os.environ.get(STACK_ENV, "")
     raw = os.environ.get(CONFIG_ENV, "")
-    policy = str(policy_path(PROJECT_DIR))
+    policy = os.environ.get(POLICY_ENV) or str(policy_path(PROJECT_DIR))
     try:
         mtime = os.stat(policy).st_mtime_ns
     except OSError:

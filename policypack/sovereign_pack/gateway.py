@@ -15,6 +15,7 @@ import binascii
 from typing import Iterator
 
 import yaml
+from sovereign.domain.gateway import LITELLM_PROVIDERS
 
 from .base import resource_policy
 from .context import current_fence
@@ -23,13 +24,6 @@ from .hosts import host_of
 from .k8s import CONFIGMAP, SECRET
 from .props import Unknown, as_dict, as_list, known
 
-# LiteLLM provider prefixes → catalog provider ids (sovereign/catalog/data).
-LITELLM_PROVIDERS = {
-    "openai": "openai", "text-completion-openai": "openai", "anthropic": "anthropic",
-    "gemini": "google_gemini_api", "vertex_ai": "google_vertex_ai", "vertex_ai_beta": "google_vertex_ai",
-    "bedrock": "aws_bedrock", "azure": "azure_openai", "mistral": "mistral", "cohere": "cohere",
-    "cohere_chat": "cohere", "xai": "xai", "together_ai": "together_ai", "deepseek": "deepseek",
-}
 
 
 def _documents(resource_type: str, props: dict) -> Iterator[tuple[str, object]]:

@@ -17,10 +17,11 @@ from typing import Any, NoReturn
 
 import yaml
 
+from ..clouds import CLOUDS, profile
 from ..yamlio import load_yaml
 
 from .records import (
-    CLOUDS, Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
+    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
 )
 
 CONTINENTS = frozenset({"Europe", "North America", "South America", "Asia", "Oceania", "Africa", "Middle East"})
@@ -152,19 +153,18 @@ class _File:
 
 
 def _regions(f: _File) -> dict[tuple[str, str], CloudRegion]:
-    top = f.entry(f.data, "(top)", {"aws_partitions", "aws", "gcp"})
+    top = f.entry(f.data, "(top)", {"aws_partitions", *CLOUDS})
     partitions = {
         name: f.value(f.entry(part, f"aws_partitions.{name}", {"dns_suffix"}), f"aws_partitions.{name}",
                       "dns_suffix", str)
         for name, part in f.table(top["aws_partitions"], "aws_partitions").items()
     }
     regions = {}
-    for cloud, fields in (("aws", {"name", "partition", "country", "continent", "zones"}),
-                          ("gcp", {"location", "country", "continent", "zones"})):
+    for cloud, shape in ((c, profile(c).catalog) for c in CLOUDS):
         for name, raw in f.table(top[cloud], cloud).items():
             key = f"{cloud}.{name}"
-            entry = f.entry(raw, key, fields)
-            partition = f.value(entry, key, "partition", str) if cloud == "aws" else None
+            entry = f.entry(raw, key, set(shape.region_fields))
+            partition = f.value(entry, key, "partition", str) if shape.partitioned else None
             if partition is not None and partition not in partitions:
                 f.fail(f"{key}.partition", f"{partition!r} is not under aws_partitions")
             continent = f.value(entry, key, "continent", str)
@@ -174,10 +174,10 @@ def _regions(f: _File) -> dict[tuple[str, str], CloudRegion]:
                 cloud=cloud, name=name,
                 country=f.country(entry["country"], f"{key}.country"),
                 continent=continent,
-                location=f.value(entry, key, "name" if cloud == "aws" else "location", str),
+                location=f.value(entry, key, shape.location_field, str),
                 partition=partition,
                 dns_suffix=partitions.get(partition),
-                zones=_zones(f, entry["zones"], f"{key}.zones", name if cloud == "aws" else f"{name}-"),
+                zones=_zones(f, entry["zones"], f"{key}.zones", name + shape.zone_separator),
             )
     return regions
 
@@ -352,8 +352,8 @@ def _gpus(f: _File) -> dict[str, Gpu]:
     gpus = {}
     seen: dict[tuple[str, str], str] = {}  # (cloud, machine type) -> gpu id
     for gid, raw in f.table(f.data, "(top)").items():
-        e = f.entry(raw, gid, {"product", "memory_mib", "memory_nominal_gb", "labels", "aws_instance_types",
-                               "gcp_machine_types"})
+        e = f.entry(raw, gid, {"product", "memory_mib", "memory_nominal_gb", "labels",
+                               *(profile(c).catalog.machine_listing for c in CLOUDS)})
         memory = f.positive(e, gid, "memory_mib")
         f.positive(e, gid, "memory_nominal_gb", nullable=True)
         labels = f.table(e["labels"], f"{gid}.labels")
@@ -362,23 +362,23 @@ def _gpus(f: _File) -> dict[str, Gpu]:
         if labels.get(_KARPENTER_MEMORY_LABEL) not in (None, str(memory)):
             f.fail(f"{gid}.labels.{_KARPENTER_MEMORY_LABEL}", f"disagrees with memory_mib ({memory})")
         machine_types = []
-        for cloud, listing, fields in (("aws", "aws_instance_types", {"name", "gpu_count", "vcpu", "memory_mib"}),
-                                       ("gcp", "gcp_machine_types", {"name", "gpu_count", "gke_accelerator"})):
+        for cloud, shape in ((c, profile(c).catalog) for c in CLOUDS):
+            listing = shape.machine_listing
             for i, raw_mt in enumerate(f.items(e[listing], f"{gid}.{listing}", allow_empty=True)):
                 key = f"{gid}.{listing}[{i}]"
-                mt = f.entry(raw_mt, key, fields)
+                mt = f.entry(raw_mt, key, set(shape.machine_fields))
                 name = f.value(mt, key, "name", str)
                 if (cloud, name) in seen:
                     f.fail(f"{key}.name", f"{name!r} is already listed under {seen[(cloud, name)]}")
                 seen[(cloud, name)] = gid
-                accelerator = f.value(mt, key, "gke_accelerator", str, nullable=True) if cloud == "gcp" else None
+                accelerator = f.value(mt, key, "gke_accelerator", str, nullable=True) if shape.accelerator_type else None
                 if accelerator and labels.get(_GKE_LABEL) not in (None, accelerator):
                     f.fail(f"{key}.gke_accelerator", f"disagrees with labels.{_GKE_LABEL}")
                 machine_types.append(MachineType(
                     cloud=cloud, name=name, gpu=gid,
                     gpu_count=f.positive(mt, key, "gpu_count"),
-                    vcpu=f.positive(mt, key, "vcpu") if cloud == "aws" else None,
-                    memory_mib=f.positive(mt, key, "memory_mib") if cloud == "aws" else None,
+                    vcpu=f.positive(mt, key, "vcpu") if shape.machine_shape else None,
+                    memory_mib=f.positive(mt, key, "memory_mib") if shape.machine_shape else None,
                     gke_accelerator=accelerator,
                 ))
         gpus[gid] = Gpu(id=gid, product=f.value(e, gid, "product", str), memory_mib=memory,

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
-CLOUDS = ("aws", "gcp")
+from ..clouds import CLOUDS
+
 
 
 class CatalogError(ValueError):

@@ -8,7 +8,6 @@ gateway routes), sizing and failover. Markdown for one PR comment, or the same f
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -16,7 +15,7 @@ from ..diff.markdown import COMMENT_RESERVE, GITHUB_COMMENT_LIMIT, render
 from ..diff.report import build_report
 from ..diff.sides import SideError, plan_sides
 from ..engine.snapshot import dumps
-from ..project import PROJECT_DIR
+from .project_option import add_project_option, with_project
 
 EXIT_CHANGES = 1  # only with --exit-code
 EXIT_INVALID = 2  # a head stack is invalid; the report is still written
@@ -46,14 +45,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                            f"(default {GITHUB_COMMENT_LIMIT - COMMENT_RESERVE}: GitHub's comment limit less room "
                            "for the sticky-comment marker)")
     diff.add_argument("--exit-code", action="store_true", help="exit 1 when any stack changed")
-    diff.add_argument("--project", type=Path, default=PROJECT_DIR, metavar="DIR",
-                      help="the project in its git repository (default: this checkout)")
-    diff.set_defaults(run=lambda args: run(args, sys.stdout, sys.stderr))
+    add_project_option(diff, "the project in its git repository")
+    diff.set_defaults(run=with_project(run))
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
+def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO) -> int:
     try:
-        base, head = plan_sides(args.project, args.base, args.head, list(dict.fromkeys(args.stack)))
+        base, head = plan_sides(project, args.base, args.head, list(dict.fromkeys(args.stack)))
     except SideError as exc:
         print(f"sovereign diff: {exc}", file=stderr)
         return EXIT_FAILED

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import TextIO
 
+from ..clouds import CLOUDS
 from ..domain.stackfile import display_name
 from ..engine.drill import DrillReport, offline_drill
 from ..engine.drill_execute import PulumiAutomation, http_probe, run_drill, write_reports
-from ..project import PROJECT_DIR
+from .project_option import add_project_option, with_project
 
 EXIT_FAILED = 1
 EXIT_INVALID = 2
@@ -19,7 +19,7 @@ EXIT_INVALID = 2
 def add_parser(commands: argparse._SubParsersAction) -> None:
     drill = commands.add_parser("drill", help="tear one cloud down: offline proof, or --execute for real")
     drill.add_argument("--stack", required=True, metavar="NAME")
-    drill.add_argument("--down", required=True, choices=("aws", "gcp"), help="the cloud to tear down")
+    drill.add_argument("--down", required=True, choices=CLOUDS, help="the cloud to tear down")
     drill.add_argument("--policy", type=Path, metavar="FILE", help="sovereignty policy (default: the project's)")
     drill.add_argument("--execute", action="store_true",
                        help="run it for real through the Pulumi Automation API (needs the Pulumi CLI, the "
@@ -28,11 +28,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                        "region's failover name + the gateway's health path)")
     drill.add_argument("--timeout", type=float, default=600, help="with --execute: seconds to wait for health")
     drill.add_argument("--report", type=Path, default=Path("build/drills"), metavar="DIR")
-    drill.set_defaults(run=lambda args: run(args, sys.stdout, sys.stderr))
+    add_project_option(drill, "project holding Pulumi.yaml, stacks/ and policy/")
+    drill.set_defaults(run=with_project(run))
 
 
-def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
-    report, plan = offline_drill(args.stack, args.down, policy=args.policy)
+def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO) -> int:
+    report, plan = offline_drill(args.stack, args.down, project=project, policy=args.policy)
     if report is None:
         print(f"{display_name(args.stack)}: drill refused, nothing planned:", file=stderr)
         for error in plan.errors:
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> int:
     if endpoint is None:
         print("no endpoint to probe: set sovereign:dr.domain or pass --endpoint", file=stderr)
         return EXIT_INVALID
-    timeline = run_drill(args.stack, args.down, endpoint, PulumiAutomation(args.stack, PROJECT_DIR), http_probe,
+    timeline = run_drill(args.stack, args.down, endpoint, PulumiAutomation(args.stack, project), http_probe,
                          timeout_s=args.timeout)
     paths = write_reports(timeline, args.report)
     stdout.write(timeline.to_markdown() + f"\nreports: {', '.join(map(str, paths))}\n")

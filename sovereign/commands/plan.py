@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Sequence, TextIO
@@ -14,7 +13,8 @@ from ..domain.stackfile import display_name, list_stacks
 from ..engine.parallel import plan_stacks
 from ..engine.run import Plan
 from ..engine.snapshot import dumps, snapshot
-from ..project import PROJECT_DIR, load_project_policy
+from ..project import load_project_policy
+from .project_option import add_project_option, with_project
 
 EXIT_INVALID = 2
 
@@ -27,22 +27,21 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     plan.add_argument("--json", action="store_true", help="print the snapshots as JSON instead of a summary")
     plan.add_argument("--policy", type=Path, metavar="FILE",
                       help="sovereignty policy (default: <project>/policy/sovereignty.yaml)")
-    plan.add_argument("--project", type=Path, default=PROJECT_DIR, metavar="DIR",
-                      help="project holding Pulumi.yaml, stacks/ and policy/ (default: this checkout)")
-    plan.set_defaults(run=lambda args: run_plan(args.stack, args.out, args.json, args.policy,
-                                                args.project.resolve(), sys.stdout, sys.stderr))
+    add_project_option(plan, "project holding Pulumi.yaml, stacks/ and policy/")
+    plan.set_defaults(run=with_project(lambda args, project, stdout, stderr: run_plan(
+        args.stack, args.out, args.json, args.policy, project, stdout, stderr)))
 
 
 def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Path | None, project: Path,
              stdout: TextIO, stderr: TextIO) -> int:
     try:
-        load_project_policy(policy, project)  # a broken policy fails every stack alike: report it once
+        parsed = load_project_policy(project, policy)  # a broken policy fails every stack alike: report it once
     except InvalidInput as exc:
         print(f"invalid sovereignty policy, no stack planned:\n{exc}", file=stderr)
         return EXIT_INVALID
     names = list(dict.fromkeys(stacks)) or list(list_stacks(project))
     # One worker process per core; each writes the snapshots of the stacks it planned.
-    plans = plan_stacks(names, project=project, policy=policy, out=out)
+    plans = plan_stacks(names, project=project, policy=parsed, out=out)
     for p in plans:
         if not p.ok:
             print(f"{display_name(p.stack)}: invalid, nothing planned:", file=stderr)
@@ -85,8 +84,8 @@ def summary(plan: Plan) -> str:
                      f"(headroom {f.headroom_gib:.1f}), ${f.usd_per_replica_hour:.2f}/replica-h")
     lines.append("   node pools")
     for c in plan.decisions.clusters:
-        for p in c.gpu_pools:
-            lines.append(f"     {c.cloud.cloud:<4} {p.name:<14} {p.machine_type:<16} nodes {p.min_nodes}-{p.max_nodes}"
+        for p in c.plan.gpu_pools:
+            lines.append(f"     {c.cloud:<4} {p.name:<14} {p.machine_type:<16} nodes {p.min_nodes}-{p.max_nodes}"
                          f"{' spot' if p.spot else ''}  ({', '.join(p.models)})")
     lines.append("   releases      (charts/model-server in namespace sovereign-serving, per cluster)")
     for f in plan.decisions.fits:

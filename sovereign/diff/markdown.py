@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any, Iterable
 
+from ..clouds import PROFILES
 from .compare import verdict_state
 
 GITHUB_COMMENT_LIMIT = 65_536
@@ -290,7 +291,7 @@ def mermaid(r: dict[str, Any]) -> str:
     classes: list[str] = []
     for c in topo["clouds"]:
         cid = _id(c["cloud"])
-        kind = {"aws": "EKS", "gcp": "GKE"}.get(c["cloud"], "cluster")
+        kind = PROFILES[c["cloud"]].kubernetes if c["cloud"] in PROFILES else "cluster"
         lines.append(f'  subgraph {cid}["{_label(c["cloud"].upper() + " · " + str(c["region"]))}"]')
         lines.append(f'    {cid}_cluster["{_label(kind + " " + str(c["cluster"]))}"]')
         for i, p in enumerate(c["pools"]):

@@ -130,7 +130,7 @@ def plan_tree(tree: Path, side: Side, stacks: Sequence[str] = (), workers: int |
     wanted = [s for s in stacks if s in present] if stacks else sorted(present)
     if not wanted:
         return side
-    env = {k: v for k, v in os.environ.items() if k != "SOVEREIGN_POLICY"}  # each tree plans its own policy
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(tree), *filter(None, [os.environ.get("PYTHONPATH")])])
     env[WORKERS_ENV] = str(workers or 1)
     args = [sys.executable, "-c", _PLAN_DRIVER, "plan", "--json"]

@@ -1,21 +1,65 @@
-"""Everything decided about a region before any resource exists: verdicts, sizing, cluster shapes.
+"""Everything decided about a region before any resource exists, one decision per cluster.
 
-The program, the offline engine, the CLI and (later) the policy pack all take these from here, so
-each decision is made once.
+The program, the offline engine, the CLI and the policy pack take these from here, so each decision is
+made once; the components only translate them into resources (they import no catalog and decide nothing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 from ..catalog import Catalog
+from ..clouds import CloudProfile, profile
 from .egress import EgressPlan, egress_plan
 from .failover import FailoverPlan, drilled, failover_plan
+from .gateway import GatewayConfig, gateway_config
 from .policy import Policy
+from .serving import Release, releases
 from .sizing import Fit, size_region
 from .spec import CloudSpec, RegionSpec
-from .topology import ClusterPlan, plan_clusters
+from .topology import ClusterPlan, cloud_labels, plan_clusters
 from .verdict import Verdict, evaluate_region
+
+
+@dataclass(frozen=True)
+class FenceHosts:
+    """The hosts every layer of one cluster's egress fence renders, as the region's EgressPlan decided them.
+
+    Pod layer:     `gateway` — what the gateway's pods may reach on 443 (the reachable verdicts' hosts);
+                   `serving` — what the model servers may reach (their cloud's platform hosts).
+    Network layer: `allowed` — let through for every pod and node; `denied` — every name of every denied
+                   provider (`*.x` = any name below x); `denied_exact` — those without a wildcard, for
+                   layers that take exact names only (FQDN firewall objects).
+    """
+    gateway: tuple[str, ...]
+    serving: tuple[str, ...]
+    allowed: tuple[str, ...]
+    denied: tuple[str, ...]
+    denied_exact: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClusterDecision:
+    """One cluster of the region (region × cloud): its shape, what it serves, routes and lets out."""
+    plan: ClusterPlan
+    profile: CloudProfile
+    fits: tuple[Fit, ...]
+    releases: tuple[Release, ...]       # one model-server chart release per model, values decided
+    gateway: GatewayConfig
+    fence: FenceHosts
+    public: bool                        # the gateway gets a public load balancer for failover DNS
+
+    @property
+    def cloud(self) -> str:
+        return self.plan.cloud.cloud
+
+
+@dataclass(frozen=True)
+class StatefulCloud:
+    """A cloud's stateful resources (the weight cache): kept even while a drill tears its cluster down."""
+    cloud: CloudSpec
+    labels: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -23,13 +67,13 @@ class RegionDecisions:
     spec: RegionSpec
     verdicts: tuple[Verdict, ...]
     fits: tuple[Fit, ...]
-    clusters: tuple[ClusterPlan, ...]
+    clusters: tuple[ClusterDecision, ...]   # the serving clusters (a drill's survivors only)
     egress: EgressPlan
     failover: FailoverPlan
-    stateful_clouds: tuple[CloudSpec, ...]   # every cloud of the stack, torn down or not: weights stay
+    stateful: tuple[StatefulCloud, ...]     # every cloud of the stack, torn down or not: weights stay
 
-    def cluster(self, cloud: str) -> ClusterPlan | None:
-        return next((c for c in self.clusters if c.cloud.cloud == cloud), None)
+    def cluster(self, cloud: str) -> ClusterDecision | None:
+        return next((c for c in self.clusters if c.cloud == cloud), None)
 
     def fits_for(self, cloud: str) -> tuple[Fit, ...]:
         return tuple(f for f in self.fits if f.cloud == cloud)
@@ -37,10 +81,23 @@ class RegionDecisions:
 
 def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionDecisions:
     """Raises InvalidInput (e.g. a model that fits no GPU the region offers, a drill below capacity)
-    before anything is built. Under a drill, `spec` is the drilled spec: survivors only."""
+    before anything is built. Under a drill the decisions are the drilled region's: survivors only."""
     verdicts = evaluate_region(spec, policy, catalog)
     failover = failover_plan(spec, policy)
     serving = drilled(spec)  # a drill serves from the survivors at drill capacity
     fits = size_region(serving, catalog)
-    return RegionDecisions(serving, verdicts, fits, plan_clusters(serving, fits),
-                           egress_plan(verdicts, serving.clouds, policy.file), failover, spec.clouds)
+    egress = egress_plan(verdicts, serving.clouds, policy.file)
+    clusters = tuple(
+        ClusterDecision(
+            plan=plan, profile=profile(plan.cloud.cloud), fits=tuple(f for f in fits if f.cloud == plan.cloud.cloud),
+            releases=releases(plan, serving.models, fits, catalog),
+            gateway=gateway_config(serving, verdicts, plan, catalog),
+            fence=_fence(egress, plan.cloud.cloud), public=failover.domain is not None)
+        for plan in plan_clusters(serving, fits, catalog))
+    return RegionDecisions(serving, verdicts, fits, clusters, egress, failover,
+                           tuple(StatefulCloud(c, cloud_labels(spec, c)) for c in spec.clouds))
+
+
+def _fence(egress: EgressPlan, cloud: str) -> FenceHosts:
+    return FenceHosts(gateway=egress.allowed, serving=egress.platform[cloud], allowed=egress.allowed,
+                      denied=egress.denied, denied_exact=egress.exact_denied)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..clouds import profile
 from .errors import InputError, InvalidInput
 from .spec import CloudSpec
 from .verdict import Verdict
@@ -71,10 +72,5 @@ def egress_plan(verdicts: tuple[Verdict, ...], clouds: tuple[CloudSpec, ...], po
 
 def platform_hosts(cloud: CloudSpec) -> tuple[str, ...]:
     """Object store and workload-identity token endpoints of the cluster's own cloud region."""
-    if cloud.cloud == "aws":
-        region, suffix = cloud.region.name, cloud.region.dns_suffix
-        # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
-        return (f"*.s3.{region}.{suffix}", f"s3.{region}.{suffix}", f"sts.{region}.{suffix}")
-    # GKE Workload Identity exchanges tokens with STS and IAM credentials, then reads GCS.
-    return ("iamcredentials.googleapis.com", "oauth2.googleapis.com", "storage.googleapis.com",
-            "sts.googleapis.com")
+    return tuple(h.format(region=cloud.region.name, dns_suffix=cloud.region.dns_suffix)
+                 for h in profile(cloud.cloud).platform_hosts)

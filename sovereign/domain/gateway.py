@@ -47,7 +47,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..catalog import Catalog
-from .decisions import RegionDecisions
+from .errors import InputError, InvalidInput
 from .hosts import default_host_names, reachable_hosts
 from .serving import release_name
 from .spec import GATEWAY_KEY, ManagedApiRequest, RegionSpec
@@ -86,23 +86,30 @@ class _Adapter:
     prefix: str
     base: str | None                 # "https://{host}/v1"; None when the host goes in another parameter
     credential: str = "api_key"
+    # Other LiteLLM prefixes that reach the same provider: never generated here, but a config carrying
+    # one still calls that provider (the policy pack's gateway check reads them).
+    other_prefixes: tuple[str, ...] = ()
 
 
 _ADAPTERS: Mapping[str, _Adapter] = {
-    "openai": _Adapter("openai", "https://{host}/v1"),
+    "openai": _Adapter("openai", "https://{host}/v1", other_prefixes=("text-completion-openai",)),
     "anthropic": _Adapter("anthropic", "https://{host}"),
     "google_gemini_api": _Adapter("gemini", "https://{host}/v1beta"),
     # The "key" is a service-account JSON; the regional host is the API base, the path is LiteLLM's.
-    "google_vertex_ai": _Adapter("vertex_ai", "https://{host}", credential="vertex_credentials"),
+    "google_vertex_ai": _Adapter("vertex_ai", "https://{host}", credential="vertex_credentials",
+                                 other_prefixes=("vertex_ai_beta",)),
     # Bedrock API keys are bearer tokens; the runtime endpoint pins the host.
     "aws_bedrock": _Adapter("bedrock", None),
     "azure_openai": _Adapter("azure", "https://{host}"),
     "mistral": _Adapter("mistral", "https://{host}/v1"),
-    "cohere": _Adapter("cohere_chat", "https://{host}/v1/chat"),
+    "cohere": _Adapter("cohere_chat", "https://{host}/v1/chat", other_prefixes=("cohere",)),
     "xai": _Adapter("xai", "https://{host}/v1"),
     "together_ai": _Adapter("together_ai", "https://{host}/v1"),
     "deepseek": _Adapter("deepseek", "https://{host}/v1"),
 }
+# LiteLLM model prefix → the catalog provider it calls: every prefix of every adapter.
+LITELLM_PROVIDERS: Mapping[str, str] = {prefix: provider for provider, adapter in _ADAPTERS.items()
+                                        for prefix in (adapter.prefix, *adapter.other_prefixes)}
 AZURE_API_VERSION = "2024-10-21"  # Azure OpenAI GA data-plane version
 
 
@@ -197,11 +204,13 @@ def key_env(provider: str) -> str:
     return f"API_KEY_{provider.upper()}"
 
 
-def gateway_config(decided: RegionDecisions, plan: ClusterPlan, catalog: Catalog) -> GatewayConfig:
-    spec = decided.spec
+def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: ClusterPlan,
+                   catalog: Catalog) -> GatewayConfig:
+    """Raises InvalidInput when the stack names a managed model so that the gateway could not tell
+    which answer it means."""
     served = tuple(sorted(m.id for m in spec.models))
     routes = [Route(m, None, {"model": f"{OPEN_WEIGHT_PREFIX}/{m}", "api_base": serving_url(m)}) for m in served]
-    verdicts = {v.provider: v for v in decided.verdicts}
+    by_provider = {v.provider: v for v in verdicts}
     fallback_of: dict[str, str] = {}
     routed: dict[str, list[Route]] = {}
     unrouted: set[str] = set()
@@ -212,16 +221,20 @@ def gateway_config(decided: RegionDecisions, plan: ClusterPlan, catalog: Catalog
                         "`pulumi config set --secret --path 'sovereign:apiKeys.gateway' <key>` and give "
                         "applications that key as their OpenAI API key")
     keys: dict[str, str] = {}
-    for request in spec.managed_apis:
-        verdict = verdicts[request.provider]
+    errors = []
+    for i, request in enumerate(spec.managed_apis):
+        verdict = by_provider[request.provider]
         keyed = request.provider in spec.api_keys
-        for model in request.models:
+        for j, model in enumerate(request.models):
+            key = f"sovereign:managedApis[{i}].models[{j}]"
             if fallback_of.setdefault(model.name, model.fallback) != model.fallback:
-                raise ValueError(f"{spec.file}: managed model '{model.name}' is requested from several providers "
-                                 f"with different fallbacks ({fallback_of[model.name]}, {model.fallback})")
+                errors.append(InputError(spec.file, f"{key}.fallback", f"'{model.name}' is requested from several "
+                                         f"providers with different fallbacks ({fallback_of[model.name]}, "
+                                         f"{model.fallback})", "give the model one fallback everywhere it is listed"))
             if model.name in served:
-                raise ValueError(f"{spec.file}: managed model '{model.name}' has the name of an open-weight "
-                                 "model this region serves; the gateway could not tell them apart")
+                errors.append(InputError(spec.file, f"{key}.name", f"'{model.name}' is also the name of an "
+                                         "open-weight model this region serves; the gateway could not tell them apart",
+                                         "list the managed model under its provider's own name"))
         if not verdict.reachable or not verdict.hosts:
             unrouted.update(m.name for m in request.models)
             continue
@@ -235,6 +248,8 @@ def gateway_config(decided: RegionDecisions, plan: ClusterPlan, catalog: Catalog
         for model in request.models:
             routed.setdefault(model.name, []).append(
                 Route(model.name, request.provider, _managed_params(model.name, request, verdict, spec, catalog)))
+    if errors:
+        raise InvalidInput(errors)
     for name in sorted(routed):
         routes += sorted(routed[name], key=lambda r: r.provider)
     return GatewayConfig(

@@ -108,8 +108,8 @@ class Decision:
 def load_policy(path: Path | str, catalog: Catalog, display: str | None = None) -> Policy:
     """Parse and validate a policy file; raises InvalidInput listing every problem.
 
-    A valid policy is parsed once per process and text: every stack a process plans (and the program
-    inside it) reads the same file, and the contradiction check walks every provider × country.
+    The contradiction check walks every provider × country, so callers that plan many stacks parse
+    once and pass the Policy on (the engine hands it to every program it runs).
     """
     path = Path(path)
     file = display or str(path)
@@ -117,24 +117,11 @@ def load_policy(path: Path | str, catalog: Catalog, display: str | None = None) 
         text = path.read_text()
     except FileNotFoundError:
         raise InvalidInput([InputError(file, "(file)", "not found", "create it or pass --policy PATH")])
-    key = (text, file)
-    cached = _PARSED.get(key)
-    if cached is not None and cached[0] is catalog:
-        return cached[1]
     try:
         raw = load_yaml(text)
     except yaml.YAMLError as exc:
         raise InvalidInput([InputError(file, "(yaml)", f"not valid YAML: {exc}", "fix the syntax")])
-    policy = parse_policy(raw, file, catalog)
-    if len(_PARSED) >= _PARSED_MAX:
-        _PARSED.clear()
-    _PARSED[key] = (catalog, policy)
-    return policy
-
-
-# (text, display name) → (catalog it was validated against, policy); a few entries: one per policy file.
-_PARSED: dict[tuple[str, str], tuple[Catalog, Policy]] = {}
-_PARSED_MAX = 8
+    return parse_policy(raw, file, catalog)
 
 
 def parse_policy(raw: Any, file: str, catalog: Catalog) -> Policy:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Catalog, MachineType, Model
+from ..clouds import profile
 from .errors import InputError, InvalidInput
 from .spec import CloudSpec, ModelSpec, RegionSpec
 
@@ -144,7 +145,8 @@ def _candidates(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> tuple[Ma
     offered = catalog.offered_gpus(cloud.cloud, cloud.region.name)
     return tuple(m for m in catalog.machine_types(cloud.cloud)
                  if m.usd_per_hour is not None
-                 and (m.cloud != "gcp" or m.gke_accelerator)  # GKE cannot request an unlabelled accelerator
+                 # A GKE pool cannot request a GPU without its accelerator type.
+                 and (m.gke_accelerator or not profile(cloud.cloud).catalog.accelerator_type)
                  and (offered is None or m.gpu in offered)
                  and (not spec.gpus or m.gpu in spec.gpus))
 

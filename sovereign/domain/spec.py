@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..catalog import Catalog, CloudRegion, Model
+from ..clouds import CLOUDS, profile
 from .errors import InvalidInput, did_you_mean, one_of
 from .reader import Reader, get
 from .stackfile import is_secure
 
 NAMESPACE = "sovereign"
-CLOUDS = ("aws", "gcp")
 # Providers whose endpoint hostnames embed a cloud region, and which cloud that region belongs to.
 ENDPOINT_REGION_CLOUD = {"aws_bedrock": "aws", "google_vertex_ai": "gcp"}
 # `sovereign:apiKeys.gateway`: the key applications present to the region's inference gateway (its
@@ -27,10 +27,6 @@ GATEWAY_KEY = "gateway"
 ROUTE53_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
 EKS_VERSIONS = ("1.32", "1.33", "1.34")  # EKS versions in standard support that this code is tested with
 GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
-_CLOUD_KEYS = {
-    "aws": (("region",), ("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn")),
-    "gcp": (("region", "project"), ("releaseChannel", "apiAccessCidrs", "spot")),
-}
 
 _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -213,13 +209,15 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         if cloud not in clouds:
             continue
         ck = f"{key}.{cloud}"
-        required, optional = _CLOUD_KEYS[cloud]
-        body = r.mapping(clouds[cloud], ck, required=required, optional=optional)
+        shape = profile(cloud)
+        body = r.mapping(clouds[cloud], ck, required=shape.required_keys, optional=shape.optional_keys)
         if body is None:
             continue
+        # Each cloud reads the keys its profile declares; a key of the other cloud is reported as unknown.
+        keys = {*shape.required_keys, *shape.optional_keys}
         name = r.string(body["region"], f"{ck}.region", catalog.region_names(cloud)) if "region" in body else None
         project = account = admin = None
-        if cloud == "gcp" and "project" in body:
+        if "project" in body:
             project = r.string(body["project"], f"{ck}.project")
             if project and not _GCP_PROJECT.match(project):
                 r.error(f"{ck}.project", f"'{project}' is not a valid GCP project id",
@@ -239,9 +237,9 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         if not isinstance(spot, bool):
             r.error(f"{ck}.spot", f"expected true or false, got {spot!r}", "write true or false")
         version = r.string(get(body, "kubernetesVersion", EKS_VERSIONS[-1]), f"{ck}.kubernetesVersion",
-                           EKS_VERSIONS) if cloud == "aws" else None
+                           EKS_VERSIONS) if "kubernetesVersion" in keys else None
         channel = r.string(get(body, "releaseChannel", "REGULAR"), f"{ck}.releaseChannel",
-                           GKE_CHANNELS) if cloud == "gcp" else None
+                           GKE_CHANNELS) if "releaseChannel" in keys else None
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
                                    version, channel, admin))

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from ..clouds import CLOUDS
 from ..yamlio import load_yaml
 
 from .errors import InputError, InvalidInput
@@ -68,7 +69,7 @@ def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[
         errors.append(InputError(file, "config", "expected a mapping", "write `key: value` lines under config:"))
         config = {}
     disabled = config.get(_DISABLE_DEFAULTS)
-    if not (isinstance(disabled, list) and ("*" in disabled or {"aws", "gcp", "kubernetes"} <= set(disabled))):
+    if not (isinstance(disabled, list) and ("*" in disabled or {*CLOUDS, "kubernetes"} <= set(disabled))):
         errors.append(InputError(file, _DISABLE_DEFAULTS, "default providers are not disabled",
                                  f"add `{_DISABLE_DEFAULTS}: [\"*\"]` so every resource uses the region's "
                                  "explicit providers and none falls back to ambient credentials"))

@@ -11,20 +11,16 @@ import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..catalog import Catalog
+from ..clouds import CloudProfile, profile
 from .sizing import Fit
 from .spec import CloudSpec, RegionSpec
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
 GPU_LABEL = "sovereign.ai/gpu"       # node label the serving chart selects on
 POOL_LABEL = "sovereign.ai/pool"
-SYSTEM_MACHINE = {"aws": "m7i.xlarge", "gcp": "e2-standard-4"}  # 4 vCPU / 16 GiB: DNS, gateway, agents
 SYSTEM_NODES = (2, 4)                 # min, max: two for HA of system pods
 ZONES = 3                             # spread over three zones where the region has them, else two
-# Per-cloud address plans do not overlap, so the clouds of a region can later be peered or VPN'd.
-NETWORK_CIDR = {"aws": "10.10.0.0/16", "gcp": "10.20.0.0/16"}
-GKE_PODS_CIDR = "10.64.0.0/14"
-GKE_SERVICES_CIDR = "10.68.0.0/20"
-GKE_MASTER_CIDR = "172.16.0.0/28"
 
 
 @dataclass(frozen=True)
@@ -38,6 +34,7 @@ class GpuPool:
     spot: bool
     labels: Mapping[str, str]
     models: tuple[str, ...]         # model ids placed on this pool
+    accelerator: str | None = None  # the accelerator type a GKE pool requests; None where the machine implies it
 
     @property
     def desired_nodes(self) -> int:
@@ -81,8 +78,9 @@ class ClusterPlan:
         }
 
 
-def plan_clusters(spec: RegionSpec, fits: tuple[Fit, ...]) -> tuple[ClusterPlan, ...]:
-    return tuple(plan_cluster(spec, cloud, [f for f in fits if f.cloud == cloud.cloud]) for cloud in spec.clouds)
+def plan_clusters(spec: RegionSpec, fits: tuple[Fit, ...], catalog: Catalog) -> tuple[ClusterPlan, ...]:
+    return tuple(plan_cluster(spec, cloud, [f for f in fits if f.cloud == cloud.cloud], catalog)
+                 for cloud in spec.clouds)
 
 
 def cloud_labels(spec: RegionSpec, cloud: CloudSpec) -> dict[str, str]:
@@ -91,16 +89,16 @@ def cloud_labels(spec: RegionSpec, cloud: CloudSpec) -> dict[str, str]:
             "managed-by": "pulumi"}
 
 
-def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> ClusterPlan:
+def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog) -> ClusterPlan:
     labels = cloud_labels(spec, cloud)
+    zones = min(ZONES, len(cloud.region.zones))
     return ClusterPlan(
-        name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=min(ZONES, len(cloud.region.zones)),
-        network=_network(cloud.cloud, min(ZONES, len(cloud.region.zones))),
-        system_machine_type=SYSTEM_MACHINE[cloud.cloud], system_nodes=SYSTEM_NODES,
-        gpu_pools=_gpu_pools(spec, cloud, fits), labels=labels)
+        name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=zones, network=_network(profile(cloud.cloud), zones),
+        system_machine_type=profile(cloud.cloud).system_machine_type, system_nodes=SYSTEM_NODES,
+        gpu_pools=_gpu_pools(spec, cloud, fits, catalog), labels=labels)
 
 
-def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> tuple[GpuPool, ...]:
+def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog) -> tuple[GpuPool, ...]:
     """One pool per GPU type the region needs (per machine type, if sizing chose two for one GPU).
 
     Models sized onto the same machine type share its pool; node counts add up per model.
@@ -110,6 +108,7 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> tuple[Gpu
     for fit in fits:
         groups.setdefault((fit.gpu, fit.machine_type), []).append(fit)
     machines_per_gpu = {gpu: sum(1 for g, _ in groups if g == gpu) for gpu, _ in groups}
+    machines = {m.name: m for m in catalog.machine_types(cloud.cloud)}
     result = []
     for (gpu, machine), members in sorted(groups.items()):
         name = f"gpu-{gpu.removeprefix('nvidia-')}"
@@ -120,15 +119,17 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit]) -> tuple[Gpu
             min_nodes=sum(math.ceil(replicas[f.model].min / f.replicas_per_node) for f in members),
             max_nodes=sum(math.ceil(replicas[f.model].max / f.replicas_per_node) for f in members),
             spot=cloud.spot, labels={GPU_LABEL: gpu, POOL_LABEL: name},
-            models=tuple(f.model for f in members)))
+            models=tuple(f.model for f in members),
+            # Sizing places GKE pools only on machine types with an accelerator type (sizing._candidates).
+            accelerator=machines[machine].gke_accelerator if profile(cloud.cloud).catalog.accelerator_type else None))
     return tuple(result)
 
 
-def _network(cloud: str, zones: int) -> Network:
-    block = ipaddress.ip_network(NETWORK_CIDR[cloud])
+def _network(shape: CloudProfile, zones: int) -> Network:
+    block = ipaddress.ip_network(shape.network_cidr)
     # /20 per subnet: 4091 usable addresses each, enough for VPC-CNI pod IPs on the nodes of one zone.
     subnets = [str(s) for s in block.subnets(new_prefix=20)]
     public, private = tuple(subnets[:zones]), tuple(subnets[8:8 + zones])
-    if cloud == "gcp":
-        return Network(str(block), (), private[:1], GKE_PODS_CIDR, GKE_SERVICES_CIDR, GKE_MASTER_CIDR)
+    if not shape.public_subnets:  # one regional subnet; pods and services on its secondary ranges
+        return Network(str(block), (), private[:1], shape.pods_cidr, shape.services_cidr, shape.master_cidr)
     return Network(str(block), public, private, None, None, None)

@@ -30,7 +30,8 @@ from typing import Any, Callable, Sequence
 
 from ..domain.errors import InputError
 from ..domain.stackfile import display_name, stack_file
-from ..project import PROJECT_DIR, policy_path
+from ..domain.policy import Policy
+from ..project import find_project, load_project_policy
 from .run import Plan, plan_stack
 from .snapshot import write_snapshot
 
@@ -70,12 +71,12 @@ def failed_plan(stack: str, problem: str) -> Plan:
                                                  "stack"),))
 
 
-def _plan_one(stack: str, project: str, policy: str, out: str | None = None) -> Plan:
+def _plan_one(stack: str, project: str, policy: Policy, out: str | None = None) -> Plan:
     """Worker entry point; writes the stack's snapshot into `out` (so the workers serialize in parallel).
     Exceptions become a failed plan so they pickle and name their stack; the traceback goes to stderr
     (inherited from the caller)."""
     try:
-        plan = plan_stack(stack, project=Path(project), policy=Path(policy))
+        plan = plan_stack(stack, project=Path(project), policy=policy)
         if out is not None and plan.ok:
             write_snapshot(plan, Path(out))
         return plan
@@ -108,7 +109,7 @@ def settle_heap() -> None:
         _settled_modules = len(sys.modules)
 
 
-def plan_stacks(stacks: Sequence[str], project: Path = PROJECT_DIR, policy: Path | None = None,
+def plan_stacks(stacks: Sequence[str], project: Path | None = None, policy: Path | Policy | None = None,
                 max_workers: int | None = None, start_method: str | None = None,
                 out: Path | None = None) -> list[Plan]:
     """Plan `stacks` in parallel; the result is in the order of `stacks`, one Plan per name. With
@@ -117,17 +118,17 @@ def plan_stacks(stacks: Sequence[str], project: Path = PROJECT_DIR, policy: Path
     A single stack, or `max_workers=1`, plans in this process without a pool; otherwise at least one
     worker process plans (even where $SOVEREIGN_PLAN_WORKERS=1), so a crash stays isolated.
     """
-    project = Path(project).resolve()
-    # Resolved here, not in the workers: a fork server keeps the environment it started with.
-    policy = Path(policy or policy_path(project)).resolve()
+    project = find_project() if project is None else Path(project).resolve()
+    # Parsed once here; every worker gets the parsed policy with the stacks it plans.
+    parsed = policy if isinstance(policy, Policy) else load_project_policy(project, policy)
     names = list(stacks)
     target = str(Path(out).resolve()) if out is not None else None
     if len(names) <= 1 or max_workers == 1:
-        return [_plan_one(name, str(project), str(policy), target) for name in names]
+        return [_plan_one(name, str(project), parsed, target) for name in names]
     workers = min(max_workers or default_workers(), len(names))  # one worker still isolates and settles
     # Largest stack files first (more clouds and models, more resources), so no big stack is left for last.
     order = sorted(range(len(names)), key=lambda i: -_size(stack_file(project, names[i])))
-    planned = run_parallel(_plan_one, [(names[i], str(project), str(policy), target) for i in order], workers,
+    planned = run_parallel(_plan_one, [(names[i], str(project), parsed, target) for i in order], workers,
                            start_method=start_method,
                            on_lost=lambda args, why: failed_plan(args[0], why))
     results: list[Plan] = [None] * len(names)  # type: ignore[list-item]

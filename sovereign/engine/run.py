@@ -1,8 +1,9 @@
 """Run the real Pulumi program (`__main__.py`) for one stack, in-process, under the project's mocks.
 
 Each run gets a fresh event loop and an empty contextvars context, so Pulumi's global settings and
-config never leak from one stack into the next. The stack file is validated first: an invalid stack
-returns its errors and registers nothing.
+config never leak from one stack into the next. The program parses and decides once; the engine takes
+its decisions back from the program's globals and never decides anything itself. Invalid input stops
+the program before it registers anything, and comes back as the plan's errors.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
-import os
 import runpy
 import sys
 from dataclasses import dataclass
@@ -21,23 +21,27 @@ import pulumi
 from pulumi.runtime.stack import run_pulumi_func
 
 from ..catalog import load_catalog
+from ..domain.decisions import RegionDecisions
 from ..domain.errors import InputError, InvalidInput
-from ..domain.spec import RegionSpec, parse_spec
-from ..domain.stackfile import display_name, is_secure, read_stack_config
-from ..domain.decisions import RegionDecisions, decide_region
-from ..project import POLICY_ENV, PROJECT_DIR, PROJECT_NAME, load_project_policy, policy_path
+from ..domain.policy import Policy
+from ..domain.spec import RegionSpec
+from ..domain.stackfile import is_secure, read_stack_config
+from ..project import ENGINE_POLICY, PROJECT_NAME, find_project, load_project_policy
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
 from .lean_runtime import lean_runtime
 from .mocks import SovereignMocks
 
+LOCAL_PACKAGE = "components"  # the project's own Pulumi components, imported from its root
 
 
 class ProgramFailed(Exception):
-    """The program raised under mocks; carries what it had registered by then."""
+    """The program raised under mocks; carries what it had registered by then, and the input errors
+    when invalid input was the reason (the program decides before it registers anything)."""
 
-    def __init__(self, message: str, registered: tuple[RegisteredResource, ...]):
+    def __init__(self, message: str, registered: tuple[RegisteredResource, ...], errors: tuple[InputError, ...] = ()):
         super().__init__(message)
         self.registered = registered
+        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -61,61 +65,78 @@ class Plan:
         return self.decisions.verdicts if self.decisions else ()
 
 
-def plan_stack(stack: str, project: Path = PROJECT_DIR, policy: Path | None = None,
+def plan_stack(stack: str, project: Path | None = None, policy: Path | Policy | None = None,
                drill: str | None = None) -> Plan:
-    """Validate the stack, evaluate its verdicts and run the program under mocks.
+    """Read the stack file and run the program under mocks; the program's own decisions come back.
 
-    `drill` plans the stack as `pulumi up` would with `sovereign:drill: <cloud>` set on it."""
-    catalog = load_catalog()
+    `project` defaults to the one around the current directory; `policy` is a parsed Policy (parse once
+    to plan many stacks), a policy file, or the project's. `drill` plans the stack as `pulumi up` would
+    with `sovereign:drill: <cloud>` set on it."""
+    project = find_project() if project is None else project
     try:
         config, secret_keys = read_stack_config(project, stack)
         if drill is not None:
             config = {**config, "sovereign:drill": drill}
-        spec = parse_spec(config, stack, display_name(stack), catalog)
-        policy_file = policy or policy_path(project)
-        decided = decide_region(spec, load_project_policy(policy_file, project), catalog)
+        parsed = policy if isinstance(policy, Policy) else load_project_policy(project, policy)
+        decided, resources, outputs = run_program(project, stack, config, secret_keys, parsed)
     except InvalidInput as exc:
         return Plan(stack, None, (), {}, exc.errors)
-    resources, outputs = run_program(project, stack, config, secret_keys, policy_file)
+    except ProgramFailed as exc:
+        if not exc.errors:
+            raise
+        return Plan(stack, None, (), {}, exc.errors)
     return Plan(stack, decided, resources, outputs)
 
 
 def run_program(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
-                policy: Path) -> tuple[tuple[RegisteredResource, ...], dict[str, Any]]:
+                policy: Path | Policy) -> tuple[RegionDecisions, tuple[RegisteredResource, ...], dict[str, Any]]:
+    """Run `<project>/__main__.py` for one stack: its decisions, what it registered and its outputs.
+    Raises ProgramFailed when the program raises (with the input errors, when those were the reason)."""
+    if not isinstance(policy, Policy):
+        policy = load_project_policy(project, policy)
     with lean_runtime():  # no source positions, no automatic collection while the program runs
         return contextvars.Context().run(_run_isolated, project, stack, config, secret_keys, policy)
 
 
 def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
-                  policy: Path) -> tuple[tuple[RegisteredResource, ...], dict[str, Any]]:
+                  policy: Policy) -> tuple[RegionDecisions, tuple[RegisteredResource, ...], dict[str, Any]]:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     monitor = RecordingMonitor(SovereignMocks(load_catalog()))
-    previous_policy = os.environ.get(POLICY_ENV)
-    os.environ[POLICY_ENV] = str(policy)
+    namespace: dict[str, Any] = {}
     try:
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT_NAME, stack=stack, preview=False,
                                  monitor=monitor)
         pulumi.runtime.set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()},
                                       list(secret_keys))
-        # The real program; `project` only supplies stacks. Like the Pulumi CLI, run it with the project
-        # root on sys.path, so it imports its local `components` package.
-        program = str(PROJECT_DIR / "__main__.py")
-        if str(PROJECT_DIR) not in sys.path:
-            sys.path.insert(0, str(PROJECT_DIR))
+        program = str(_importable(project) / "__main__.py")
+
+        def run() -> None:  # the program's globals hold its decisions; the policy is handed in, parsed
+            namespace.update(runpy.run_path(program, init_globals={ENGINE_POLICY: policy}, run_name="__main__"))
         try:
-            loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(program, run_name="__main__")))
+            loop.run_until_complete(run_pulumi_func(run))
         except pulumi.RunError as exc:
-            raise ProgramFailed(str(exc), tuple(monitor.registered)) from exc
+            cause = exc.__cause__
+            raise ProgramFailed(str(exc), tuple(monitor.registered),
+                                cause.errors if isinstance(cause, InvalidInput) else ()) from exc
         outputs = loop.run_until_complete(_resolve_outputs(pulumi.runtime.get_root_resource().outputs))
     finally:
-        if previous_policy is None:
-            os.environ.pop(POLICY_ENV, None)
-        else:
-            os.environ[POLICY_ENV] = previous_policy
         loop.close()
         asyncio.set_event_loop(None)
-    return tuple(monitor.registered), outputs
+    return namespace["decisions"], tuple(monitor.registered), outputs
+
+
+def _importable(project: Path) -> Path:
+    """Like the Pulumi CLI, run the program with its project root first on sys.path, so it imports its
+    own local `components` package; one loaded from another project root is unloaded first."""
+    root = project.resolve()
+    if sys.path[:1] != [str(root)]:
+        sys.path[:] = [str(root), *(p for p in sys.path if p != str(root))]
+    loaded = sys.modules.get(LOCAL_PACKAGE)
+    if loaded is not None and Path(loaded.__file__ or "").resolve().parent != (root / LOCAL_PACKAGE).resolve():
+        for name in [m for m in sys.modules if m == LOCAL_PACKAGE or m.startswith(LOCAL_PACKAGE + ".")]:
+            del sys.modules[name]
+    return root
 
 
 def _config_value(key: str, value: Any, secret_keys: tuple[str, ...]) -> str:

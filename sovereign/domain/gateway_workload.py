@@ -1,4 +1,4 @@
-"""Kubernetes specs of the inference gateway, as plain dicts (no Pulumi): pod shape, probes, scaling.
+"""The inference gateway's workload, decided as plain Kubernetes specs (no Pulumi): pod shape, probes, scaling.
 
 Sizing: LiteLLM's proxy is an async Python server that only relays tokens; one replica at half a core
 and 1 GiB carries hundreds of concurrent streams. Two replicas minimum, one per zone where it can, keep
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sovereign.domain.gateway import (
-    CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LIVENESS_PATH, MASTER_KEY_ENV,
-    READINESS_PATH, GatewayConfig,
+from .gateway import (
+    CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LITELLM_VERSION, LIVENESS_PATH,
+    MASTER_KEY_ENV, READINESS_PATH, GatewayConfig,
 )
-from sovereign.domain.workloads import GATEWAY_POD_LABELS
+from .workloads import GATEWAY_POD_LABELS
 
+# Every gateway object's labels; the pods' GATEWAY_POD_LABELS are what fences and routes select on.
+GATEWAY_LABELS = {**GATEWAY_POD_LABELS, "app.kubernetes.io/part-of": "sovereign-inference",
+                  "app.kubernetes.io/component": "gateway", "app.kubernetes.io/version": LITELLM_VERSION}
 MIN_REPLICAS, MAX_REPLICAS = 2, 6
 TARGET_CPU_PERCENT = 70
 RESOURCES = {"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}}

@@ -1,0 +1,37 @@
+"""What every cloud's components expose, so the region composes AWS and GCP the same way.
+
+Per-cloud components have identical shapes (Pulumi's component guidelines: per-cloud components of
+the same shape, not a lowest-common-denominator abstraction); these Protocols name that shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Protocol
+
+import pulumi
+
+
+class GpuCluster(Protocol):
+    cluster: pulumi.CustomResource            # EKS / GKE cluster: what runs inside is deleted with it
+    cluster_name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]            # secret; exec-based credentials
+    k8s_provider: pulumi.ProviderResource
+    network_id: pulumi.Output[str]
+    node_identity: pulumi.Output[str]
+    workload_identity: pulumi.Output[str]
+    gpu_pools: Mapping[str, pulumi.Output[str]]
+
+
+class EgressFence(Protocol):
+    hosts: Mapping[str, Mapping[str, list[str]]]   # layer → {"allowed": [...], "denied": [...]} as rendered
+
+
+class WeightCache(Protocol):
+    bucket_name: pulumi.Output[str]
+    uri: pulumi.Output[str]                   # `s3://…/models` / `gs://…/models`
+
+
+class WeightReader(Protocol):
+    service_account_values: dict[str, Any]    # chart `serviceAccount` values binding the pods' identity
+    weights_values: dict[str, Any]            # extra chart `weights` values

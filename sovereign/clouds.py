@@ -1,0 +1,96 @@
+"""What differs between the clouds, in one profile per cloud.
+
+Every module that treats AWS and GCP differently reads the difference from here (stack keys, catalog
+fields, network layout, platform hosts, the public endpoint's DNS record) instead of branching on the
+cloud's name. Pure data, below the catalog and the domain: this module imports nothing of the project.
+
+A third cloud is a profile here, its catalog data (regions, machine types, prices, offerings), its
+components folder (`components/<cloud>/`) and its mocks (`sovereign/engine/mocks_<cloud>.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class CatalogFields:
+    """How a cloud's facts are laid out in the catalog's data files."""
+    region_fields: frozenset[str]      # keys of a region entry in regions.yaml
+    location_field: str                # the key naming where the region is ("name" / "location")
+    partitioned: bool                  # regions belong to a partition with its own DNS suffix (AWS)
+    zone_separator: str                # zone names are "<region><sep><letter>": us-east-1a, us-east4-a
+    machine_listing: str               # the list of machine types under a GPU in gpus.yaml
+    machine_fields: frozenset[str]
+    machine_shape: bool                # vcpu and memory_mib listed per machine type
+    accelerator_type: bool             # a node pool names its GPU by an accelerator type (GKE)
+
+
+@dataclass(frozen=True)
+class CloudProfile:
+    id: str                            # "aws" | "gcp": the key under sovereign:clouds
+    kubernetes: str                    # the managed Kubernetes service, for reports
+    # `sovereign:clouds.<id>` keys.
+    required_keys: tuple[str, ...]
+    optional_keys: tuple[str, ...]
+    catalog: CatalogFields
+    # Network layout. Per-cloud ranges do not overlap, so a region's clouds can later be peered or VPN'd.
+    network_cidr: str
+    public_subnets: bool               # one public subnet per zone for load balancers and NAT (AWS)
+    pods_cidr: str | None              # secondary range for pod IPs (GKE VPC-native)
+    services_cidr: str | None
+    master_cidr: str | None            # private control plane range (GKE)
+    system_machine_type: str           # 4 vCPU / 16 GiB: DNS, gateway, agents
+    # Hosts the model servers' weight prefetch needs through workload identity; `{region}` and
+    # `{dns_suffix}` are the cluster's region and its partition's DNS suffix.
+    platform_hosts: tuple[str, ...]
+    # The public load balancer in front of a gateway, and how failover DNS points at it.
+    lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
+    lb_record_type: str                # "CNAME" for a load-balancer name, "A" for an address
+    lb_status_field: str               # the field of the Service's ingress status holding it
+
+
+AWS = CloudProfile(
+    id="aws", kubernetes="EKS",
+    required_keys=("region",),
+    optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn"),
+    catalog=CatalogFields(
+        region_fields=frozenset({"name", "partition", "country", "continent", "zones"}), location_field="name",
+        partitioned=True, zone_separator="", machine_listing="aws_instance_types",
+        machine_fields=frozenset({"name", "gpu_count", "vcpu", "memory_mib"}), machine_shape=True,
+        accelerator_type=False),
+    network_cidr="10.10.0.0/16", public_subnets=True, pods_cidr=None, services_cidr=None, master_cidr=None,
+    system_machine_type="m7i.xlarge",
+    # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
+    platform_hosts=("*.s3.{region}.{dns_suffix}", "s3.{region}.{dns_suffix}", "sts.{region}.{dns_suffix}"),
+    lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
+    lb_record_type="CNAME", lb_status_field="hostname",
+)
+
+GCP = CloudProfile(
+    id="gcp", kubernetes="GKE",
+    required_keys=("region", "project"),
+    optional_keys=("releaseChannel", "apiAccessCidrs", "spot"),
+    catalog=CatalogFields(
+        region_fields=frozenset({"location", "country", "continent", "zones"}), location_field="location",
+        partitioned=False, zone_separator="-", machine_listing="gcp_machine_types",
+        machine_fields=frozenset({"name", "gpu_count", "gke_accelerator"}), machine_shape=False,
+        accelerator_type=True),
+    network_cidr="10.20.0.0/16", public_subnets=False, pods_cidr="10.64.0.0/14", services_cidr="10.68.0.0/20",
+    master_cidr="172.16.0.0/28",
+    system_machine_type="e2-standard-4",
+    # GKE Workload Identity exchanges tokens with STS and IAM credentials, then reads GCS.
+    platform_hosts=("iamcredentials.googleapis.com", "oauth2.googleapis.com", "storage.googleapis.com",
+                    "sts.googleapis.com"),
+    lb_annotations=(),
+    lb_record_type="A", lb_status_field="ip",
+)
+
+PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})
+CLOUDS: tuple[str, ...] = tuple(PROFILES)
+
+
+def profile(cloud: str) -> CloudProfile:
+    return PROFILES[cloud]
