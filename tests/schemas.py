@@ -1,22 +1,21 @@
 """Validation of rendered Kubernetes objects against real schemas, shared by every test that renders.
 
 Built-in kinds go through kubernetes-validate (strict) for the oldest Kubernetes the platform runs and
-the newest the package ships; custom resources through their CRD JSON schema in ../shared/schemas/crds.
-A kind neither knows is an error, so nothing goes unvalidated.
+the newest the package ships; custom resources through their CRD JSON schema, vendored in tests/crds (source,
+licence and versions in tests/crds/README.md). A kind neither knows is an error, so nothing goes unvalidated.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
 import pytest
 
-from .helm import REPO_ROOT
-
-CRD_SCHEMAS = REPO_ROOT.parent / "shared" / "schemas" / "crds"
+CRD_SCHEMAS = Path(__file__).resolve().parent / "crds"
 KUBE_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
 CRD_FILES = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh/scaledobject_v1alpha1.json",
@@ -30,8 +29,8 @@ CRD_FILES = {
 def crd_validator(api_version: str, kind: str) -> jsonschema.Validator:
     path = CRD_SCHEMAS / CRD_FILES[(api_version, kind)]
     if not path.is_file():
-        pytest.fail(f"CRD schema {path} is missing: the shared/ folder must sit beside the project", pytrace=False)
-    # iter_errors, not jsonschema.validate: some shared schemas hold Go regexes Python's meta-check rejects.
+        pytest.fail(f"CRD schema {path} is missing from the vendored schemas (tests/crds/README.md)", pytrace=False)
+    # iter_errors, not jsonschema.validate: some CRD schemas hold Go regexes Python's meta-check rejects.
     return jsonschema.Draft7Validator(json.loads(path.read_text()))
 
 

@@ -1,11 +1,13 @@
-"""Integrity of the packaged catalog: it agrees with the reference pack, has no dangling names, can serve
-every model it lists, and its loader rejects corrupted data with the file and key named."""
+"""Integrity of the packaged catalog: its files agree with each other and with the numbers their own headers and
+descriptions state, every file and section cites dated sources, nothing dangles, every model it lists can be
+served, and its loader rejects corrupted data with the file and key named."""
 
 from __future__ import annotations
 
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -14,10 +16,9 @@ import sovereign.catalog
 from sovereign.catalog import CatalogError, load_catalog
 from sovereign.catalog.loader import _load_from
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference"
 DATA = Path(sovereign.catalog.__file__).parent / "data"
 STACKS = Path(__file__).resolve().parents[1] / "stacks"
-AVAILABILITY_LISTS = {"anthropic": "anthropic_api", "openai": "openai_api", "google_gemini_api": "google_gemini_api"}
+AVAILABILITY_LISTS = {"anthropic", "openai", "google_gemini_api"}  # providers that publish a supported-country list
 CONTINENTS = {"Europe", "North America", "South America", "Asia", "Oceania", "Africa", "Middle East"}
 
 
@@ -26,10 +27,8 @@ def catalog():
     return load_catalog()
 
 
-def reference(name: str) -> dict:
-    # CI and every developer have shared/ beside the project; its absence is a broken setup, not a skip.
-    assert REFERENCE.is_dir(), f"reference pack not found at {REFERENCE}"
-    return yaml.safe_load((REFERENCE / name).read_text(encoding="utf-8"))
+def data_file(name: str) -> dict:
+    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
 
 
 # --- regions ------------------------------------------------------------------------------------------------
@@ -61,21 +60,31 @@ def test_gcp_zone_exceptions_are_kept(catalog):
     assert catalog.region("gcp", "us-east1").zones[0] == "us-east1-b"
 
 
-def test_regions_match_the_reference_one_for_one(catalog):
-    ref = reference("cloud-regions.yaml")
-    aws = {r["code"]: r for r in ref["aws"]["regions"]}
-    gcp = {r["name"]: r for r in ref["gcp"]["regions"]}
-    assert catalog.region_names("aws") == tuple(sorted(aws))
-    assert catalog.region_names("gcp") == tuple(sorted(gcp))
-    for code, r in aws.items():
-        region = catalog.region("aws", code)
-        assert (region.country, region.location, region.partition) == (r["country"], r["name"], r["partition"])
-        assert region.dns_suffix == ref["aws"]["partitions"][r["partition"]]["dns_suffix"]
-    for name, r in gcp.items():
-        region = catalog.region("gcp", name)
-        assert (region.country, region.location) == (r["country"], r["location"])
-    excluded = {e["name"] for e in ref["gcp"]["excluded_unverified"]}
-    assert not excluded & set(catalog.region_names("gcp"))
+# AWS region codes say their partition: cn-* is aws-cn, us-gov-* aws-us-gov, eusc-* aws-eusc, the rest aws.
+AWS_PARTITION_PREFIXES = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "eusc-": "aws-eusc"}
+# GCP names that regions.yaml's header says were seen only in API listings and are not regions.
+GCP_UNVERIFIED_NAMES = {"europe-west15", "us-west8", "us-east7", "us-central2"}
+
+
+def test_region_names_follow_their_clouds_naming_and_partitions(catalog):
+    aws, gcp = catalog.region_names("aws"), catalog.region_names("gcp")
+    assert len(aws) > 30 and len(gcp) > 30
+    for name in aws:
+        assert re.fullmatch(r"[a-z]{2,4}(-[a-z]+)+-\d", name), name
+        expected = next((p for prefix, p in AWS_PARTITION_PREFIXES.items() if name.startswith(prefix)), "aws")
+        assert catalog.region("aws", name).partition == expected, name
+    for name in gcp:
+        assert re.fullmatch(r"[a-z]+-[a-z]+\d+", name), name
+    assert not GCP_UNVERIFIED_NAMES & set(gcp)
+    assert {catalog.region("aws", n).partition for n in aws} == set(data_file("regions.yaml")["aws_partitions"])
+
+
+def test_a_country_is_on_one_continent_on_both_clouds(catalog):
+    continents: dict[str, set[str]] = {}
+    for region in catalog.regions.values():
+        continents.setdefault(region.country, set()).add(region.continent)
+    assert {country: found for country, found in continents.items() if len(found) > 1} == {}
+    assert continents["DE"] == {"Europe"} and continents["AE"] == {"Middle East"}  # the header's assignment
 
 
 def test_unknown_region_raises_key_error_naming_it(catalog):
@@ -87,13 +96,16 @@ def test_unknown_region_raises_key_error_naming_it(catalog):
 
 # --- providers, availability, jurisdictions ------------------------------------------------------------------
 
-def test_availability_lists_equal_the_reference_codes(catalog):
-    ref = reference("provider-availability.yaml")
-    counts = {"anthropic": 175, "openai": 188, "google_gemini_api": 222}
-    for provider_id, list_id in AVAILABILITY_LISTS.items():
-        codes = catalog.providers[provider_id].supported_countries
-        assert sorted(codes) == ref[list_id]["codes"], provider_id
-        assert len(codes) == ref[list_id]["count"] == counts[provider_id]
+def test_availability_lists_have_the_size_their_pages_give_and_belong_to_their_provider(catalog):
+    # The counts availability.yaml's sources give for each page, e.g. "— 175 codes".
+    stated = {label: int(found[1]) for label, text in sources("availability.yaml").items()
+              if (found := re.search(r"— (\d+) codes", text))}
+    assert stated == {"anthropic": 175, "openai": 188, "google_gemini_api": 222}
+    for list_id, entry in data_file("availability.yaml").items():
+        assert entry["codes"] == sorted(entry["codes"]), list_id
+        # Keyed by the provider that uses it.
+        assert catalog.providers[list_id].supported_countries == frozenset(entry["codes"]), list_id
+        assert len(entry["codes"]) == stated[list_id], list_id
 
 
 def test_only_providers_with_a_published_list_have_supported_countries(catalog):
@@ -101,17 +113,32 @@ def test_only_providers_with_a_published_list_have_supported_countries(catalog):
     assert with_list == set(AVAILABILITY_LISTS)
 
 
-def test_provider_hosts_and_hq_match_the_reference(catalog):
-    ref = reference("managed-apis.yaml")["providers"]
-    assert set(catalog.providers) == set(ref)
-    for pid, p in ref.items():
-        provider = catalog.providers[pid]
-        assert provider.hq_country == p["hq_country"]
-        ours = {h.host or h.pattern for h in provider.hosts} | {r.host for r in provider.regional_hosts}
-        assert {h.get("host") or h["pattern"] for h in p["hosts"]} <= ours, pid
-        assert all((h.host is None) != (h.pattern is None) for h in provider.hosts), pid
-    openai_hosts = {e["host"] for e in ref["openai"]["regional_hosts"]["entries"]}
-    assert {r.host for r in catalog.providers["openai"].regional_hosts} == openai_hosts
+def test_every_host_belongs_to_one_provider_and_docs_are_https(catalog):
+    owner: dict[str, str] = {}
+    for pid, provider in catalog.providers.items():
+        assert provider.hosts and all((h.host is None) != (h.pattern is None) for h in provider.hosts), pid
+        docs = urlsplit(provider.docs)
+        assert docs.scheme == "https" and "." in docs.netloc, pid
+        names = [h.host or h.pattern for h in provider.hosts + provider.related_hosts]
+        names += [r.host for r in provider.regional_hosts]
+        assert len(names) == len(set(names)), pid
+        for name in names:
+            assert owner.setdefault(name, pid) == pid, f"{name} is listed under {owner[name]} and {pid}"
+    assert {"api.anthropic.com", "api.openai.com", "eu.api.openai.com"} <= set(owner)
+
+
+# Areas a regional host may name besides single country codes, and the group each stands for.
+AREA_GROUPS = {"EEA": "eea"}
+
+
+def test_every_regional_host_area_spells_out_its_countries(catalog):
+    hosts = [r for provider in catalog.providers.values() for r in provider.regional_hosts]
+    assert len(hosts) >= 10
+    for regional in hosts:
+        expected: set[str] = set()
+        for part in regional.area.split("+"):
+            expected |= catalog.groups[AREA_GROUPS[part]].codes if part in AREA_GROUPS else {part}
+        assert regional.countries == expected, regional.host
 
 
 def test_regional_host_areas_expand_to_countries(catalog):
@@ -132,22 +159,36 @@ def test_patterns_use_only_the_documented_placeholders(catalog):
     assert catalog.providers["anthropic"].request_params == {"inference_geo": ("global", "us")}
 
 
-def test_groups_match_the_reference(catalog):
-    ref = reference("jurisdictions.yaml")["groups"]
+def test_groups_agree_with_each_other_and_with_their_descriptions(catalog):
     groups = catalog.groups
-    assert groups["eu_member_states"].codes == set(ref["eu_member_states"]["codes"])
-    assert len(groups["eu_member_states"].codes) == 27
-    assert groups["eea"].codes == set(ref["eea"]["codes"]) and len(groups["eea"].codes) == 30
-    assert groups["gdpr_adequacy"].codes == set(ref["gdpr_adequacy"]["codes"])
-    bis = ref["bis_ai_diffusion_2025"]
-    assert groups["bis_ai_diffusion_2025_tier1"].codes == set(bis["tier1"]["codes"])
-    assert groups["bis_ai_diffusion_2025_tier3"].codes == set(bis["tier3"]["codes_confirmed"]) == {"CN", "MO"}
-    assert groups["bis_ai_diffusion_2025_tier1"].status == groups["bis_ai_diffusion_2025_tier3"].status == "rescinded"
-    dsp = ref["us_doj_dsp_countries_of_concern"]
-    assert groups["us_doj_dsp_countries_of_concern"].codes == set(dsp["codes"] + dsp["also_covered_via_definition"])
+    eu, eea = groups["eu_member_states"], groups["eea"]
+    assert len(eu.codes) == int(re.match(r"The (\d+) EU member states", eu.description)[1]) == 27
+    # "the 27 EU member states plus Iceland, Liechtenstein and Norway"; Switzerland is not in it.
+    assert eu.codes < eea.codes and eea.codes - eu.codes == {"IS", "LI", "NO"} and "CH" not in eea.codes
+    assert not groups["gdpr_adequacy"].codes & eea.codes  # adequacy decisions are about third countries
+    tier1, tier3 = groups["bis_ai_diffusion_2025_tier1"], groups["bis_ai_diffusion_2025_tier3"]
+    assert "US" in tier1.codes
+    assert len(tier1.codes) == 1 + int(re.search(r"plus the (\d+) destinations", tier1.description)[1])
+    assert tier3.codes == {"CN", "MO"} and not tier1.codes & tier3.codes  # only the confirmed members
+    assert tier1.status == tier3.status == "rescinded"
+    assert {g.status for gid, g in groups.items() if not gid.startswith("bis_")} == {None}
+    # 28 CFR 202.601: China, Cuba, Iran, North Korea, Russia, Venezuela; part 202's China includes HK and MO.
+    assert groups["us_doj_dsp_countries_of_concern"].codes == {"CN", "CU", "IR", "KP", "RU", "VE", "HK", "MO"}
     # UA appears in OFAC only region by region; matching it as a whole country would block all of Ukraine.
     assert groups["us_ofac_embargoed"].codes == {"CU", "IR", "KP"}
-    assert groups["eea"].status is None
+    assert groups["us_ofac_embargoed"].codes <= groups["us_doj_dsp_countries_of_concern"].codes
+
+
+def test_codes_outside_every_providers_list_are_only_countries_of_concern(catalog):
+    # The three published lists were compiled independently from the providers' pages; a code the catalog uses
+    # that none of them has is a typo or a non-ISO code (EL, UK), unless the providers exclude that country.
+    listed = set().union(*(p.supported_countries for p in catalog.providers.values() if p.supported_countries))
+    used = {r.country for r in catalog.regions.values()} | {p.hq_country for p in catalog.providers.values()}
+    used |= set().union(*(g.codes for g in catalog.groups.values()))
+    used |= set().union(*(r.countries for p in catalog.providers.values() for r in p.regional_hosts))
+    concern = catalog.groups["us_doj_dsp_countries_of_concern"].codes | catalog.groups["us_ofac_embargoed"].codes
+    assert used - listed <= concern and "CN" in used - listed
+    assert not {"EL", "UK"} & (used | listed)  # EU and everyday spellings of GR and GB
 
 
 # --- no dangling names -----------------------------------------------------------------------------------------
@@ -165,36 +206,63 @@ def test_no_dangling_names(catalog):
 
 # --- models and GPUs -------------------------------------------------------------------------------------------
 
-ARCHITECTURE_FIELDS = ("hf_repo", "publisher", "num_hidden_layers", "hidden_size", "num_attention_heads",
-                       "num_key_value_heads", "head_dim", "intermediate_size", "vocab_size",
-                       "max_position_embeddings", "license", "gated")
+# Models whose config.json sets head_dim apart from hidden_size / num_attention_heads (kept exact, so that a
+# head_dim typo shows up here).
+KNOWN_DECOUPLED_HEAD_DIM = {"mistral-small-24b-instruct-2501", "gemma-2-9b-it", "gemma-2-27b-it", "gpt-oss-20b",
+                            "gpt-oss-120b"}
 
 
-def test_model_architecture_equals_the_reference(catalog):
-    ref = reference("open-weight-models.yaml")["models"]
-    assert set(catalog.models) == {m["id"] for m in ref} and len(ref) == 14
-    for m in ref:
-        model = catalog.models[m["id"]]
-        for field in ARCHITECTURE_FIELDS:
-            assert getattr(model, field) == m[field], (m["id"], field)
-        assert model.moe_experts == m.get("num_local_experts")
-        assert model.moe_experts_per_token == m.get("num_experts_per_tok")
-        assert f"{model.params_total_b:g}B" in m["parameters"], m["id"]
+def test_model_architecture_numbers_are_consistent(catalog):
+    decoupled = set()
+    for model in catalog.models.values():
+        assert model.id == model.hf_repo.split("/")[1].lower(), model.id
+        assert model.num_attention_heads % model.num_key_value_heads == 0, model.id
+        if model.head_dim * model.num_attention_heads != model.hidden_size:
+            decoupled.add(model.id)
+        if model.moe_experts is None:
+            assert model.intermediate_size > model.hidden_size, model.id
+        else:
+            assert 1 < model.moe_experts_per_token < model.moe_experts, model.id
+        context = model.max_position_embeddings
+        assert context >= 8192 and context & (context - 1) == 0, model.id  # a power of two
+    assert decoupled == KNOWN_DECOUPLED_HEAD_DIM
     assert catalog.models["mixtral-8x7b-instruct-v0.1"].params_total_b == 46.7
     assert catalog.models["gpt-oss-120b"].params_active_b == 5.1
     assert catalog.models["gpt-oss-20b"].native_dtype == "mxfp4-moe"
 
 
-def test_machine_type_gpu_counts_and_memory_equal_the_reference(catalog):
-    ref = reference("gpus.yaml")["gpus"]
-    assert set(catalog.gpus) == set(ref)
-    for gid, g in ref.items():
-        gpu = catalog.gpus[gid]
-        assert gpu.memory_mib == g["ec2_reported_memory_mib"]
-        ours = {(mt.cloud, mt.name): mt.gpu_count for mt in gpu.machine_types}
-        theirs = {("aws", it["instance_type"]): it["gpu_count"] for it in g["aws"]["instance_types"]}
-        theirs |= {("gcp", mt["machine_type"]): mt["gpu_count"] for mt in g["gcp"]["machine_types"]}
-        assert ours == theirs, gid
+def test_each_hugging_face_organisation_has_one_publisher(catalog):
+    publishers: dict[str, set[str]] = {}
+    for model in catalog.models.values():
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+", model.hf_repo), model.id
+        publishers.setdefault(model.hf_repo.split("/")[0], set()).add(model.publisher)
+    assert {org: names for org, names in publishers.items() if len(names) > 1} == {}
+    assert publishers["meta-llama"] == {"Meta"}
+
+
+def layer_params_b(model, experts: int) -> float:
+    """Billions of parameters in the transformer layers: attention (q and o: hidden x heads*head_dim; k and v:
+    hidden x kv_heads*head_dim) plus a gated MLP (gate, up, down: 3 x hidden x intermediate) per expert."""
+    attention = 2 * model.hidden_size * model.head_dim * (model.num_attention_heads + model.num_key_value_heads)
+    return model.num_hidden_layers * (attention + 3 * model.hidden_size * model.intermediate_size * experts) / 1e9
+
+
+def test_stated_parameter_counts_agree_with_the_architecture(catalog):
+    # The embedding counts once when the output layer is tied to it, twice when not; with no vocab_size it may add
+    # up to a tenth. The stated size (the publisher's figure or nominal class) must lie within 5% of that range.
+    # e.g. Llama 3.1 8B: layers 6.98e9 + embedding 128256 x 4096 = 0.53e9 -> 7.50..8.03B, stated 8.
+    for model in catalog.models.values():
+        layers = layer_params_b(model, model.moe_experts or 1)
+        if model.vocab_size:
+            embedding = model.vocab_size * model.hidden_size / 1e9
+            low, high = layers + embedding, layers + 2 * embedding
+        else:
+            embedding = max(model.params_total_b - layers, 0.0)
+            low, high = layers, 1.1 * layers
+        assert 0.95 * low <= model.params_total_b <= 1.05 * high, (model.id, round(low, 2), round(high, 2))
+        if model.moe_experts:
+            active = layer_params_b(model, model.moe_experts_per_token)
+            assert 0.95 * active <= model.params_active_b <= 1.05 * (active + 2 * embedding), model.id
 
 
 def weight_bytes(model) -> float:
@@ -222,6 +290,33 @@ def test_machine_types_have_cloud_specific_fields(catalog):
     by_name = {mt.name: mt for mt in catalog.machine_types("gcp")}
     assert by_name["a3-megagpu-8g"].gke_accelerator == "nvidia-h100-mega-80gb"
     assert by_name["a3-edgegpu-8g"].gke_accelerator is None  # not verified
+
+
+def test_machine_type_names_agree_with_their_sizes(catalog):
+    for mt in catalog.machine_types("aws"):
+        size = re.fullmatch(r"[a-z0-9-]+\.(\d*)xlarge", mt.name)
+        assert size and mt.vcpu == 4 * int(size[1] or 1), mt.name  # an xlarge is 4 vCPUs
+        assert mt.memory_mib >= 4096 * mt.vcpu, mt.name
+    named = 0
+    for mt in catalog.machine_types("gcp"):
+        if count := re.search(r"-(\d+)g$", mt.name):  # a2-highgpu-4g: 4 GPUs
+            named += 1
+            assert mt.gpu_count == int(count[1]), mt.name
+    assert named > 10
+
+
+def test_gpu_ids_products_labels_and_memory_agree(catalog):
+    nominal = {gid: entry["memory_nominal_gb"] for gid, entry in data_file("gpus.yaml").items()}
+    for gid, gpu in catalog.gpus.items():
+        name = gpu.labels["karpenter.k8s.aws/instance-gpu-name"]
+        assert gid.startswith(f"nvidia-{name}") and name.upper() in gpu.product.upper(), gid
+        product = gpu.labels.get("nvidia.com/gpu.product")
+        assert product is None or product.startswith(f"NVIDIA-{name.upper()}"), gid
+        if size := re.search(r"-(\d+)gb$", gid):
+            assert nominal[gid] == int(size[1]), gid
+        if nominal[gid] is not None:
+            # EC2 reports usable MiB; the nominal size is at most ~7% more than that in GiB (A10G: 22888 MiB, 24 GB).
+            assert 0.9 <= gpu.memory_mib / 1024 / nominal[gid] <= 1.0, gid
 
 
 # --- prices and offerings --------------------------------------------------------------------------------------
@@ -315,6 +410,106 @@ def test_every_stack_region_has_a_verified_offerings_entry(catalog):
     assert ("aws", "us-east-1") in regions and ("gcp", "me-central2") in regions  # the stacks were read
     unverified = {(cloud, name) for cloud, name in regions if catalog.offered_gpus(cloud, name) is None}
     assert unverified == KNOWN_UNVERIFIED_STACK_REGIONS
+
+
+# --- cited sources ---------------------------------------------------------------------------------------------
+
+DATA_FILES = sorted(path.name for path in DATA.glob("*.yaml"))
+# Files whose sections are the two clouds; the others cite each of their top-level entries (groups for
+# jurisdictions.yaml): each provider, supported-country list, country group and model.
+CLOUD_FILES = {"regions.yaml", "gpus.yaml", "prices.yaml", "offerings.yaml"}
+SOURCE_ENTRY = re.compile(r"#   (?P<labels>[\w./-]+(?:, [\w./-]+)*): (?P<text>\S.*)")
+URL = re.compile(r"https://[^\s;,()<>\"']+")
+
+
+def header(name: str) -> list[str]:
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines()
+    return lines[:next(i for i, line in enumerate(lines) if not line.startswith("#"))]
+
+
+def sources(name: str) -> dict[str, str]:
+    """The header's Sources block, label -> text (continuation lines joined). It starts at the line `# Sources ...`
+    (whose sentence may go on over `# ` lines); each entry is `#   label[, label]: text`, continued on lines
+    indented further; any other line ends it."""
+    lines = header(name)
+    starts = [i for i, line in enumerate(lines) if line.startswith("# Sources")]
+    assert len(starts) == 1, f"{name}: the header needs one '# Sources' block"
+    rest = lines[starts[0] + 1:]
+    while rest and rest[0].startswith("# ") and not rest[0].startswith("#  "):
+        rest = rest[1:]
+    cited: dict[str, str] = {}
+    labels: list[str] = []
+    for line in rest:
+        if line.startswith("#    ") and labels:
+            for label in labels:
+                cited[label] += " " + line[1:].strip()
+        elif line.startswith("#   "):
+            entry = SOURCE_ENTRY.fullmatch(line)
+            assert entry, f"{name}: a source must say what it sources ('#   label: ...'): {line!r}"
+            labels = entry["labels"].split(", ")
+            for label in labels:
+                assert label not in cited, f"{name}: {label} is cited twice"
+                cited[label] = entry["text"]
+        else:
+            break
+    return cited
+
+
+def cited_sections(name: str) -> set[str]:
+    if name in CLOUD_FILES:
+        return {"aws", "gcp"}
+    data = data_file(name)
+    return set(data["groups"] if name == "jurisdictions.yaml" else data)
+
+
+def test_the_source_checks_see_every_data_file():
+    # The parametrized test below would pass vacuously on an empty glob.
+    assert len(DATA_FILES) == 8 and CLOUD_FILES < set(DATA_FILES)
+
+
+@pytest.mark.parametrize("name", DATA_FILES)
+def test_every_data_file_cites_dated_sources_for_each_section(name):
+    text = (DATA / name).read_text(encoding="utf-8")
+    assert re.search(r"\b(Compiled|Researched)\b.*\b\d{4}-\d{2}-\d{2}\b", "\n".join(header(name))), \
+        f"{name}: the header says when the data was compiled"
+    # The sources are here, not in a folder beside the repository.
+    assert not re.search(r"\.\./|\bthe reference\b|reference pack", text, re.IGNORECASE), name
+    cited = sources(name)
+    assert cited_sections(name) <= set(cited), f"{name}: not sourced: {sorted(cited_sections(name) - set(cited))}"
+    for label, entry in cited.items():
+        urls = URL.findall(entry)
+        assert urls, f"{name}: {label}: no https URL"
+        for url in urls:
+            host = urlsplit(url).netloc
+            assert re.fullmatch(r"([a-z0-9-]+\.)+[a-z]{2,}", host), f"{name}: {label}: {url}"
+        assert re.search(r"\b(19|20)\d\d\b|\bundated\b", entry), f"{name}: {label}: no date, and not marked undated"
+
+
+def test_entries_carry_their_own_source_and_the_header_cites_it(catalog):
+    cited = sources("availability.yaml")
+    for list_id, entry in data_file("availability.yaml").items():
+        assert entry["page"] in cited[list_id] and str(entry["page_date"]).strip(), list_id
+    cited = sources("jurisdictions.yaml")
+    for gid, group in data_file("jurisdictions.yaml")["groups"].items():
+        assert urlsplit(group["source"]).scheme == "https" and group["source"] in cited[gid], gid
+        assert str(group["as_of"]).strip(), gid
+    cited = sources("models.yaml")
+    for mid, model in catalog.models.items():
+        assert f"https://huggingface.co/{model.hf_repo} " in cited[mid] + " ", mid
+        assert re.search(r"config\.json|sku_list\.py", cited[mid]), f"{mid}: where its architecture numbers come from"
+
+
+def test_the_sources_block_parser_rejects_what_the_tests_rely_on_it_to_reject(tmp_path, monkeypatch):
+    monkeypatch.setitem(globals(), "DATA", tmp_path)
+    (tmp_path / "a.yaml").write_text("# a.yaml\n# Sources:\n#   aws: https://example.com/x (2026)\n#   unlabelled\n"
+                                     "x: 1\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="must say what it sources"):
+        sources("a.yaml")
+    (tmp_path / "b.yaml").write_text("# b.yaml\n# Sources (per\n# cloud):\n#   aws: https://a.example/x\n"
+                                     "#     more (undated)\n#   gcp, azure: https://b.example/\n# Other\n#   not: x\n"
+                                     "x: 1\n", encoding="utf-8")
+    assert sources("b.yaml") == {"aws": "https://a.example/x more (undated)", "gcp": "https://b.example/",
+                                 "azure": "https://b.example/"}
 
 
 # --- loader behaviour ------------------------------------------------------------------------------------------
