@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import yaml
 
 from ..clouds import CLOUDS, profile
-from ..yamlio import load_yaml
+from ..yamlio import YamlError, load_yaml
 
 from .records import (
     Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
@@ -79,6 +79,8 @@ class _File:
             raise CatalogError(name, "(file)", f"missing from {directory}") from None
         try:
             self.data = load_yaml(text)
+        except YamlError as exc:
+            raise CatalogError(name, exc.where, exc.problem) from None
         except yaml.YAMLError as exc:
             raise CatalogError(name, "(file)", f"not valid YAML: {exc}") from None
 

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
 
-from ..yamlio import load_yaml
+from ..yamlio import YamlError, read_yaml
 
 from ..catalog import Catalog
 from .errors import InputError, InvalidInput
@@ -113,14 +112,12 @@ def load_policy(path: Path | str, catalog: Catalog, display: str | None = None) 
     """
     path = Path(path)
     file = display or str(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
+    if not path.is_file():
         raise InvalidInput([InputError(file, "(file)", "not found", "create it or pass --policy PATH")])
     try:
-        raw = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise InvalidInput([InputError(file, "(yaml)", f"not valid YAML: {exc}", "fix the syntax")])
+        raw = read_yaml(path)
+    except YamlError as exc:
+        raise InvalidInput([InputError(file, exc.where, exc.problem, exc.fix)]) from None
     return parse_policy(raw, file, catalog)
 
 
@@ -339,7 +336,10 @@ def decide(policy: Policy, catalog: Catalog, provider: str, country: str) -> Dec
     if top:
         rule = sorted(top, key=lambda rule: rule.id)[0]
         return Decision(rule.id, "rule", rule.effect, rule.reason, (country,))
-    return Decision("default", "default", "deny", "no rule allows it (the policy default is deny)", (country,))
+    return Decision("default", "default", "deny", (
+        f"no rule allows it (the policy default is deny); to allow it, add a rule under `rules:` in {policy.file}: "
+        f"`- {{id: allow-{provider}-{country.lower()}, effect: allow, providers: [{provider}], "
+        f"countries: [{country}], reason: <why>}}`"), (country,))
 
 
 def residency_for(policy: Policy, provider: str, countries: Iterable[str]) -> Residency | None:

@@ -168,6 +168,9 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
                 "use lower-case letters, digits and '-', starting with a letter, at most 32 characters")
     clouds = _clouds(r, get(ours, "clouds"), catalog)
     models = _models(r, get(ours, "models"), catalog)
+    if "models" in ours and ours["models"] is None:
+        r.error("sovereign:models", "empty: the region would serve no open-weight model",
+                "list at least one `- id: <model>`")
     # Until every listed model is valid the served set is unknown; fallback errors would only echo it.
     listed = get(ours, "models")
     served = {m.id for m in models} if isinstance(listed, list) and len(models) == len(listed) else None
@@ -264,7 +267,7 @@ def _cidrs(r: Reader, value: Any, key: str) -> tuple[str, ...]:
 
 def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
     key = "sovereign:models"
-    if value is None:
+    if value is None:  # absent (reported as missing) or written with nothing after it
         return ()
     items = r.sequence(value, key, min_items=1)
     specs: list[ModelSpec] = []
@@ -293,13 +296,19 @@ def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
 
 
 def _replicas(r: Reader, value: Any, key: str) -> Replicas | None:
+    """At least one replica per cluster: nothing scales a model up from zero (no queue-depth autoscaler is
+    installed), so `0` would leave its name answered by a Service with no pods."""
     if isinstance(value, int) and not isinstance(value, bool):
-        n = r.integer(value, key, 0, 64)
-        return None if n is None else Replicas(n, max(n, 1))
+        if value == 0:
+            r.error(key, "0 replicas: nothing would serve the model, and nothing scales it up from zero",
+                    "use 1 or more, or remove the model from sovereign:models")
+            return None
+        n = r.integer(value, key, 1, 64)
+        return None if n is None else Replicas(n, n)
     body = r.mapping(value, key, required=("max",), optional=("min",))
     if body is None or "max" not in body:
         return None
-    low = r.integer(get(body, "min", 1), f"{key}.min", 0, 64)
+    low = r.integer(get(body, "min", 1), f"{key}.min", 1, 64)
     high = r.integer(body["max"], f"{key}.max", 1, 64)
     if low is None or high is None:
         return None
@@ -399,7 +408,8 @@ def _api_keys(r: Reader, value: Any, catalog: Catalog, managed_apis: Any) -> tup
     if body is None:
         return ()
     # Providers named under managedApis, read raw so a typo there is reported once, not here again.
-    requested = {item.get("provider") for item in managed_apis if isinstance(item, Mapping)} \
+    requested = {item.get("provider") for item in managed_apis
+                 if isinstance(item, Mapping) and isinstance(item.get("provider"), str)} \
         if isinstance(managed_apis, list) else set()
     names = (*catalog.providers, GATEWAY_KEY)
     keyed = []

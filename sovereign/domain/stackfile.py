@@ -6,10 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from ..clouds import CLOUDS
-from ..yamlio import load_yaml
+from ..yamlio import YamlError, read_yaml
 
 from .errors import InputError, InvalidInput
 
@@ -50,13 +49,13 @@ def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[
         known = ", ".join(list_stacks(project)) or "none"
         raise InvalidInput([InputError(file, "(file)", f"no stack '{stack}'", f"use one of: {known}")])
     try:
-        raw = load_yaml(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
-        raise InvalidInput([InputError(file, where, f"not valid YAML ({getattr(exc, 'problem', exc)})",
-                                       "fix the indentation or quoting at that line")])
+        raw = read_yaml(path)
+    except YamlError as exc:
+        raise InvalidInput([InputError(file, exc.where, exc.problem, exc.fix)]) from None
     errors = []
+    if raw is None:
+        raise InvalidInput([InputError(file, "(file)", "the file is empty",
+                                       "start it with `config:` and the stack's `sovereign:` keys (README: Add a region)")])
     if not isinstance(raw, dict):
         raise InvalidInput([InputError(file, "(file)", "expected a mapping with a `config:` key",
                                        "start the file with `config:`")])
@@ -64,12 +63,16 @@ def read_stack_config(project: Path, stack: str) -> tuple[dict[str, Any], tuple[
         if key not in _PULUMI_FILE_KEYS:
             errors.append(InputError(file, str(key), "not a Pulumi stack-file key",
                                      "put settings under `config:` as `sovereign:<key>`"))
-    config = raw.get("config") or {}
+    config = raw.get("config")
+    if not config:
+        raise InvalidInput([InputError(file, "config", "empty: the stack declares nothing",
+                                       "add the stack's `sovereign:` keys under `config:` (README: Add a region)")])
     if not isinstance(config, dict):
         errors.append(InputError(file, "config", "expected a mapping", "write `key: value` lines under config:"))
         config = {}
     disabled = config.get(_DISABLE_DEFAULTS)
-    if not (isinstance(disabled, list) and ("*" in disabled or {*CLOUDS, "kubernetes"} <= set(disabled))):
+    names = {d for d in disabled if isinstance(d, str)} if isinstance(disabled, list) else set()
+    if not ("*" in names or {*CLOUDS, "kubernetes"} <= names):
         errors.append(InputError(file, _DISABLE_DEFAULTS, "default providers are not disabled",
                                  f"add `{_DISABLE_DEFAULTS}: [\"*\"]` so every resource uses the region's "
                                  "explicit providers and none falls back to ambient credentials"))
