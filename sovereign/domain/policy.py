@@ -104,6 +104,9 @@ class Decision:
     countries: tuple[str, ...]   # the jurisdiction's countries this decision was taken for
 
 
+DEFAULT_POLICY_FILE = "policy/sovereignty.yaml"   # relative to the project root
+
+
 def load_policy(path: Path | str, catalog: Catalog, display: str | None = None) -> Policy:
     """Parse and validate a policy file; raises InvalidInput listing every problem.
 
@@ -337,7 +340,8 @@ def decide(policy: Policy, catalog: Catalog, provider: str, country: str) -> Dec
         rule = sorted(top, key=lambda rule: rule.id)[0]
         return Decision(rule.id, "rule", rule.effect, rule.reason, (country,))
     return Decision("default", "default", "deny", (
-        f"no rule allows it (the policy default is deny); to allow it, add a rule under `rules:` in {policy.file}: "
+        "no rule allows it (the policy default is deny); to allow it, add a rule under `rules:` in the sovereignty "
+        f"policy ({DEFAULT_POLICY_FILE} unless --policy names another): "
         f"`- {{id: allow-{provider}-{country.lower()}, effect: allow, providers: [{provider}], "
         f"countries: [{country}], reason: <why>}}`"), (country,))
 

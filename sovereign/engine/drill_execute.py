@@ -10,6 +10,7 @@ seams with fakes.
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import urllib.error
 import urllib.request
@@ -101,13 +102,24 @@ def http_probe(url: str) -> bool:
         return False
 
 
+class DrillUnavailable(Exception):
+    """The drill cannot run for real here; the message says what to install or set up."""
+
+
 class PulumiAutomation:
     """The real thing: the stack's Pulumi program with `sovereign:drill` set or removed."""
 
     def __init__(self, stack: str, project_dir: Path):
         from pulumi import automation as auto  # imported here: needs the Pulumi CLI only when executing
+        if shutil.which("pulumi") is None:
+            raise DrillUnavailable("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/), "
+                                   "log in to the stack's backend, then run the drill again")
         self._auto = auto
-        self._stack = auto.select_stack(stack_name=stack, work_dir=str(project_dir))
+        try:
+            self._stack = auto.select_stack(stack_name=stack, work_dir=str(project_dir))
+        except auto.errors.CommandError as exc:
+            raise DrillUnavailable(f"`pulumi stack select {stack}` failed: {str(exc).strip()[:500]}; create the "
+                                   f"stack (`pulumi stack init {stack}`) and log in to its backend") from None
 
     def _configure(self, drill: str | None) -> None:
         if drill is None:

@@ -111,9 +111,10 @@ def settle_heap() -> None:
 
 def plan_stacks(stacks: Sequence[str], project: Path | None = None, policy: Path | Policy | None = None,
                 max_workers: int | None = None, start_method: str | None = None,
-                out: Path | None = None) -> list[Plan]:
+                out: Path | None = None, progress: Callable[[Plan], None] | None = None) -> list[Plan]:
     """Plan `stacks` in parallel; the result is in the order of `stacks`, one Plan per name. With
-    `out`, each valid stack's snapshot is written to `out/<stack>.json` by the worker that planned it.
+    `out`, each valid stack's snapshot is written to `out/<stack>.json` by the worker that planned it;
+    `progress` sees each plan as it completes.
 
     A single stack, or `max_workers=1`, plans in this process without a pool; otherwise at least one
     worker process plans (even where $SOVEREIGN_PLAN_WORKERS=1), so a crash stays isolated.
@@ -123,18 +124,24 @@ def plan_stacks(stacks: Sequence[str], project: Path | None = None, policy: Path
     parsed = policy if isinstance(policy, Policy) else load_project_policy(project, policy)
     names = list(stacks)
     target = str(Path(out).resolve()) if out is not None else None
+    done = progress or (lambda plan: None)
     if len(names) <= 1 or max_workers == 1:
-        return [_plan_one(name, str(project), parsed, target) for name in names]
+        return [_reported(_plan_one(name, str(project), parsed, target), done) for name in names]
     workers = min(max_workers or default_workers(), len(names))  # one worker still isolates and settles
     # Largest stack files first (more clouds and models, more resources), so no big stack is left for last.
     order = sorted(range(len(names)), key=lambda i: -_size(stack_file(project, names[i])))
     planned = run_parallel(_plan_one, [(names[i], str(project), parsed, target) for i in order], workers,
                            start_method=start_method,
-                           on_lost=lambda args, why: failed_plan(args[0], why))
+                           on_lost=lambda args, why: failed_plan(args[0], why), on_result=done)
     results: list[Plan] = [None] * len(names)  # type: ignore[list-item]
     for i, plan in zip(order, planned):
         results[i] = plan
     return results
+
+
+def _reported(plan: Plan, progress: Callable[[Plan], None]) -> Plan:
+    progress(plan)
+    return plan
 
 
 def _size(path: Path) -> int:
@@ -146,7 +153,7 @@ def _size(path: Path) -> int:
 
 def run_parallel(function: Callable[..., Any], calls: Sequence[tuple], workers: int | None = None,
                  start_method: str | None = None, on_lost: Callable[[tuple, str], Any] | None = None,
-                 preload: Sequence[str] = PRELOAD) -> list[Any]:
+                 preload: Sequence[str] = PRELOAD, on_result: Callable[[Any], None] | None = None) -> list[Any]:
     """`[function(*args) for args in calls]` across worker processes, in order.
 
     `function` must be a module-level function and should catch its own exceptions. Calls lost with
@@ -156,19 +163,22 @@ def run_parallel(function: Callable[..., Any], calls: Sequence[tuple], workers: 
     context = mp_context(start_method, preload)
     workers = max(1, min(workers or default_workers(), len(calls)))
     results: dict[int, Any] = {}
-    lost = _run_pool(function, dict(enumerate(calls)), workers, context, results)
+    report = on_result or (lambda result: None)
+    lost = _run_pool(function, dict(enumerate(calls)), workers, context, results, report)
     for index in lost:  # isolate: a crash now belongs to this call alone
-        retry = _run_pool(function, {index: calls[index]}, 1, context, results)
+        retry = _run_pool(function, {index: calls[index]}, 1, context, results, report)
         if retry:
             if on_lost is None:
                 raise BrokenProcessPool(f"worker died running {function.__name__}{calls[index]!r}")
             results[index] = on_lost(calls[index], "the worker process planning it exited abruptly (killed, "
                                                    "out of memory, or a crash in native code); see stderr")
+            report(results[index])
     return [results[i] for i in range(len(calls))]
 
 
 def _run_pool(function: Callable[..., Any], calls: dict[int, tuple], workers: int,
-              context: multiprocessing.context.BaseContext, results: dict[int, Any]) -> list[int]:
+              context: multiprocessing.context.BaseContext, results: dict[int, Any],
+              report: Callable[[Any], None]) -> list[int]:
     """Run `calls` into `results`; return the indexes lost to a broken pool."""
     lost: list[int] = []
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
@@ -176,6 +186,7 @@ def _run_pool(function: Callable[..., Any], calls: dict[int, tuple], workers: in
         for future in as_completed(futures):
             try:
                 results[futures[future]] = future.result()
+                report(results[futures[future]])
             except BrokenProcessPool:
                 lost.append(futures[future])
     return sorted(lost)

@@ -1,0 +1,164 @@
+"""What `sovereign plan` prints: one screen per stack that says whether the region is ready, then details.
+
+The readiness view answers a reviewer's questions in that order: what answers each model name, what is
+still missing, is there failover (and its real bound), what each fence layer lets out, what the GPU
+nodes cost. `--verbose` adds sizing, node pools, releases, resource types and every provider's verdict.
+Lines stay within WIDTH columns.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+from typing import Sequence
+
+from ..domain.decisions import RegionDecisions
+from ..domain.serving import release_name
+from ..domain.spec import GATEWAY_KEY
+from ..domain.stackfile import display_name
+from ..engine.run import Plan
+
+WIDTH = 100
+LABEL = 17   # "   " + the label column
+NAME = 30    # the model-name column, wider names push their answer to the next line
+
+
+def readiness(plan: Plan) -> str:
+    decided = plan.decisions
+    spec = decided.spec
+    j = spec.jurisdiction
+    lines = [f"== {plan.stack} ({display_name(plan.stack)})"]
+    _field(lines, "jurisdiction", ", ".join(j.countries) + (" (from the cloud regions)" if j.derived
+                                                            else f" (overridden: {j.reason})"))
+    _field(lines, "clusters", " · ".join(f"{c.cloud} {c.plan.cloud.region.name}" for c in decided.clusters)
+           + (f" (drill: {spec.drill} torn down)" if spec.drill else ""))
+    lines.append("   model names    (who answers each name applications send to the gateway)")
+    for name, answer in _answers(decided):
+        if len(name) > NAME:
+            lines.append(f"     {name}")
+            name = ""
+        lines += _wrap(answer, f"     {name:<{NAME}} ", 6 + NAME)
+    missing = _missing(decided)
+    _field(lines, "missing", f"keys: {', '.join(missing)} (`pulumi config set --secret --path "
+           "'sovereign:apiKeys.<name>' <key>`)" if missing else "nothing")
+    _field(lines, "failover", _failover(decided))
+    for c in decided.clusters:
+        fence = c.fence
+        _field(lines, f"fence {c.cloud}", f"gateway → {_hosts(fence.gateway)}; model servers → "
+               f"{len(fence.serving)} platform hosts; network blocks {len(fence.denied)} name(s) of "
+               f"{', '.join(sorted(decided.egress.denied_by_provider)) or 'no denied provider'}")
+    low, high = _gpu_cost(decided)
+    _field(lines, "cost", f"${low:,.2f}/h at min replicas, ${high:,.2f}/h at max: GPU nodes at reference-region "
+           "list prices (system nodes, load balancers, NAT and storage not included)")
+    _field(lines, "resources", f"{len(plan.resources)} registered (--verbose: sizing, pools, releases, types)")
+    return "\n".join(lines) + "\n\n"
+
+
+def details(plan: Plan) -> str:
+    """The verbose part: sizing, node pools, releases, resource types, every provider's verdict."""
+    decided, spec = plan.decisions, plan.spec
+    lines = ["   sizing        (per cloud: GPU × TP per replica on machine type; per-GPU need / budget)"]
+    for f in decided.fits:
+        lines.append(f"     {f.cloud:<4} {f.model:<30} {f.tensor_parallel} × {f.gpu} on {f.machine_type}: "
+                     f"{f.need_per_gpu_gib:.1f} / {f.budget_per_gpu_gib:.1f} GiB, ${f.usd_per_replica_hour:.2f}/replica-h")
+    lines.append("   node pools")
+    for c in decided.clusters:
+        for p in c.plan.gpu_pools:
+            lines.append(f"     {c.cloud:<4} {p.name:<14} {p.machine_type:<16} nodes {p.min_nodes}-{p.max_nodes}"
+                         f"{' spot' if p.spot else ''}  ({', '.join(p.models)})")
+    lines.append("   releases      (charts/model-server in namespace sovereign-serving, per cluster)")
+    for f in decided.fits:
+        model = next(m for m in spec.models if m.id == f.model)
+        lines.append(f"     {f.cloud:<4} {release_name(f.model):<32} {f.tensor_parallel} GPU/replica × "
+                     f"{model.replicas.min}-{model.replicas.max} replicas on {f.gpu}")
+    lines.append("   resources by type")
+    lines += [f"     {n:>4} × {t}" for t, n in sorted(Counter(r.type for r in plan.resources).items())]
+    lines.append("   managed APIs  (requested first; rule that decided; hosts reached or reason)")
+    for v in sorted(plan.verdicts, key=lambda v: (not v.requested, v.provider)):
+        state = ("ALLOW" if v.allowed else "DENY") + ("" if v.requested else " (not requested)")
+        detail = ", ".join(v.hosts) if v.reachable else ("" if v.allowed else v.decided_by[0].reason)
+        if v.residency:
+            detail += f"  [residency {v.residency}]"
+        lines += _wrap(f"{v.provider:<18} {state:<22} {', '.join(v.rule_ids)}  {detail}", "     ", 9)
+    return "\n".join(lines) + "\n\n"
+
+
+def egress_grid(plans: Sequence[Plan]) -> str:
+    """Stack × provider, one row per stack so it stays narrow however many stacks there are."""
+    providers = [v.provider for v in plans[0].verdicts]
+    width = max(len(p.stack) for p in plans)
+    codes = {p: f"p{i + 1}" for i, p in enumerate(providers)}
+    lines = ["== egress per stack (+ allowed, - denied, ! requested by the stack)"]
+    lines += _wrap(", ".join(f"{codes[p]} {p}" for p in providers), "   providers: ", 5)
+    lines.append(f"   {'stack':<{width}}  " + " ".join(f"{codes[p]:>3}" for p in providers))
+    for plan in plans:
+        verdicts = {v.provider: v for v in plan.verdicts}
+        cells = [("+" if verdicts[p].allowed else "-") + ("!" if verdicts[p].requested else " ") for p in providers]
+        lines.append(f"   {plan.stack:<{width}}  " + " ".join(f"{c:>3}" for c in cells))
+    return "\n".join(lines) + "\n\n"
+
+
+def _field(lines: list[str], label: str, text: str) -> None:
+    lines += _wrap(text, f"   {label:<{LABEL - 4}} ", LABEL)
+
+
+def _wrap(text: str, first: str, indent: int) -> list[str]:
+    """Wrapped at spaces only: host names and rule ids stay whole."""
+    return textwrap.wrap(text, WIDTH, initial_indent=first, subsequent_indent=" " * indent,
+                         break_on_hyphens=False, break_long_words=False) or [first.rstrip()]
+
+
+def _answers(decided: RegionDecisions) -> list[tuple[str, str]]:
+    """Each model name the gateway takes, and who answers it (the same on every cluster of the region)."""
+    gateway = decided.clusters[0].gateway
+    verdicts = {v.provider: v for v in decided.verdicts}
+    answers = [(r.model_name, "open weights, served in every cluster") for r in gateway.routes if r.open_weight]
+    for request in decided.spec.managed_apis:
+        verdict = verdicts[request.provider]
+        for model in request.models:
+            routed = [r for r in gateway.routes if r.model_name == model.name and r.provider == request.provider]
+            if routed:
+                answer = f"{request.provider} via {routed[0].host}; falls back to {model.fallback}"
+            elif not verdict.allowed:
+                answer = f"{model.fallback} (open weights): {request.provider} denied by {verdict.rule_ids[0]}"
+            elif request.provider not in decided.spec.api_keys:
+                answer = f"{model.fallback} (open weights) until sovereign:apiKeys.{request.provider} is set"
+            else:
+                answer = f"{model.fallback} (open weights): {request.provider} has no host here"
+            answers.append((model.name, answer))
+    return answers
+
+
+def _missing(decided: RegionDecisions) -> list[str]:
+    spec = decided.spec
+    """sovereign:apiKeys entries still to set: the gateway's own (its pods wait for it), allowed providers'."""
+    missing = [] if GATEWAY_KEY in spec.api_keys else [GATEWAY_KEY]
+    return missing + [v.provider for v in decided.verdicts if v.reachable and v.provider not in spec.api_keys]
+
+
+def _failover(decided: RegionDecisions) -> str:
+    f = decided.failover
+    if not f.domain:
+        return "none: no sovereign:dr.domain, so no health-checked name moves clients between clouds"
+    bound = (f"worst case {f.worst_case_s}s ({f.interval_s}s × {f.failure_threshold} checks + TTL {f.ttl_s}s)")
+    if len(f.targets) < 2:
+        return f"{f.regional_name} on {f.targets[0]} only: health-checked, but no other cloud to fail over to"
+    return f"{f.regional_name}: {f.targets[0]} primary, {', '.join(f.targets[1:])} secondary; {bound}"
+
+
+def _hosts(hosts: Sequence[str], shown: int = 3) -> str:
+    if not hosts:
+        return "nothing"
+    more = f" (+{len(hosts) - shown} more)" if len(hosts) > shown else ""
+    return ", ".join(hosts[:shown]) + more
+
+
+def _gpu_cost(decided: RegionDecisions) -> tuple[float, float]:
+    """USD per hour of every GPU node at the pools' minimum and maximum sizes."""
+    low = high = 0.0
+    for c in decided.clusters:
+        price = {f.machine_type: f.usd_per_hour for f in c.fits}
+        for pool in c.plan.gpu_pools:
+            low += pool.min_nodes * price[pool.machine_type]
+            high += pool.max_nodes * price[pool.machine_type]
+    return low, high
