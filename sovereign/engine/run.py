@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.stack import run_pulumi_func
 
 from ..catalog import load_catalog
 from ..domain.errors import InputError, InvalidInput
@@ -26,6 +25,7 @@ from ..domain.spec import RegionSpec, parse_spec
 from ..domain.stackfile import display_name, is_secure, read_stack_config
 from ..domain.decisions import RegionDecisions, decide_region
 from ..project import POLICY_ENV, PROJECT_DIR, PROJECT_NAME, load_project_policy, policy_path
+from ..pulumi_internals import run_pulumi_func, set_all_config
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
 from .lean_runtime import lean_runtime
 from .mocks import SovereignMocks
@@ -96,8 +96,7 @@ def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys
     try:
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT_NAME, stack=stack, preview=False,
                                  monitor=monitor)
-        pulumi.runtime.set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()},
-                                      list(secret_keys))
+        set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()}, list(secret_keys))
         # The real program; `project` only supplies stacks. Like the Pulumi CLI, run it with the project
         # root on sys.path, so it imports its local `components` package.
         program = str(PROJECT_DIR / "__main__.py")
