@@ -80,6 +80,17 @@ def test_on_the_pinned_pulumi_every_internal_is_used(fast_snapshot):
     assert len(fast_snapshot["resources"]) > 50
 
 
+def test_only_the_door_touches_pulumi_internals():
+    private = re.compile(r"pulumi\.runtime\.[a-z_]+\.|from pulumi\.runtime\.\w+ import|import pulumi\.runtime\.\w"
+                         r"|from pulumi\.runtime import (?!Mocks|MockResourceArgs|MockCallArgs)|\bpulumi\._|rpc\._")
+    sources = [PROJECT_DIR / "__main__.py", *(PROJECT_DIR / "benchmarks").glob("*.py"),
+               *(PROJECT_DIR / "sovereign").rglob("*.py"), *(PROJECT_DIR / "components").rglob("*.py")]
+    offenders = [f"{path.relative_to(PROJECT_DIR)}: {line.strip()}" for path in sources
+                 if path != PROJECT_DIR / "sovereign" / "pulumi_internals.py"
+                 for line in path.read_text().splitlines() if private.search(line)]
+    assert len(sources) > 20 and offenders == []
+
+
 def test_without_the_stack_walk_skip_pulumi_walks_and_plans_the_same(monkeypatch, fast_snapshot):
     walks = []
     original = pulumi_resource._get_stack_trace
