@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.config import CONFIG, get_config_env, get_config_secret_keys_env, is_config_secret
 
 from components.region import Region, RegionArgs
 from sovereign.catalog import load_catalog
@@ -18,6 +17,7 @@ from sovereign.domain.errors import InvalidInput
 from sovereign.domain.spec import parse_spec
 from sovereign.domain.stackfile import decode_runtime_value, display_name
 from sovereign.project import ENGINE_POLICY, load_project_policy
+from sovereign.pulumi_internals import runtime_config
 
 
 def decide() -> RegionDecisions:
@@ -58,8 +58,7 @@ def _stack_config() -> dict[str, Any]:
     The whole map is needed (not pulumi.Config lookups of known keys) so a mistyped key is reported
     instead of silently ignored.
     """
-    raw = {**get_config_env(), **CONFIG.get()}
-    secret = set(get_config_secret_keys_env()) | {key for key in raw if is_config_secret(key)}
+    raw, secret = runtime_config()
     return {key: _redacted(decode_runtime_value(value)) if key in secret else decode_runtime_value(value) for key, value in raw.items()}
 
 

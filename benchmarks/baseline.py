@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
 from sovereign.engine.lean_runtime import lean_runtime  # noqa: E402
 from sovereign.engine.parallel import run_parallel, settle_heap  # noqa: E402
 from sovereign.engine.sdk_classes import SDK_PACKAGES, sdk_class, wire_names  # noqa: E402
+from sovereign.pulumi_internals import mock_monitor_class, run_pulumi_func  # noqa: E402
 
 MODES = ("sdk", "raw")
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -119,8 +120,6 @@ def run_stack(mode: str, stack: str, resources: list[dict[str, Any]]) -> tuple[i
     """Register one stack's resources in a fresh context and loop (as plan_stack isolates runs);
     returns how many registrations the engine received and the recorded inputs no SDK class takes."""
     import pulumi
-    from pulumi.runtime.mocks import MockMonitor
-    from pulumi.runtime.stack import run_pulumi_func
 
     class EchoMocks(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -129,7 +128,7 @@ def run_stack(mode: str, stack: str, resources: list[dict[str, Any]]) -> tuple[i
         def call(self, args: pulumi.runtime.MockCallArgs):
             return {}
 
-    class CountingMonitor(MockMonitor):
+    class CountingMonitor(mock_monitor_class()):
         registered = 0
 
         def RegisterResource(self, request):

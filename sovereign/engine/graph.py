@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from google.protobuf import json_format
-from pulumi.runtime.mocks import MockMonitor
+
+from ..pulumi_internals import mock_monitor_class, wire_signatures
 
 SECRET_MASK = "[secret]"
 UNKNOWN_MARK = "[unknown]"
-# Pulumi's wire-format markers (pulumi.runtime.rpc).
-_SIG_KEY = "4dabf18193072939515e22adb298388d"
-_SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
-_RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
-_UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# Pulumi's wire-format markers.
+_SIG_KEY, _SECRET_SIG, _RESOURCE_SIG, _UNKNOWN = wire_signatures()
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class RegisteredResource:
                 "options": self.options, "dependencies": self.dependencies}
 
 
-class RecordingMonitor(MockMonitor):
+class RecordingMonitor(mock_monitor_class()):
     def __init__(self, mocks):
         super().__init__(mocks)
         self.registered: list[RegisteredResource] = []

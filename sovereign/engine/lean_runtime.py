@@ -8,28 +8,21 @@
   (Outputs, futures, tasks), so the collector would run many full passes over everything alive, the
   recorded graph included. Paused, a stack's cycles (tens of MB at most) wait until the run ends; the
   next collection (the worker's `settle_heap`, or the automatic one) frees them.
+
+Both reach into Pulumi's internals (sovereign/pulumi_internals.py): on another Pulumi version they stay
+on — slower, the same plan.
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Iterator
 
-import pulumi.runtime.resource as pulumi_resource
-from pulumi.runtime.proto import source_pb2
+from ..pulumi_internals import collector_paused, no_source_positions
 
 
 @contextlib.contextmanager
 def lean_runtime() -> Iterator[None]:
     """Within the block: no source positions, no automatic collection; both restored after."""
-    original = pulumi_resource._get_stack_trace
-    collecting = gc.isenabled()
-    pulumi_resource._get_stack_trace = source_pb2.StackTrace  # an empty trace, as for a frameless call
-    gc.disable()
-    try:
+    with no_source_positions(), collector_paused():
         yield
-    finally:
-        pulumi_resource._get_stack_trace = original
-        if collecting:
-            gc.enable()

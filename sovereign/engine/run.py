@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime.stack import run_pulumi_func
 
 from ..catalog import load_catalog
 from ..domain.decisions import RegionDecisions
@@ -27,6 +26,7 @@ from ..domain.policy import Policy
 from ..domain.spec import RegionSpec
 from ..domain.stackfile import is_secure, read_stack_config
 from ..project import ENGINE_POLICY, PROJECT_NAME, find_project, load_project_policy
+from ..pulumi_internals import run_pulumi_func, set_all_config
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
 from .lean_runtime import lean_runtime
 from .mocks import SovereignMocks
@@ -107,8 +107,7 @@ def _run_isolated(project: Path, stack: str, config: dict[str, Any], secret_keys
     try:
         pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT_NAME, stack=stack, preview=False,
                                  monitor=monitor)
-        pulumi.runtime.set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()},
-                                      list(secret_keys))
+        set_all_config({k: _config_value(k, v, secret_keys) for k, v in config.items()}, list(secret_keys))
         program = str(_importable(project) / "__main__.py")
 
         def run() -> None:  # the program's globals hold its decisions; the policy is handed in, parsed

@@ -13,6 +13,8 @@ import importlib
 import inspect
 import sys
 
+from ..pulumi_internals import input_type_names, is_input_type, registered_sdk_modules
+
 SDK_PACKAGES = ("pulumi_aws", "pulumi_gcp", "pulumi_kubernetes")
 # Arguments of `_internal_init` that are not resource inputs.
 _NOT_INPUTS = {"__self__", "self", "resource_name", "opts", "__props__"}
@@ -21,21 +23,18 @@ _NOT_INPUTS = {"__self__", "self", "resource_name", "opts", "__props__"}
 @functools.cache
 def _registry() -> dict[str, tuple[str, str]]:
     """Type token → (module, class name) for every resource and provider the SDK packages register."""
-    from pulumi.runtime import rpc
-
     for package in SDK_PACKAGES:  # importing a package registers its modules (classes load lazily)
         importlib.import_module(package)
     found: dict[str, tuple[str, str]] = {}
-    for modules in rpc._RESOURCE_MODULES.values():
-        for module in modules:
-            info = getattr(module, "mod_info", None) or {}
-            for token, class_name in info.get("classes", {}).items():
-                found[token] = (info["fqn"], class_name)
-    for packages in rpc._RESOURCE_PACKAGES.values():
-        for package in packages:
-            info = getattr(package, "pkg_info", None) or {}
-            if "token" in info:
-                found[info["token"]] = (info["fqn"], info["class"])
+    modules, packages = registered_sdk_modules()
+    for module in modules:
+        info = getattr(module, "mod_info", None) or {}
+        for token, class_name in info.get("classes", {}).items():
+            found[token] = (info["fqn"], class_name)
+    for package in packages:
+        info = getattr(package, "pkg_info", None) or {}
+        if "token" in info:
+            found[info["token"]] = (info["fqn"], info["class"])
     return found
 
 
@@ -53,14 +52,12 @@ def _camel(python_name: str) -> str:
 
 
 def _args_type(cls: type) -> type | None:
-    from pulumi import _types
-
     module = sys.modules[cls.__module__]
     # `<Class>InitArgs` where a nested input type already holds the name `<Class>Args` (imported into
     # the module from `_inputs`, so only the class defined in the module itself counts).
     for suffix in ("InitArgs", "Args"):
         candidate = getattr(module, f"{cls.__name__}{suffix}", None)
-        if candidate is not None and candidate.__module__ == cls.__module__ and _types.is_input_type(candidate):
+        if candidate is not None and candidate.__module__ == cls.__module__ and is_input_type(candidate):
             return candidate
     return None
 
@@ -69,13 +66,11 @@ def _args_type(cls: type) -> type | None:
 def wire_names(cls: type) -> dict[str, str]:
     """Wire input name → the class's keyword argument: its camelCase form, or the name the Args type
     declares where that differs."""
-    from pulumi import _types
-
     params = [p for p in inspect.signature(cls._internal_init).parameters if p not in _NOT_INPUTS]
     names = {_camel(p): p for p in params}
     args_type = _args_type(cls)
     if args_type is not None:
-        names.update({wire: py for py, wire in _types.input_type_py_to_pulumi_names(args_type).items()
+        names.update({wire: py for py, wire in input_type_names(args_type).items()
                       if py in params})
     return names
 
