@@ -308,7 +308,10 @@ def test_workflows_are_valid_and_least_privilege(name):
     for job_id, job in doc["jobs"].items():
         perms = job.get("permissions", doc["permissions"])
         writes = {k for k, v in perms.items() if v == "write"}
-        assert writes <= {"pull-requests"}, (job_id, perms)
+        assert writes <= {"pull-requests", "id-token"}, (job_id, perms)
+        federated = any(s.get("uses", "").startswith(("pulumi/auth-actions@", "aws-actions/configure-aws-credentials@",
+                                                      "google-github-actions/auth@")) for s in job.get("steps", []))
+        assert ("id-token" in writes) == federated, f"{job_id}: id-token: write only where OIDC is used"
         comments = any("sticky-pull-request-comment" in s.get("uses", "") or s.get("with", {}).get("comment-on-pr")
                        for s in job.get("steps", []))
         assert ("pull-requests" in writes) == bool(comments), f"{job_id}: pull-requests: write only where commenting"
@@ -341,20 +344,23 @@ def test_pr_diff_posts_one_sticky_comment_with_the_offline_diff():
     assert any("head.sha" in s.get("run", "") for s in job["steps"]), "the PR number from a fork is verified"
 
 
-def test_preview_runs_only_with_credentials_per_stack_with_the_policy_pack():
+def test_preview_uses_oidc_never_runs_for_forks_and_previews_each_stack_with_the_policy_pack():
     doc = load_workflow("preview.yml")
     stacks, preview = doc["jobs"]["stacks"], doc["jobs"]["preview"]
-    token_step = next(s for s in stacks["steps"] if s.get("id") == "token")
-    assert token_step["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
-    assert stacks["outputs"]["has-token"] == "${{ steps.token.outputs.has-token }}"
-    assert preview["needs"] == "stacks" and preview["if"] == "needs.stacks.outputs.has-token == 'true'"
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in stacks["if"]
+    assert preview["needs"] == "stacks" and preview["permissions"]["id-token"] == "write"
     assert preview["strategy"]["matrix"]["stack"] == "${{ fromJSON(needs.stacks.outputs.stacks) }}"
+    uses = [s.get("uses", "") for s in preview["steps"]]
+    assert any(u.startswith("pulumi/auth-actions@") for u in uses)
+    assert any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses)
+    assert any(u.startswith("google-github-actions/auth@") for u in uses)
+    # No long-lived credential anywhere in the workflow.
+    assert "secrets." not in (WORKFLOWS / "preview.yml").read_text()
     step = next(s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert step["uses"] == "pulumi/actions@v7"
     assert step["with"]["command"] == "preview" and step["with"]["diff"] is True
     assert step["with"]["policyPacks"] == "policypack" and step["with"]["comment-on-pr"] is True
     assert "matrix.stack" in step["with"]["stack-name"]
-    assert preview["env"]["PULUMI_ACCESS_TOKEN"] == "${{ secrets.PULUMI_ACCESS_TOKEN }}"
 
 
 def test_ci_runs_the_ci_script():
