@@ -125,3 +125,11 @@ def test_the_cli_plans_from_a_subfolder_and_refuses_a_missing_project(tmp_path):
     assert f"--project {tmp_path / 'nope'}: no such directory" in missing.stderr
     outside = subprocess.run([*SOVEREIGN_CLI, "plan"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert outside.returncode == 2 and "no Pulumi.yaml" in outside.stderr
+
+
+def test_the_readme_documents_exactly_the_keys_the_validator_takes():
+    from sovereign.domain.stack_keys import DESCRIPTIONS, validated_keys, with_table
+
+    assert sorted(validated_keys()) == sorted(DESCRIPTIONS)
+    readme = (PROJECT_DIR / "README.md").read_text()
+    assert with_table(readme) == readme, "run `python -m sovereign.domain.stack_keys` to regenerate the table"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..catalog import Catalog, CloudRegion, Model
-from ..clouds import CLOUDS, profile
+from ..clouds import CLOUDS, PROFILES
 from .errors import InvalidInput, did_you_mean, one_of
 from .reader import Reader, get
 from .stackfile import is_secure
@@ -27,6 +27,27 @@ GATEWAY_KEY = "gateway"
 ROUTE53_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
 EKS_VERSIONS = ("1.32", "1.33", "1.34")  # EKS versions in standard support that this code is tested with
 GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
+
+# Every mapping of a stack's `sovereign:` config and the keys it takes, (required, optional). The readers
+# below validate against exactly these, and the README's key reference is generated from them
+# (sovereign/domain/stack_keys.py), so the two cannot drift.
+KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "sovereign:": (("region", "clouds", "models"), ("jurisdiction", "managedApis", "dr", "apiKeys", "drill")),
+    **{f"sovereign:clouds.{p.id}": (p.required_keys, p.optional_keys) for p in PROFILES.values()},
+    "sovereign:models[]": (("id",), ("replicas", "contextLength", "maxConcurrency", "gpus")),
+    "sovereign:models[].replicas": (("max",), ("min",)),
+    "sovereign:managedApis[]": (("provider", "models"), ("endpointRegion", "resource")),
+    "sovereign:managedApis[].models[]": (("name", "fallback"), ()),
+    "sovereign:jurisdiction": (("countries", "reason"), ()),
+    "sovereign:dr": ((), ("healthCheckIntervalSeconds", "failureThreshold", "dnsTtlSeconds", "minReplicas", "domain",
+                          "globalZoneId", "serves", "default", "drillCapacity")),
+}
+
+
+def _keys(path: str) -> dict[str, tuple[str, ...]]:
+    required, optional = KEYS[path]
+    return {"required": required, "optional": optional}
+
 
 _DNS_LABEL = re.compile(r"^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$")
 _GCP_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
@@ -193,8 +214,7 @@ def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:
             ours[name] = value
         elif namespace != "pulumi":  # project-level keys, checked with the stack file
             r.error(key, "this program reads no such key", "remove it, or move it under `sovereign:`")
-    r.mapping(ours, f"{NAMESPACE}:", required=("region", "clouds", "models"),
-              optional=("jurisdiction", "managedApis", "dr", "apiKeys", "drill"))
+    r.mapping(ours, f"{NAMESPACE}:", **_keys("sovereign:"))
     return ours
 
 
@@ -212,12 +232,11 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         if cloud not in clouds:
             continue
         ck = f"{key}.{cloud}"
-        shape = profile(cloud)
-        body = r.mapping(clouds[cloud], ck, required=shape.required_keys, optional=shape.optional_keys)
+        body = r.mapping(clouds[cloud], ck, **_keys(ck))
         if body is None:
             continue
         # Each cloud reads the keys its profile declares; a key of the other cloud is reported as unknown.
-        keys = {*shape.required_keys, *shape.optional_keys}
+        keys = {*KEYS[ck][0], *KEYS[ck][1]}
         name = r.string(body["region"], f"{ck}.region", catalog.region_names(cloud)) if "region" in body else None
         project = account = admin = None
         if "project" in body:
@@ -274,7 +293,7 @@ def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
     seen: set[str] = set()
     for i, item in enumerate(items or ()):
         mk = f"{key}[{i}]"
-        body = r.mapping(item, mk, required=("id",), optional=("replicas", "contextLength", "maxConcurrency", "gpus"))
+        body = r.mapping(item, mk, **_keys("sovereign:models[]"))
         if body is None or "id" not in body:
             continue
         model_id = r.string(body["id"], f"{mk}.id", catalog.models)
@@ -305,7 +324,7 @@ def _replicas(r: Reader, value: Any, key: str) -> Replicas | None:
             return None
         n = r.integer(value, key, 1, 64)
         return None if n is None else Replicas(n, n)
-    body = r.mapping(value, key, required=("max",), optional=("min",))
+    body = r.mapping(value, key, **_keys("sovereign:models[].replicas"))
     if body is None or "max" not in body:
         return None
     low = r.integer(get(body, "min", 1), f"{key}.min", 1, 64)
@@ -326,7 +345,7 @@ def _managed_apis(r: Reader, value: Any, catalog: Catalog, served: set[str] | No
     seen: set[str] = set()
     for i, item in enumerate(items or ()):
         ak = f"{key}[{i}]"
-        body = r.mapping(item, ak, required=("provider", "models"), optional=("endpointRegion", "resource"))
+        body = r.mapping(item, ak, **_keys("sovereign:managedApis[]"))
         if body is None or "provider" not in body:
             continue
         provider = r.string(body["provider"], f"{ak}.provider", catalog.providers)
@@ -361,7 +380,7 @@ def _managed_models(r: Reader, value: Any, key: str, served: set[str] | None) ->
     models = []
     for j, item in enumerate(items):
         mk = f"{key}[{j}]"
-        body = r.mapping(item, mk, required=("name", "fallback"))
+        body = r.mapping(item, mk, **_keys("sovereign:managedApis[].models[]"))
         if body is None or not {"name", "fallback"} <= set(body):
             continue
         name = r.string(body["name"], f"{mk}.name")
@@ -435,7 +454,7 @@ def _jurisdiction(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], catalog:
     if value is None:
         return Jurisdiction(derived, True, None)
     key = "sovereign:jurisdiction"
-    body = r.mapping(value, key, required=("countries", "reason"))
+    body = r.mapping(value, key, **_keys("sovereign:jurisdiction"))
     if body is None:
         return Jurisdiction(derived, True, None)
     countries = r.string_list(get(body, "countries", []), f"{key}.countries", catalog.known_countries())
@@ -460,9 +479,7 @@ def _drill(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], region: str | N
 
 def _dr(r: Reader, value: Any, catalog: Catalog, served: set[str]) -> DrSpec:
     key = "sovereign:dr"
-    body = r.mapping(value, key, optional=("healthCheckIntervalSeconds", "failureThreshold", "dnsTtlSeconds",
-                                           "minReplicas", "domain", "globalZoneId", "serves", "default",
-                                           "drillCapacity")) or {}
+    body = r.mapping(value, key, **_keys("sovereign:dr")) or {}
     domain = r.string(body["domain"], f"{key}.domain") if "domain" in body else None
     if domain and not _DNS_NAME.match(domain):
         r.error(f"{key}.domain", f"'{domain}' is not a DNS name", "write it like sovereign.example.com")
