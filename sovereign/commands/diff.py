@@ -18,7 +18,7 @@ from ..engine.snapshot import dumps
 from .project_option import add_project_option, with_project
 
 EXIT_CHANGES = 1  # only with --exit-code
-EXIT_INVALID = 2  # a head stack is invalid; the report is still written
+EXIT_INVALID = 2  # a head stack is invalid or would fail `pulumi up`; the report is still written
 EXIT_FAILED = 3  # no report: a side could not be planned
 
 
@@ -71,7 +71,10 @@ def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO)
           f"{len(summary['removed'])} removed, {len(summary['invalid'])} invalid, "
           f"{len(summary['unchanged'])} unchanged; sovereignty changes: "
           f"{', '.join(summary['sovereigntyChanged']) or 'none'}", file=stderr)
-    if summary["invalid"]:
+    if summary["blocked"]:
+        print(f"sovereign diff: `pulumi up` would refuse to delete protected resources in "
+              f"{', '.join(summary['blocked'])}", file=stderr)
+    if summary["invalid"] or summary["blocked"]:
         return EXIT_INVALID
     changed = summary["changed"] or summary["added"] or summary["removed"]
     return EXIT_CHANGES if args.exit_code and changed else 0

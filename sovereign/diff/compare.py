@@ -50,8 +50,9 @@ def compare_stack(stack: str, base: dict[str, Any] | None, head: dict[str, Any] 
     outputs = [c for c in outputs if not _is_failover(segment(c, 1))]
     sovereignty = {"verdicts": verdicts, "egress": egress, "gateway": gateway,
                    "jurisdiction": jurisdiction, "requests": requests}
-    changed = any(resources.values()) or any(sovereignty.values()) or sizing or failover or other_spec \
-        or outputs or sections
+    warnings = _failover_warnings(base, head)
+    changed = any(resources[k] for k in ("create", "update", "delete")) or any(sovereignty.values()) or sizing \
+        or failover or other_spec or outputs or sections
     if status == "changed" and not changed:
         status = "unchanged"
     return {
@@ -59,6 +60,11 @@ def compare_stack(stack: str, base: dict[str, Any] | None, head: dict[str, Any] 
         "status": status,
         "counts": {k: len(resources[k]) for k in ("create", "update", "delete")},
         "resources": resources,
+        # Deletes `pulumi up` refuses: protected resources (weight buckets, DNS zones) leaving the graph of a
+        # stack that stays (a removed stack file runs no `pulumi up`; destroying it is a separate decision).
+        "blocked": [r["urn"] for r in resources["delete"] if r.get("protected")] if head is not None else [],
+        "warnings": warnings,
+        "cost": {"before": gpu_cost(base), "after": gpu_cost(head)},
         "sovereigntyChanged": any(bool(v) for v in sovereignty.values()),
         "sovereignty": sovereignty,
         "sizing": sizing,
@@ -90,17 +96,22 @@ def _is_failover(name: str) -> bool:
 
 
 def compare_resources(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> dict[str, list]:
-    """Resources by URN: created, deleted, and updated with their property-level changes."""
+    """Resources by URN: created, deleted, and updated with their property-level changes. A change of
+    `dependsOn` alone is no update (Pulumi orders operations by it but diffs no property): it is listed
+    under `reordered`."""
     old = {r["urn"]: r for r in before}
     new = {r["urn"]: r for r in after}
     create = [_resource_ref(new[u], inputs=True) for u in sorted(set(new) - set(old))]
-    delete = [_resource_ref(old[u], inputs=True) for u in sorted(set(old) - set(new))]
-    update = []
+    delete = [{**_resource_ref(old[u], inputs=True), "protected": bool((old[u].get("options") or {}).get("protect"))}
+              for u in sorted(set(old) - set(new))]
+    update, reordered = [], []
     for urn in sorted(set(old) & set(new)):
         found = deep_changes(_comparable(old[urn]), _comparable(new[urn]))
-        if found:
+        if found and all(c["path"].startswith("options.dependsOn") for c in found):
+            reordered.append({**_resource_ref(new[urn]), "changes": found})
+        elif found:
             update.append({**_resource_ref(new[urn]), "changes": found})
-    return {"create": create, "update": update, "delete": delete}
+    return {"create": create, "update": update, "delete": delete, "reordered": reordered}
 
 
 def _resource_ref(resource: dict[str, Any], inputs: bool = False) -> dict[str, Any]:
@@ -115,6 +126,39 @@ def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
     """What an update changes: inputs, options, the provider and the parent (URN, type, name are the key)."""
     return {"inputs": resource.get("inputs", {}), "options": resource.get("options", {}),
             "provider": resource.get("provider", ""), "parent": resource.get("parent", "")}
+
+
+def failover_state(snap: dict[str, Any] | None) -> str | None:
+    """cross-cloud | one cloud | none (no dr.domain) — what a region's clients fail over between."""
+    spec = (snap or {}).get("spec")
+    if not spec:
+        return None
+    if not (spec.get("dr") or {}).get("domain"):
+        return "none"
+    return "cross-cloud" if len(spec.get("clouds") or []) > 1 else "one cloud"
+
+
+def _failover_warnings(base: dict[str, Any] | None, head: dict[str, Any] | None) -> list[str]:
+    was, now = failover_state(base), failover_state(head)
+    if was == "cross-cloud" and now in ("one cloud", "none"):
+        return [f"cross-cloud failover lost: clients of this region now have {now if now == 'none' else 'one cloud'} "
+                "to fail over to"]
+    if was == "one cloud" and now == "none":
+        return ["failover DNS removed: no health-checked name for this region any more"]
+    return []
+
+
+def gpu_cost(snap: dict[str, Any] | None) -> dict[str, float] | None:
+    """USD per hour of the GPU nodes at the pools' minimum and maximum sizes (reference-region list prices)."""
+    if not snap or not snap.get("clusters"):
+        return None
+    price = {(f.get("cloud"), f.get("machineType")): f.get("usdPerHour") or 0.0 for f in snap.get("sizing") or []}
+    low = high = 0.0
+    for c in snap["clusters"]:
+        for p in c.get("gpuPools") or []:
+            each = price.get((c.get("cloud"), p.get("machineType")), 0.0)
+            low, high = low + each * (p.get("minNodes") or 0), high + each * (p.get("maxNodes") or 0)
+    return {"min": round(low, 2), "max": round(high, 2)}
 
 
 def compare_verdicts(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:

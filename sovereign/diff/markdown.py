@@ -67,7 +67,13 @@ def header(report: dict[str, Any]) -> str:
                f"{len(s['invalid'])} invalid, {len(s['unchanged'])} unchanged of {s['stacks']} stack(s); "
                f"sovereignty changes in **{len(s['sovereigntyChanged'])}**. Resources: "
                f"+{s['resources']['create']} ~{s['resources']['update']} −{s['resources']['delete']}.")
-    return (f"{MARKER}\n## Infra diff — {_side(base, 'base')} → {_side(head, 'head')}\n\n{verdict}\n\n")
+    blocked = ""
+    if s.get("blocked"):
+        blocked = ("> **⛔ `pulumi up` would stop here:** " + ", ".join(f"`{n}`" for n in s["blocked"])
+                   + " delete(s) protected resources (weight buckets, DNS zones). Pulumi refuses to delete a "
+                   "protected resource; keep the cloud's stateful resources, or unprotect them in a reviewed "
+                   "change first (`pulumi state unprotect`).\n\n")
+    return (f"{MARKER}\n## Infra diff — {_side(base, 'base')} → {_side(head, 'head')}\n\n{verdict}\n\n{blocked}")
 
 
 def _side(meta: dict[str, Any], default: str) -> str:
@@ -81,14 +87,17 @@ def summary_table(report: dict[str, Any]) -> str:
     s = report["summary"]
     lines = []
     if s["rows"]:
-        lines += ["| stack | change | +create | ~update | −delete | sovereignty change | sizing / failover / other |",
-                  "| --- | --- | ---: | ---: | ---: | --- | --- |"]
+        lines += ["| stack | change | +create | ~update | −delete | sovereignty change | GPU $/h | "
+                  "sizing / failover / other |",
+                  "| --- | --- | ---: | ---: | ---: | --- | --- | --- |"]
         for r in s["rows"]:
             sov = "; ".join(r["sovereignty"]) or "—"
             other = " · ".join(f"{r[k]} {k}" for k in ("sizing", "failover", "other") if r[k]) or "—"
+            other = " · ".join([*(f"**⚠ {w}**" for w in r["warnings"]), other])
             flag = "**⚠ " + _cell(sov) + "**" if r["sovereignty"] else "—"
-            lines.append(f"| `{r['stack']}` | {r['status']} | {r['create']} | {r['update']} | {r['delete']} | "
-                         f"{flag} | {_cell(other)} |")
+            delete = f"**{r['delete']} (⛔ {r['blocked']} protected)**" if r["blocked"] else str(r["delete"])
+            lines.append(f"| `{r['stack']}` | {r['status']} | {r['create']} | {r['update']} | {delete} | "
+                         f"{flag} | {_cell(r['costPerHour'] or '—')} | {_cell(other)} |")
     if s["unchanged"]:
         lines.append("")
         lines.append("Unchanged: " + ", ".join(f"`{n}`" for n in s["unchanged"]) + ".")
@@ -135,6 +144,8 @@ def stack_section(r: dict[str, Any], level: str) -> str:
     if level == "minimal":
         parts.append("_Details shortened (comment size limit)._")
         return "\n".join(parts) + "\n\n"
+    parts += [f"- ⛔ **`pulumi up` refuses this delete** (protected): `{_code(urn)}`" for urn in r["blocked"]]
+    parts += [f"- **⚠ {_cell(w)}**" for w in r["warnings"]]
     parts += sovereignty_lines(r)
     diagram = mermaid(r)
     if diagram:
@@ -159,7 +170,9 @@ def sovereignty_lines(r: dict[str, Any]) -> list[str]:
             lines.append(f"- {label}: {change_text(ch)}")
         if len(sov[key]) > 20:
             lines.append(f"- {label}: … {len(sov[key]) - 20} more")
-    if not lines:
+    if r["status"] == "invalid":
+        lines.append("- sovereignty: unknown — the head is invalid, so nothing was planned to compare")
+    elif not lines:
         lines.append("- no sovereignty change")
     for key, label in (("sizing", "sizing"), ("failover", "failover")):
         for ch in r[key][:15]:
@@ -334,6 +347,13 @@ def mermaid(r: dict[str, Any]) -> str:
             classes.append(f"  class {pid} {'added' if a['state'] == 'reachable' else 'removed'}")
         elif a["state"] != "reachable":
             classes.append(f"  class {pid} denied")
+    if not removed_stack:  # clouds the head no longer runs: drawn once more, struck out
+        kept = {c["cloud"] for c in topo["clouds"]}
+        for c in before.get("clouds", []):
+            if c["cloud"] not in kept:
+                cid = _id(c["cloud"]) + "_gone"
+                lines.append(f'  {cid}["{_label(c["cloud"].upper() + " · " + str(c["region"]) + " · removed")}"]')
+                classes.append(f"  class {cid} removed")
     lines += edges + classes
     lines += ["  classDef added stroke:#1a7f37,stroke-width:3px",
               "  classDef removed stroke:#cf222e,stroke-width:3px,stroke-dasharray:5 3",

@@ -48,9 +48,11 @@ def build_report(base: Mapping[str, dict], head: Mapping[str, dict], *,
     for name in names:
         if name in head_invalid:
             report = compare_stack(name, base.get(name), base.get(name))  # nothing comparable at head
+            # Unknown, not "unchanged": the head planned nothing to compare, so no diagram, no verdicts.
             report.update(status="invalid", counts={"create": 0, "update": 0, "delete": 0},
-                          errors=head_invalid[name])
-            report["topology"] = {"before": report["topology"]["before"], "after": None}
+                          errors=head_invalid[name], sovereigntyChanged=None, blocked=[], warnings=[],
+                          topology={"before": None, "after": None},
+                          cost={"before": report["cost"]["before"], "after": None})
         else:
             report = compare_stack(name, base.get(name), head.get(name))
             if name in base_invalid:
@@ -80,6 +82,7 @@ def summarize(stacks: list[dict[str, Any]]) -> dict[str, Any]:
         "stacks": len(stacks),
         **by,
         "sovereigntyChanged": [r["stack"] for r in stacks if r["sovereigntyChanged"]],
+        "blocked": [r["stack"] for r in stacks if r["blocked"]],
         "resources": {k: sum(r["counts"][k] for r in stacks) for k in ("create", "update", "delete")},
         "rows": [summary_row(r) for r in stacks if r["status"] != "unchanged"],
     }
@@ -92,6 +95,11 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
                 for v in sov["verdicts"] if verdict_state(v["before"]) != verdict_state(v["after"])]
     hosts = [f"{v['provider']} hosts" for v in sov["verdicts"]
              if verdict_state(v["before"]) == verdict_state(v["after"]) and "hosts" in v["fields"]]
+    # Same state, another entry deciding it (e.g. a new ban over a rule that already denied): a reviewer
+    # must see the policy now rests on a different entry.
+    hosts += [f"{v['provider']} now decided by {', '.join((v['after'] or {}).get('rules') or [])}"
+              for v in sov["verdicts"]
+              if verdict_state(v["before"]) == verdict_state(v["after"]) and "rules" in v["fields"]]
     added = sorted({h for e in sov["egress"] for h in e["added"] if e["list"] == "allowed"})
     removed = sorted({h for e in sov["egress"] for h in e["removed"] if e["list"] == "allowed"})
     denied_added = sorted({h for e in sov["egress"] for h in e["added"] if e["list"] == "denied"})
@@ -108,12 +116,24 @@ def summary_row(report: dict[str, Any]) -> dict[str, Any]:
         parts.append("jurisdiction")
     if sov["requests"]:
         parts.append("API requests")
+    if report["status"] == "invalid":
+        parts = ["unknown: the head is invalid"]
+    cost = report["cost"]
     return {
         "stack": report["stack"], "status": report["status"], **report["counts"],
-        "sovereignty": parts,
+        "sovereignty": parts, "blocked": len(report["blocked"]), "warnings": list(report["warnings"]),
+        "costPerHour": _cost_delta(cost["before"], cost["after"]),
         "sizing": len(report["sizing"]), "failover": len(report["failover"]),
         "other": len(report["spec"]) + len(report["outputs"]) + sum(len(v) for v in report["sections"].values()),
     }
+
+
+def _cost_delta(before: dict[str, float] | None, after: dict[str, float] | None) -> str | None:
+    """`+$12.40/h (min)` style: the change of the GPU nodes' $/h at min and max replicas, None if none."""
+    b, a = before or {"min": 0.0, "max": 0.0}, after or {"min": 0.0, "max": 0.0}
+    if b == a:
+        return None
+    return f"{a['min'] - b['min']:+,.2f} $/h at min, {a['max'] - b['max']:+,.2f} at max"
 
 
 def _state_word(verdict: dict[str, Any] | None) -> str:
