@@ -114,7 +114,12 @@ class Region(pulumi.ComponentResource):
                     depends_on=list(spaces.values())))
         if decided.failover.domain:
             # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
-            dns = aws.Provider(f"{region}-dns", region="us-east-1", opts=pulumi.ResourceOptions(parent=self))
+            # Pinned to the stack's AWS account as the regional provider is (reality rule
+            # route53-provider-pinned-to-the-account).
+            account = next((c.cloud.account_id for c in decided.stateful if c.cloud.account_id), None)
+            dns = aws.Provider(f"{region}-dns", region="us-east-1",
+                               allowed_account_ids=[account] if account else None,
+                               opts=pulumi.ResourceOptions(parent=self))
             self.failover = FailoverDns(region, FailoverDnsArgs(
                 plan=decided.failover, gateways=public, global_zone_id=decided.spec.dr.global_zone_id,
                 provider=dns), pulumi.ResourceOptions(parent=self))

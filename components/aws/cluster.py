@@ -64,8 +64,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 public_access_cidrs=list(cloud.api_access_cidrs) or None),
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
             # Access entries only: no aws-auth ConfigMap to drift or lock everyone out.
-            access_config=aws.eks.ClusterAccessConfigArgs(authentication_mode="API",
-                                                          bootstrap_cluster_creator_admin_permissions=True),
+            # With an admin role, admins are managed explicitly: the creator is not bootstrapped (an entry for
+            # the same principal would be refused, 409) and the deployer reaches the cluster through that role.
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API", bootstrap_cluster_creator_admin_permissions=not cloud.admin_role_arn),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn)),
             # The role must keep its permissions until the cluster is gone; the log group must exist first.
@@ -110,13 +112,15 @@ class AwsGpuCluster(pulumi.ComponentResource):
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),
         ).apply(lambda a: exec_kubeconfig(a[0], a[1], a[2], "aws", [
-            "eks", "get-token", "--cluster-name", a[0], "--region", region, "--output", "json"])))
+            "eks", "get-token", "--cluster-name", a[0], "--region", region, "--output", "json",
+            *(["--role-arn", cloud.admin_role_arn] if cloud.admin_role_arn else [])])))
         self.k8s_provider = k8s.Provider(
             name, kubeconfig=self.kubeconfig, enable_server_side_apply=True,
             # A cluster already gone (a drill's teardown) must not block destroying what ran on it.
             delete_unreachable=True,
-            # Workloads installed through it can schedule once it is usable (same contract as on GKE).
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[system, *gpu_groups.values()]))
+            # Add-ons need nodes to schedule on; GPU pools are not waited for (same contract as on GKE): one
+            # GPU type without capacity must not block the CNI, the fences and the gateway.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system]))
         device_plugin(name, cluster, self.k8s_provider, self)
 
         self.cluster = cluster

@@ -37,9 +37,10 @@ class NodeGroups:
                  opts: pulumi.ResourceOptions):
         self._name, self._cluster, self._role, self._subnets = name, cluster, node_role_arn, private_subnets
         self._invoke = invoke
+        # The desired size is the plan's minimum and stays tracked: no autoscaler owns it, and an ignored
+        # desired size would make EKS refuse a later, higher minimum (reality rule
+        # eks-node-group-desired-size-tracked).
         self._opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
-            # Autoscalers own the size between min and max once the group exists.
-            ignore_changes=["scalingConfig.desiredSize"],
             # Node group names are fixed (the plan's pool names), so a replacement must delete first.
             delete_before_replace=True))
 

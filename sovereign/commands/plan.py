@@ -47,14 +47,17 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
     finished = iter(range(1, len(names) + 1))
 
     def progress(plan: Plan) -> None:  # planning takes seconds per stack: say which are done
-        print(f"planned {plan.stack} ({next(finished)}/{len(names)}){'' if plan.ok else ': invalid'}", file=stderr,
+        print(f"planned {plan.stack} ({next(finished)}/{len(names)}){'' if plan.ok else ': invalid' if plan.errors else ': fails reality rules'}", file=stderr,
               flush=True)
     plans = plan_stacks(names, project=project, policy=parsed, out=out, progress=progress)
     for p in plans:
         if not p.ok:
-            print(f"{display_name(p.stack)}: invalid, nothing planned:", file=stderr)
-            for error in p.errors:
-                print(f"  {error}", file=stderr)
+            if p.errors:
+                print(f"{display_name(p.stack)}: invalid, nothing planned:", file=stderr)
+            else:
+                print(f"{display_name(p.stack)}: a real `pulumi up` would fail (reality rules):", file=stderr)
+            for problem in (*p.errors, *p.violations):
+                print(f"  {problem}", file=stderr)
             if out is not None:  # a snapshot from an earlier valid run would read as this run's plan
                 (out / f"{p.stack}.json").unlink(missing_ok=True)
     if as_json:

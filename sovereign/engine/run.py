@@ -27,7 +27,9 @@ from ..domain.spec import RegionSpec
 from ..domain.stackfile import is_secure, read_stack_config
 from ..project import ENGINE_POLICY, PROJECT_NAME, find_project, load_project_policy
 from ..pulumi_internals import run_pulumi_func, set_all_config
+from . import reality
 from .graph import SECRET_MASK, RecordingMonitor, RegisteredResource
+from .reality import Violation
 from .lean_runtime import lean_runtime
 from .mocks import SovereignMocks
 
@@ -51,10 +53,12 @@ class Plan:
     resources: tuple[RegisteredResource, ...]
     outputs: dict[str, Any]
     errors: tuple[InputError, ...] = ()
+    # What a real `pulumi up` would refuse though the mocks accepted it (reality rules).
+    violations: tuple[Violation, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.violations
 
     @property
     def spec(self) -> RegionSpec | None:
@@ -85,7 +89,7 @@ def plan_stack(stack: str, project: Path | None = None, policy: Path | Policy | 
         if not exc.errors:
             raise
         return Plan(stack, None, (), {}, exc.errors)
-    return Plan(stack, decided, resources, outputs)
+    return Plan(stack, decided, resources, outputs, violations=reality.check(resources, decided))
 
 
 def run_program(project: Path, stack: str, config: dict[str, Any], secret_keys: tuple[str, ...],
