@@ -21,7 +21,7 @@ from .aws.provider import aws_provider
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
 from .contracts import EgressFence, GpuCluster, WeightCache, WeightReader
-from .dns.failover import FailoverDns, FailoverDnsArgs
+from .dns.failover import FailoverDns, FailoverDnsArgs, PublicGateway
 from .egress_args import EgressFenceArgs
 from .gcp.cluster import GcpGpuCluster
 from .gcp.egress import GcpEgressFence
@@ -71,7 +71,7 @@ class Region(pulumi.ComponentResource):
         self.caches: dict[str, WeightCache] = {}
         self.serving: dict[str, ModelServing] = {}
         self.gateways: dict[str, InferenceGateway] = {}
-        public: dict[str, pulumi.Output] = {}
+        public: dict[str, PublicGateway] = {}
         region = decided.spec.name
         # Stateful and cluster-independent: every cloud's weights survive a drill that tears it down.
         for stateful in decided.stateful:
@@ -109,7 +109,8 @@ class Region(pulumi.ComponentResource):
                 cluster=cluster.cluster, api_keys=args.api_keys),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
             if decision.public:
-                public[cloud] = gateway_load_balancer(plan.name, decision.profile, pulumi.ResourceOptions(
+                public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,
+                                                      pulumi.ResourceOptions(
                     parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster,
                     depends_on=list(spaces.values())))
         if decided.failover.domain:

@@ -48,8 +48,10 @@ class CloudProfile:
     platform_hosts: tuple[str, ...]
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
-    lb_record_type: str                # "CNAME" for a load-balancer name, "A" for an address
-    lb_status_field: str               # the field of the Service's ingress status holding it
+    lb_status_field: str               # the field of the Service's ingress status naming the load balancer
+    # The failover record is an A record either way (one type per failover pair, none a CNAME at the zone
+    # apex): an alias to the load balancer of this ELB type, or (None) the address itself.
+    lb_alias_type: str | None
 
 
 AWS = CloudProfile(
@@ -66,7 +68,7 @@ AWS = CloudProfile(
     # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
     platform_hosts=("*.s3.{region}.{dns_suffix}", "s3.{region}.{dns_suffix}", "sts.{region}.{dns_suffix}"),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
-    lb_record_type="CNAME", lb_status_field="hostname",
+    lb_status_field="hostname", lb_alias_type="network",
 )
 
 GCP = CloudProfile(
@@ -85,7 +87,7 @@ GCP = CloudProfile(
     platform_hosts=("iamcredentials.googleapis.com", "oauth2.googleapis.com", "storage.googleapis.com",
                     "sts.googleapis.com"),
     lb_annotations=(),
-    lb_record_type="A", lb_status_field="ip",
+    lb_status_field="ip", lb_alias_type=None,
 )
 
 PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})

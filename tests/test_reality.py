@@ -13,7 +13,8 @@ STACK = "urn:pulumi:s::sovereign-inference::"
 
 def resource(kind: str, name: str, inputs: dict | None = None, **options) -> RegisteredResource:
     return RegisteredResource(urn=f"{STACK}{kind}::{name}", type=kind, name=name, parent="", custom=True,
-                              provider=options.pop("provider", ""), inputs=inputs or {}, options=options)
+                              provider=options.pop("provider", ""), inputs=inputs or {},
+                              dependencies=options.pop("dependencies", {}), options=options)
 
 
 def violated(*resources: RegisteredResource) -> set[str]:
@@ -68,8 +69,67 @@ def test_the_dns_provider_is_pinned_when_the_regional_one_is():
     assert violated(loose, zone) == set()  # nothing pinned anywhere: nothing to match
 
 
+ZONE = resource("aws:route53/zone:Zone", "z", {"name": "r.example.com"})
+
+
+def record(name: str, kind: str, in_zone: bool = True, **inputs) -> RegisteredResource:
+    return resource("aws:route53/record:Record", name, {"name": inputs.pop("at", "r.example.com"), "type": kind,
+                                                        **inputs},
+                    dependencies={"zoneId": [ZONE.urn]} if in_zone else {})
+
+
+def test_no_cname_at_the_zone_apex_and_one_type_per_name():
+    cname = record("aws", "CNAME", records=["lb.elb.amazonaws.com"])
+    a = record("gcp", "A", records=["203.0.113.1"])
+    alias = record("aws", "A", aliases=[{"name": "lb.elb.amazonaws.com", "zoneId": "Z1"}])
+    assert violated(ZONE, cname, a) == {"route53-no-cname-at-the-zone-apex", "route53-one-type-per-name"}
+    assert violated(ZONE, alias, a) == set()
+    below = record("www", "CNAME", at="www.r.example.com", records=["r.example.com"])
+    assert violated(ZONE, below, a) == set()  # a CNAME below the apex is fine
+
+
+def test_a_zone_the_parent_points_at_is_delegated():
+    pointing = record("global-de", "CNAME", in_zone=False, at="api.example.com", records=["r.example.com"])
+    delegation = record("delegation", "NS", in_zone=False, records=["ns-1.awsdns-1.org"])
+    assert violated(ZONE, pointing) == {"route53-subdomain-zone-delegated"}
+    assert violated(ZONE, pointing, delegation) == set()
+
+
+def test_two_stacks_cannot_route_one_location_from_one_zone(catalog):
+    from sovereign.domain.fleet import geolocation_conflicts
+    from sovereign.domain.spec import parse_spec
+
+    def spec(stack: str, region: str, **dr) -> object:
+        config = {"sovereign:region": stack, "sovereign:clouds": {"aws": {"region": region}},
+                  "sovereign:models": [{"id": "llama-3.1-8b-instruct"}],
+                  "sovereign:dr": {"domain": "example.com", "globalZoneId": "Z0EXAMPLE0ZONE", **dr}}
+        return parse_spec(config, stack, f"stacks/Pulumi.{stack}.yaml", catalog)
+
+    both_default = [spec("one", "us-east-1", default=True), spec("two", "us-west-2", serves=["CA"], default=True)]
+    [error] = geolocation_conflicts(both_default)
+    assert (error.file, error.key) == ("stacks/Pulumi.two.yaml", "sovereign:dr.default")
+    assert "already routed by stacks/Pulumi.one.yaml" in error.problem
+    assert len(geolocation_conflicts([spec("one", "us-east-1"), spec("two", "us-west-2")])) == 1  # both serve US
+    assert geolocation_conflicts([spec("one", "us-east-1", default=True),
+                                  spec("two", "us-west-2", serves=["CA"])]) == []
+
+
 @pytest.mark.parametrize("stack", ["us-east", "eu-central", "sa-east", "me-central", "cn-north", "it-south",
                                    "ap-northeast"])
 def test_every_stack_plans_clean_under_every_rule(plans, stack):
     assert plans[stack].violations == ()
     assert plans[stack].ok
+
+
+def test_sovereign_plan_refuses_stacks_that_collide_in_the_global_zone(project_copy):
+    import subprocess
+    import sys
+
+    eu = (project_copy / "stacks" / "Pulumi.eu-central.yaml").read_text()
+    (project_copy / "stacks" / "Pulumi.eu-twin.yaml").write_text(
+        eu.replace("sovereign:region: eu-central", "sovereign:region: eu-twin"))
+    result = subprocess.run([sys.executable, "-m", "sovereign", "plan", "--project", str(project_copy),
+                             "--stack", "eu-twin"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "stacks/Pulumi.eu-twin.yaml: sovereign:dr.serves: clients in AT of api.inference.example.eu are " \
+           "already routed by stacks/Pulumi.eu-central.yaml" in result.stderr

@@ -15,16 +15,25 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from sovereign.clouds import profile
+from sovereign.clouds import CloudProfile
 from sovereign.domain.failover import HEALTH_PATH, FailoverPlan
 
 HTTP = 80
+DELEGATION_TTL_S = 172800  # Route 53's own NS TTL for a hosted zone (two days)
+
+
+@dataclass(frozen=True)
+class PublicGateway:
+    """A cluster's public gateway endpoint: its load balancer's name or address, and where it is."""
+    target: pulumi.Input[str]
+    region: str
+    profile: CloudProfile
 
 
 @dataclass(frozen=True)
 class FailoverDnsArgs:
     plan: FailoverPlan
-    gateways: dict[str, pulumi.Input[str]]   # surviving cloud → its gateway's load-balancer name or address
+    gateways: dict[str, PublicGateway]       # surviving cloud → its public gateway
     global_zone_id: str | None               # existing hosted zone of the domain, for the global name
     provider: pulumi.ProviderResource        # Route 53 is global; an aws provider for it
 
@@ -39,20 +48,31 @@ class FailoverDns(pulumi.ComponentResource):
             force_destroy=False,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True)))
         for rank, cloud in enumerate(plan.targets):
-            # A load balancer answers with a name (CNAME) or an address (A), as the cloud's profile says.
-            target, record_type = args.gateways[cloud], profile(cloud).lb_record_type
+            gateway = args.gateways[cloud]
+            alias = gateway.profile.lb_alias_type
             # HTTP: TLS termination (ACM / Google-managed certificates) is not built yet; see README.
             check = aws.route53.HealthCheck(
                 f"{name}-{cloud}", type="HTTP", port=HTTP, resource_path=HEALTH_PATH,
                 request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
-                fqdn=target if record_type == "CNAME" else None,
-                ip_address=target if record_type == "A" else None,
+                fqdn=gateway.target if alias else None, ip_address=None if alias else gateway.target,
                 tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)
+            # One record type for the pair, none a CNAME at the zone's apex (Route 53 refuses both): an alias
+            # A record to a load balancer's name, a plain A record to an address.
+            target = dict(aliases=[aws.route53.RecordAliasArgs(
+                name=gateway.target, evaluate_target_health=True,
+                zone_id=aws.lb.get_hosted_zone_id_output(load_balancer_type=alias, region=gateway.region,
+                                                         opts=pulumi.InvokeOptions(provider=args.provider)).id)]) \
+                if alias else dict(ttl=plan.ttl_s, records=[gateway.target])
             aws.route53.Record(
-                f"{name}-{cloud}", zone_id=self.zone.zone_id, name=plan.regional_name, type=record_type,
-                ttl=plan.ttl_s, records=[target], set_identifier=cloud, health_check_id=check.id,
-                failover_routing_policies=[{"type": "PRIMARY" if rank == 0 else "SECONDARY"}], opts=child)
+                f"{name}-{cloud}", zone_id=self.zone.zone_id, name=plan.regional_name, type="A",
+                set_identifier=cloud, health_check_id=check.id,
+                failover_routing_policies=[{"type": "PRIMARY" if rank == 0 else "SECONDARY"}], **target,
+                opts=child)
         if args.global_zone_id:
+            # The regional zone answers only once the domain's zone delegates its name to it.
+            aws.route53.Record(
+                f"{name}-delegation", zone_id=args.global_zone_id, name=plan.regional_name, type="NS",
+                ttl=DELEGATION_TTL_S, records=self.zone.name_servers, opts=child)
             for country in (*plan.serves, *(("*",) if plan.default else ())):
                 aws.route53.Record(
                     f"{name}-global-{country.replace('*', 'default').lower()}", zone_id=args.global_zone_id,

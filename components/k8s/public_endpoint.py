@@ -9,10 +9,10 @@ from sovereign.clouds import CloudProfile
 from sovereign.domain.gateway import GATEWAY_PORT
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS
 
-from ..dns.failover import HTTP
+from ..dns.failover import HTTP, PublicGateway
 
 
-def gateway_load_balancer(name: str, cloud: CloudProfile, opts: pulumi.ResourceOptions) -> pulumi.Output:
+def gateway_load_balancer(name: str, cloud: CloudProfile, region: str, opts: pulumi.ResourceOptions) -> PublicGateway:
     """A public L4 load balancer in front of a cluster's gateway pods; its name or address feeds DNS."""
     service = k8s.core.v1.Service(
         f"{name}-gateway-public",
@@ -21,4 +21,5 @@ def gateway_load_balancer(name: str, cloud: CloudProfile, opts: pulumi.ResourceO
         spec={"type": "LoadBalancer", "selector": dict(GATEWAY_POD_LABELS), "externalTrafficPolicy": "Local",
               "ports": [{"name": "http", "port": HTTP, "targetPort": GATEWAY_PORT, "protocol": "TCP"}]},
         opts=opts)
-    return service.status.apply(lambda status: getattr(status.load_balancer.ingress[0], cloud.lb_status_field))
+    return PublicGateway(service.status.apply(lambda status: getattr(status.load_balancer.ingress[0],
+                                                                     cloud.lb_status_field)), region, cloud)

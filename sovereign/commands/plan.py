@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from pathlib import Path
 from typing import Sequence, TextIO
 
+from ..catalog import load_catalog
 from ..domain.errors import InvalidInput
-from ..domain.serving import release_name
-from ..domain.stackfile import display_name, list_stacks
+from ..domain.fleet import geolocation_conflicts
+from ..domain.spec import RegionSpec, parse_spec
+from ..domain.stackfile import display_name, list_stacks, read_stack_config
 from ..engine.parallel import plan_stacks
 from ..engine.run import Plan
-from .readiness import details, egress_grid, readiness
 from ..engine.snapshot import dumps, snapshot
 from ..project import load_project_policy
 from .project_option import add_project_option, with_project
+from .readiness import details, egress_grid, readiness
 
 EXIT_INVALID = 2
 
@@ -43,6 +44,13 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
         print(f"invalid sovereignty policy, no stack planned:\n{exc}", file=stderr)
         return EXIT_INVALID
     names = list(dict.fromkeys(stacks)) or list(list_stacks(project))
+    # Across every stack of the project, planned now or not: one global zone, one stack per location.
+    conflicts = [e for e in geolocation_conflicts(_valid_specs(project)) if e.file in {display_name(n) for n in names}]
+    if conflicts:
+        print("stacks that would collide in the global zone, nothing planned:", file=stderr)
+        for error in conflicts:
+            print(f"  {error}", file=stderr)
+        return EXIT_INVALID
     # One worker process per core; each writes the snapshots of the stacks it planned.
     finished = iter(range(1, len(names) + 1))
 
@@ -72,3 +80,15 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
         valid = sum(p.ok for p in plans)
         stdout.write(f"{valid} of {len(plans)} stack(s) planned" + (f"; snapshots in {out}/" if out else "") + "\n")
     return 0 if all(p.ok for p in plans) else EXIT_INVALID
+
+
+def _valid_specs(project: Path) -> list[RegionSpec]:
+    """Every stack's spec that parses (an invalid stack reports itself when planned)."""
+    catalog, specs = load_catalog(), []
+    for stack in list_stacks(project):
+        try:
+            config, _ = read_stack_config(project, stack)
+            specs.append(parse_spec(config, stack, display_name(stack), catalog))
+        except InvalidInput:
+            continue
+    return specs

@@ -213,6 +213,11 @@ CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = 
         "id": ctx.region, "state": args.get("state"),
     },
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    # The provider answers from a built-in table of ELB canonical hosted zones; offline, a stable stand-in.
+    "aws:lb/getHostedZoneId:getHostedZoneId": lambda args, ctx: {
+        "id": "Z" + short_hash(args.get("region") or ctx.region, args.get("loadBalancerType") or "application",
+                               n=13).upper(),
+        "loadBalancerType": args.get("loadBalancerType"), "region": args.get("region") or ctx.region},
     "aws:eks/getAddonVersion:getAddonVersion": lambda args, ctx: {
         "addonName": args["addonName"], "kubernetesVersion": args["kubernetesVersion"],
         "mostRecent": args.get("mostRecent", False), "version": "v1.0.0-eksbuild.1", "id": args["addonName"],

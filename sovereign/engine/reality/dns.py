@@ -23,3 +23,62 @@ def dns_provider_pinned(graph: Graph, _decisions):
         if provider.urn in writers and not provider.inputs.get("allowedAccountIds"):
             yield (provider.urn, "writes Route 53 records but is not pinned to the stack's account",
                    "set allowedAccountIds as on the region's AWS provider")
+
+
+def _zone_of(graph: Graph, record) -> tuple[str, str] | None:
+    """(zone URN, zone name) of a record written into a zone this graph creates."""
+    for urn in record.dependencies.get("zoneId", []):
+        zone = graph.by_urn.get(urn)
+        if zone is not None and zone.type == ZONE:
+            return zone.urn, zone.inputs.get("name", "").rstrip(".")
+    return None
+
+
+@rule("route53-no-cname-at-the-zone-apex",
+      "Amazon Route 53 Developer Guide, choosing between alias and non-alias records: a CNAME record cannot "
+      "be created at the zone apex; https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/"
+      "resource-record-sets-choosing-alias-non-alias.html")
+def no_cname_at_apex(graph: Graph, _decisions):
+    """Route 53 answers InvalidChangeBatch for a CNAME named like its zone."""
+    for record in graph.of_type(RECORD):
+        zone = _zone_of(graph, record)
+        if zone and record.inputs.get("type") == "CNAME" and record.inputs.get("name", "").rstrip(".") == zone[1]:
+            yield record.urn, f"a CNAME at the apex of zone {zone[1]}", "use an alias A record to the load balancer"
+
+
+@rule("route53-one-type-per-name",
+      "RFC 1034 section 3.6.2 (a CNAME cannot coexist with other data); Route 53 refuses a CNAME beside an A "
+      "record of the same name; https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/"
+      "resource-record-sets-values-failover.html")
+def one_type_per_name(graph: Graph, _decisions):
+    """A failover pair is one record set name with one type: an A beside a CNAME is refused."""
+    names: dict[tuple[str, str], set[str]] = {}
+    records: dict[tuple[str, str], list] = {}
+    for record in graph.of_type(RECORD):
+        zone = _zone_of(graph, record)
+        if zone is None:
+            continue
+        key = (zone[0], record.inputs.get("name", "").rstrip("."))
+        names.setdefault(key, set()).add(record.inputs.get("type", ""))
+        records.setdefault(key, []).append(record)
+    for key, types in names.items():
+        if "CNAME" in types and len(types) > 1:
+            yield (records[key][0].urn, f"{key[1]} has {', '.join(sorted(types))} records",
+                   "give every record of the name one type (alias A records to load balancers)")
+
+
+@rule("route53-subdomain-zone-delegated",
+      "Amazon Route 53 Developer Guide, routing traffic for subdomains: the parent zone needs an NS record "
+      "naming the subdomain zone's name servers; https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/"
+      "dns-routing-traffic-for-subdomains.html")
+def subdomain_delegated(graph: Graph, _decisions):
+    """A zone created for a name that records in another zone point at is unreachable until delegated."""
+    for zone in graph.of_type(ZONE):
+        name = zone.inputs.get("name", "").rstrip(".")
+        pointing = [r for r in graph.of_type(RECORD) if _zone_of(graph, r) is None
+                    and name in [str(v).rstrip(".") for v in r.inputs.get("records") or []]]
+        delegated = any(r.inputs.get("type") == "NS" and r.inputs.get("name", "").rstrip(".") == name
+                        and _zone_of(graph, r) is None for r in graph.of_type(RECORD))
+        if pointing and not delegated:
+            yield (zone.urn, f"{len(pointing)} record(s) of the parent zone point at {name}, which nothing "
+                   "delegates", "add an NS record for the name in the parent zone with the zone's name servers")
