@@ -4,6 +4,8 @@ served, and its loader rejects corrupted data with the file and key named."""
 
 from __future__ import annotations
 
+import datetime
+import importlib.util
 import re
 import shutil
 from pathlib import Path
@@ -412,12 +414,66 @@ def test_every_stack_region_has_a_verified_offerings_entry(catalog):
     assert unverified == KNOWN_UNVERIFIED_STACK_REGIONS
 
 
+# --- managed Kubernetes versions ----------------------------------------------------------------------------------
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1)
+
+
+def sdk_source(package: str, relative: str) -> str:
+    """Text of a file of an installed Pulumi provider SDK, read without importing the package."""
+    spec = importlib.util.find_spec(package)
+    assert spec and spec.submodule_search_locations, package
+    return (Path(next(iter(spec.submodule_search_locations))) / relative).read_text(encoding="utf-8")
+
+
+def test_eks_versions_follow_the_documented_support_periods(catalog):
+    versions = catalog.versions("aws")
+    assert [v.version for v in versions] == ["1.31", "1.32", "1.33", "1.34", "1.35", "1.36"]
+    assert dict(catalog.eks_versions)["1.34"].standard_end == datetime.date(2026, 12, 2)
+    for v in versions:
+        # "standard support for the first 14 months after it's released ... extended support for the next 12
+        # months". The calendar rounds to the day (1.35: released 01-28 per endoflife.date, standard ends 03-27).
+        assert abs((v.standard_end - add_months(v.release, 14)).days) <= 3, v.version
+        assert v.extended_end == add_months(v.standard_end, 12), v.version
+    assert {v.version for v in versions if not v.verified} == {"1.35", "1.36"}  # release day from endoflife.date
+
+
+def test_gke_versions_are_ordered_and_have_no_extended_end(catalog):
+    versions = catalog.versions("gcp")
+    assert [v.version for v in versions] == ["1.31", "1.32", "1.33", "1.34", "1.35", "1.36"]
+    for older, newer in zip(versions, versions[1:]):
+        assert older.release < newer.release and older.standard_end < newer.standard_end, newer.version
+    assert all(v.extended_end is None and not v.verified for v in versions)
+
+
+def test_versions_the_program_accepts_are_in_the_catalog(catalog):
+    from sovereign.domain.spec import EKS_VERSIONS, GKE_CHANNELS
+    assert set(EKS_VERSIONS) <= set(catalog.eks_versions)
+    assert set(GKE_CHANNELS) <= set(catalog.upgrade_policies["gcp"].values)
+
+
+def test_upgrade_policy_values_match_the_pinned_provider_sdks(catalog):
+    aws, gcp = catalog.upgrade_policies["aws"], catalog.upgrade_policies["gcp"]
+    assert (aws.field, set(aws.values), aws.default) == ("upgradePolicy.supportType", {"STANDARD", "EXTENDED"},
+                                                         "EXTENDED")
+    text = sdk_source("pulumi_aws", "eks/_inputs.py")
+    block = text[text.index("class ClusterUpgradePolicyArgs"):][:3000]
+    stated = re.search(r"Valid values are ((?:`[A-Z]+`(?:, )?)+)", block)
+    assert stated and set(re.findall(r"`([A-Z]+)`", stated[1])) == set(aws.values)
+    text = sdk_source("pulumi_gcp", "container/_inputs.py")
+    block = text[text.index("class ClusterReleaseChannelArgs"):][:3000]
+    block = block[:block.index("def __init__")]
+    assert set(re.findall(r"\* ([A-Z]+):", block)) == set(gcp.values) and gcp.default is None
+
+
 # --- cited sources ---------------------------------------------------------------------------------------------
 
 DATA_FILES = sorted(path.name for path in DATA.glob("*.yaml"))
 # Files whose sections are the two clouds; the others cite each of their top-level entries (groups for
 # jurisdictions.yaml): each provider, supported-country list, country group and model.
-CLOUD_FILES = {"regions.yaml", "gpus.yaml", "prices.yaml", "offerings.yaml"}
+CLOUD_FILES = {"regions.yaml", "gpus.yaml", "prices.yaml", "offerings.yaml", "kubernetes.yaml"}
 SOURCE_ENTRY = re.compile(r"#   (?P<labels>[\w./-]+(?:, [\w./-]+)*): (?P<text>\S.*)")
 URL = re.compile(r"https://[^\s;,()<>\"']+")
 
@@ -464,7 +520,7 @@ def cited_sections(name: str) -> set[str]:
 
 def test_the_source_checks_see_every_data_file():
     # The parametrized test below would pass vacuously on an empty glob.
-    assert len(DATA_FILES) == 8 and CLOUD_FILES < set(DATA_FILES)
+    assert len(DATA_FILES) == 9 and CLOUD_FILES < set(DATA_FILES)
 
 
 @pytest.mark.parametrize("name", DATA_FILES)
@@ -567,6 +623,13 @@ CORRUPTIONS = [
     ("offerings.yaml", lambda d: d["gcp"]["europe-west3"].append("nvidia-a10g"), "gcp.europe-west3[2]"),
     ("offerings.yaml", lambda d: d["not_verified"]["aws"].append("us-east-1"), "not_verified.aws[9]"),
     ("offerings.yaml", lambda d: d["gcp"].pop("europe-west8"), "gcp"),
+    ("kubernetes.yaml", lambda d: d["aws"]["versions"]["1.33"].update(standard_end="2025-05-01"),
+     "aws.versions.1.33.standard_end"),
+    ("kubernetes.yaml", lambda d: d["aws"]["versions"]["1.33"].update(extended_end="2026-02-30"),
+     "aws.versions.1.33.extended_end"),
+    ("kubernetes.yaml", lambda d: d["aws"]["versions"].pop("1.33"), "aws.versions.1.34"),
+    ("kubernetes.yaml", lambda d: d["gcp"]["versions"]["1.35"].pop("note"), "gcp.versions.1.35"),
+    ("kubernetes.yaml", lambda d: d["aws"]["upgrade_policy"].update(default="LTS"), "aws.upgrade_policy.default"),
 ]
 
 

@@ -7,6 +7,7 @@ load_catalog() call with a message that says where to look, not deep inside a Pu
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import re
 from importlib import resources
@@ -21,13 +22,15 @@ from ..clouds import CLOUDS, profile
 from ..yamlio import YamlError, load_yaml
 
 from .records import (
-    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
+    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, KubernetesVersion, MachineType, Model, Provider,
+    RegionalHost, UpgradePolicy,
 )
 
 CONTINENTS = frozenset({"Europe", "North America", "South America", "Asia", "Oceania", "Africa", "Middle East"})
 NATIVE_DTYPES = frozenset({"bfloat16", "mxfp4-moe"})
 PLACEHOLDERS = frozenset({"region", "resource"})
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
+_MINOR_VERSION = re.compile(r"1\.(\d+)\Z")
 _HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\Z")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _GKE_LABEL = "cloud.google.com/gke-accelerator"
@@ -58,6 +61,7 @@ def _load_from(directory: Traversable | Path) -> Catalog:
         gpus=MappingProxyType(gpus),
         offerings=MappingProxyType(_offerings(_File(directory, "offerings.yaml"), regions, gpus)),
         price_reference_regions=MappingProxyType(reference_regions),
+        **_kubernetes(_File(directory, "kubernetes.yaml")),
     )
     known = catalog.known_countries()
     for provider in catalog.providers.values():
@@ -135,6 +139,15 @@ class _File:
             if not isinstance(item, str) or not item.strip():
                 self.fail(f"{key}[{i}]", f"must be a non-empty string, got {item!r}")
         return tuple(items)
+
+    def date(self, entry: dict, key: str, field: str, *, nullable: bool = False) -> datetime.date | None:
+        value = self.value(entry, key, field, str, nullable=nullable)
+        if value is None:
+            return None
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{key}.{field}", f"{value!r} is not a YYYY-MM-DD date")
 
     def country(self, value: Any, key: str) -> str:
         if not isinstance(value, str) or not _COUNTRY.match(value):
@@ -447,3 +460,52 @@ def _offerings(f: _File, regions: dict[tuple[str, str], CloudRegion], gpus: dict
         if missing := sorted(name for c, name in regions if c == cloud and name not in classified):
             f.fail(cloud, f"regions neither listed nor under not_verified: {', '.join(missing)}")
     return offerings
+
+
+def _kubernetes(f: _File) -> dict[str, Any]:
+    """Managed Kubernetes minor versions per cloud with their support dates, and each cloud's upgrade-policy
+    setting. Dates must run release < standard_end < extended_end, and a later minor version is released later."""
+    top = f.entry(f.data, "(top)", set(CLOUDS))
+    versions, policies = {}, {}
+    for cloud in CLOUDS:
+        entry = f.entry(top[cloud], cloud, {"upgrade_policy", "versions"})
+        key = f"{cloud}.upgrade_policy"
+        raw = f.entry(entry["upgrade_policy"], key, {"field", "values", "default"})
+        values = f.strings(raw["values"], f"{key}.values")
+        if len(set(values)) != len(values):
+            f.fail(f"{key}.values", "duplicate values")
+        default = f.value(raw, key, "default", str, nullable=True)
+        if default is not None and default not in values:
+            f.fail(f"{key}.default", f"{default!r} is not one of the values")
+        policies[cloud] = UpgradePolicy(cloud=cloud, field=f.value(raw, key, "field", str), values=values,
+                                        default=default)
+        previous: KubernetesVersion | None = None
+        for version, raw_version in f.table(entry["versions"], f"{cloud}.versions").items():
+            vkey = f"{cloud}.versions.{version}"
+            if not _MINOR_VERSION.match(version):
+                f.fail(vkey, "must be a Kubernetes minor version written as a string, e.g. '1.34'")
+            v = f.entry(raw_version, vkey, {"release", "standard_end", "extended_end"},
+                        frozenset({"verified", "note"}))
+            verified = f.value(v, vkey, "verified", bool) if "verified" in v else True
+            if not verified and "note" not in v:
+                f.fail(vkey, "verified: false needs a note saying why")
+            if "note" in v:
+                f.value(v, vkey, "note", str)
+            record = KubernetesVersion(
+                cloud=cloud, version=version,
+                release=f.date(v, vkey, "release"),
+                standard_end=f.date(v, vkey, "standard_end"),
+                extended_end=f.date(v, vkey, "extended_end", nullable=True),
+                verified=verified,
+            )
+            if not record.release < record.standard_end:
+                f.fail(f"{vkey}.standard_end", "must be after release")
+            if record.extended_end is not None and not record.standard_end < record.extended_end:
+                f.fail(f"{vkey}.extended_end", "must be after standard_end")
+            if previous is not None:
+                if int(version.split(".")[1]) != int(previous.version.split(".")[1]) + 1:
+                    f.fail(vkey, f"must follow {previous.version} with no minor version skipped")
+                if not previous.release < record.release:
+                    f.fail(f"{vkey}.release", f"must be after {previous.version}'s release")
+            versions[(cloud, version)] = previous = record
+    return {"kubernetes_versions": MappingProxyType(versions), "upgrade_policies": MappingProxyType(policies)}
