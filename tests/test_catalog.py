@@ -62,6 +62,32 @@ def test_gcp_zone_exceptions_are_kept(catalog):
     assert catalog.region("gcp", "us-east1").zones[0] == "us-east1-b"
 
 
+# Regions whose zones no source listed (regions.yaml's zones_not_verified); kept exact.
+UNVERIFIED_ZONES = {
+    "aws": {"ap-east-2", "ap-southeast-6", "ap-southeast-7", "mx-central-1", "cn-north-1", "cn-northwest-1",
+            "us-gov-east-1", "us-gov-west-1", "eusc-de-east-1"},
+    "gcp": {"africa-south1", "asia-southeast3", "europe-north2", "northamerica-south1"},
+}
+
+
+def test_aws_zone_names_are_the_ones_ec2_reports(catalog):
+    zones = {name: catalog.region("aws", name).zones for name in catalog.region_names("aws")}
+    assert zones["ap-northeast-1"] == ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")  # no b
+    assert zones["ca-central-1"] == ("ca-central-1a", "ca-central-1b", "ca-central-1d")
+    assert zones["us-west-1"] == ("us-west-1a", "us-west-1b")
+    assert len(zones["us-east-1"]) == 6 and len(zones["us-west-2"]) == 4
+    for cloud in ("aws", "gcp"):
+        separator = "" if cloud == "aws" else "-"
+        for name in catalog.region_names(cloud):
+            region = catalog.region(cloud, name)
+            assert all(re.fullmatch(re.escape(name + separator) + "[a-f]", z) for z in region.zones), name
+            assert list(region.zones) == sorted(region.zones), name
+            if not region.zones_verified:  # the pattern, nothing more
+                assert region.zones == tuple(f"{name}{separator}{letter}" for letter in "abc"), name
+        assert {n for n in catalog.region_names(cloud) if not catalog.region(cloud, n).zones_verified} \
+            == UNVERIFIED_ZONES[cloud], cloud
+
+
 # AWS region codes say their partition: cn-* is aws-cn, us-gov-* aws-us-gov, eusc-* aws-eusc, the rest aws.
 AWS_PARTITION_PREFIXES = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "eusc-": "aws-eusc"}
 # GCP names that regions.yaml's header says were seen only in API listings and are not regions.
@@ -594,6 +620,7 @@ CORRUPTIONS = [
     ("regions.yaml", lambda d: d["gcp"]["europe-west3"].update(zones=["europe-west4-a", "europe-west4-b"]),
      "gcp.europe-west3.zones[0]"),
     ("regions.yaml", lambda d: d["aws"]["us-east-1"].update(partition="aws-mars"), "aws.us-east-1.partition"),
+    ("regions.yaml", lambda d: d["zones_not_verified"]["aws"].append("us-east-9"), "zones_not_verified.aws[9]"),
     ("providers.yaml", lambda d: d["anthropic"].update(availability="anthropic_api"), "anthropic.availability"),
     ("providers.yaml", lambda d: d["aws_bedrock"]["hosts"][0].update(pattern="bedrock.{zone}.amazonaws.com"),
      "aws_bedrock.hosts[0].pattern"),

@@ -168,7 +168,11 @@ class _File:
 
 
 def _regions(f: _File) -> dict[tuple[str, str], CloudRegion]:
-    top = f.entry(f.data, "(top)", {"aws_partitions", *CLOUDS})
+    top = f.entry(f.data, "(top)", {"aws_partitions", *CLOUDS}, frozenset({"zones_not_verified"}))
+    unverified_zones = f.entry(top.get("zones_not_verified", {c: [] for c in CLOUDS}), "zones_not_verified",
+                               set(CLOUDS))
+    unverified = {cloud: f.items(unverified_zones[cloud], f"zones_not_verified.{cloud}", allow_empty=True)
+                  for cloud in CLOUDS}
     partitions = {
         name: f.value(f.entry(part, f"aws_partitions.{name}", {"dns_suffix"}), f"aws_partitions.{name}",
                       "dns_suffix", str)
@@ -193,7 +197,11 @@ def _regions(f: _File) -> dict[tuple[str, str], CloudRegion]:
                 partition=partition,
                 dns_suffix=partitions.get(partition),
                 zones=_zones(f, entry["zones"], f"{key}.zones", name + shape.zone_separator),
+                zones_verified=name not in unverified[cloud],
             )
+        for i, name in enumerate(unverified[cloud]):
+            if (cloud, name) not in regions:
+                f.fail(f"zones_not_verified.{cloud}[{i}]", f"{name!r} is not a catalog {cloud} region")
     return regions
 
 

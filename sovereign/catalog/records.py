@@ -32,6 +32,7 @@ class CloudRegion:
     partition: str | None  # AWS partition ("aws", "aws-cn", "aws-us-gov", "aws-eusc"); None for gcp
     dns_suffix: str | None  # AWS partition DNS suffix; None for gcp
     zones: tuple[str, ...]  # what the offline mocks report; AWS asks the provider at deploy time
+    zones_verified: bool = True  # False: the zones follow the a,b,c pattern, no source listed them
 
 
 @dataclass(frozen=True)
