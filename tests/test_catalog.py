@@ -314,7 +314,7 @@ def test_machine_types_have_cloud_specific_fields(catalog):
     for mt in catalog.machine_types("aws"):
         assert mt.vcpu and mt.memory_mib and mt.gke_accelerator is None
     for mt in catalog.machine_types("gcp"):
-        assert mt.vcpu is None and mt.memory_mib is None
+        assert mt.vcpu and mt.memory_mib  # from gcloud machine-types list (gpus.yaml's sources)
     by_name = {mt.name: mt for mt in catalog.machine_types("gcp")}
     assert by_name["a3-megagpu-8g"].gke_accelerator == "nvidia-h100-mega-80gb"
     assert by_name["a3-edgegpu-8g"].gke_accelerator is None  # not verified
@@ -331,6 +331,24 @@ def test_machine_type_names_agree_with_their_sizes(catalog):
             named += 1
             assert mt.gpu_count == int(count[1]), mt.name
     assert named > 10
+
+
+# GCP families whose shape is one slice per GPU (a2-highgpu-1g: 12 vCPU, 85 GB; -8g: 96, 680): vCPU and memory are
+# the per-GPU slice times the GPU count. a2-megagpu-16g, a3-megagpu/edgegpu/ultragpu and a4 come in one size only.
+PER_GPU_SLICE = {"a2-highgpu": (12, 85 * 1024), "a2-ultragpu": (12, 170 * 1024), "a3-highgpu": (26, 234 * 1024)}
+
+
+def test_gcp_machine_shapes_follow_their_names(catalog):
+    by_name = {mt.name: mt for mt in catalog.machine_types("gcp")}
+    for mt in by_name.values():
+        if mt.name.startswith("g2-standard-"):
+            assert mt.vcpu == int(mt.name.rsplit("-", 1)[1]) and mt.memory_mib == 4096 * mt.vcpu, mt.name
+        elif family(mt) in PER_GPU_SLICE:
+            vcpu, memory = PER_GPU_SLICE[family(mt)]
+            assert (mt.vcpu, mt.memory_mib) == (vcpu * mt.gpu_count, memory * mt.gpu_count), mt.name
+        assert mt.vcpu % 2 == 0 and mt.memory_mib >= 4096 * mt.vcpu, mt.name
+    assert (by_name["a3-megagpu-8g"].vcpu, by_name["a3-megagpu-8g"].memory_mib) == (208, 1872 * 1024)
+    assert (by_name["a4-highgpu-8g"].vcpu, by_name["a4-highgpu-8g"].memory_mib) == (224, 3968 * 1024)
 
 
 def test_gpu_ids_products_labels_and_memory_agree(catalog):

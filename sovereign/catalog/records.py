@@ -100,8 +100,8 @@ class MachineType:
     name: str
     gpu: str  # Gpu.id
     gpu_count: int
-    vcpu: int | None  # None on gcp (not in the catalog)
-    memory_mib: int | None  # host RAM; None on gcp
+    vcpu: int | None  # None when the cloud's catalog fields carry no machine shape
+    memory_mib: int | None  # host RAM; None likewise
     gke_accelerator: str | None  # cloud.google.com/gke-accelerator value; None on aws or when not verified
     # On-demand list price in USD per hour (Linux, whole machine incl. its GPUs) in the cloud's price reference
     # region (Catalog.price_reference_regions); None = no price found. An ordering proxy within one cloud only.
