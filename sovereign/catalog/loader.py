@@ -53,13 +53,15 @@ def _load_from(directory: Traversable | Path) -> Catalog:
     gpus = {gid: dataclasses.replace(gpu, machine_types=tuple(
         dataclasses.replace(mt, usd_per_hour=prices[(mt.cloud, mt.name)]) for mt in gpu.machine_types))
         for gid, gpu in gpus.items()}
+    offerings = _offerings(_File(directory, "offerings.yaml"), regions, gpus)
     catalog = Catalog(
         regions=MappingProxyType(regions),
         providers=MappingProxyType(_providers(providers_file, availability)),
         groups=MappingProxyType(_groups(_File(directory, "jurisdictions.yaml"))),
         models=MappingProxyType(_models(_File(directory, "models.yaml"))),
         gpus=MappingProxyType(gpus),
-        offerings=MappingProxyType(_offerings(_File(directory, "offerings.yaml"), regions, gpus)),
+        offerings=MappingProxyType(offerings),
+        zone_offerings=MappingProxyType(_gpu_zones(_File(directory, "gpu_zones.yaml"), regions, offerings)),
         price_reference_regions=MappingProxyType(reference_regions),
         **_kubernetes(_File(directory, "kubernetes.yaml")),
     )
@@ -517,3 +519,42 @@ def _kubernetes(f: _File) -> dict[str, Any]:
                     f.fail(f"{vkey}.release", f"must be after {previous.version}'s release")
             versions[(cloud, version)] = previous = record
     return {"kubernetes_versions": MappingProxyType(versions), "upgrade_policies": MappingProxyType(policies)}
+
+
+def _gpu_zones(f: _File, regions: dict[tuple[str, str], CloudRegion],
+               offerings: dict[tuple[str, str], frozenset[str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+    """(cloud, region, gpu) -> zones offering it. Every GPU offerings.yaml lists for a region is either given zones
+    here or named under not_verified, and nothing else appears."""
+    top = f.entry(f.data, "(top)", set(CLOUDS) | {"not_verified"})
+    unverified = f.entry(top["not_verified"], "not_verified", set(CLOUDS))
+    zones: dict[tuple[str, str, str], tuple[str, ...]] = {}
+    for cloud in CLOUDS:
+        named: set[tuple[str, str]] = set()
+        for region, raw in f.table(unverified[cloud], f"not_verified.{cloud}", allow_empty=True).items():
+            for i, gid in enumerate(f.strings(raw, f"not_verified.{cloud}.{region}")):
+                named.add((region, gid))
+        listed: set[tuple[str, str]] = set()
+        for region, by_gpu in f.table(top[cloud], cloud, allow_empty=True).items():
+            key = f"{cloud}.{region}"
+            if (cloud, region) not in offerings:
+                f.fail(key, f"{region!r} has no verified entry in offerings.yaml")
+            for gid, raw in f.table(by_gpu, key).items():
+                gkey = f"{key}.{gid}"
+                if gid not in offerings[(cloud, region)]:
+                    f.fail(gkey, f"offerings.yaml does not list {gid} in {region}")
+                if (region, gid) in named:
+                    f.fail(gkey, "also named under not_verified")
+                names = f.strings(raw, gkey)
+                if unknown := sorted(set(names) - set(regions[(cloud, region)].zones)):
+                    f.fail(gkey, f"{', '.join(unknown)} not among the region's zones in regions.yaml")
+                if len(set(names)) != len(names):
+                    f.fail(gkey, "duplicate zones")
+                listed.add((region, gid))
+                zones[(cloud, region, gid)] = tuple(names)
+        offered = {(region, gid) for (c, region), gpus in offerings.items() if c == cloud for gid in gpus}
+        if stray := sorted(named - offered):
+            f.fail(f"not_verified.{cloud}", f"not offered per offerings.yaml: {stray[0][1]} in {stray[0][0]}")
+        if missing := sorted(offered - listed - named):
+            f.fail(cloud, f"{missing[0][1]} in {missing[0][0]} (offerings.yaml) is neither listed nor under "
+                          f"not_verified ({len(missing)} such)")
+    return zones

@@ -147,6 +147,9 @@ class Catalog:
     offerings: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     # cloud -> the region whose list prices MachineType.usd_per_hour holds (prices differ by region).
     price_reference_regions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # (cloud, region, gpu id) -> the zones of the region offering that GPU; absent = not verified at zone level.
+    zone_offerings: Mapping[tuple[str, str, str], tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
     # (cloud, minor version) -> support dates of the managed Kubernetes service.
     kubernetes_versions: Mapping[tuple[str, str], KubernetesVersion] = field(
         default_factory=lambda: MappingProxyType({}))
@@ -176,6 +179,16 @@ class Catalog:
         not verified that region. Raises KeyError, as region() does, for an unknown cloud or region."""
         self.region(cloud, region)
         return self.offerings.get((cloud, region))
+
+    def gpu_zones(self, cloud: str, region: str, gpu: str) -> tuple[str, ...] | None:
+        """Zones of `region` offering `gpu`: () when the region is verified not to offer it, None when the catalog
+        has not verified it (region unverified, or offered with no zone-level source). KeyError as region()."""
+        offered = self.offered_gpus(cloud, region)
+        if offered is None:
+            return None
+        if gpu not in offered:
+            return ()
+        return self.zone_offerings.get((cloud, region, gpu))
 
     def versions(self, cloud: str) -> tuple[KubernetesVersion, ...]:
         """The catalog's Kubernetes minor versions of `cloud`'s managed service, oldest first."""
