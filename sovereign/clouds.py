@@ -78,7 +78,7 @@ GCP = CloudProfile(
     catalog=CatalogFields(
         region_fields=frozenset({"location", "country", "continent", "zones"}), location_field="location",
         partitioned=False, zone_separator="-", machine_listing="gcp_machine_types",
-        machine_fields=frozenset({"name", "gpu_count", "gke_accelerator"}), machine_shape=False,
+        machine_fields=frozenset({"name", "gpu_count", "vcpu", "memory_mib", "gke_accelerator"}), machine_shape=True,
         accelerator_type=True),
     network_cidr="10.20.0.0/16", public_subnets=False, pods_cidr="10.64.0.0/14", services_cidr="10.68.0.0/20",
     master_cidr="172.16.0.0/28",

@@ -4,6 +4,8 @@ served, and its loader rejects corrupted data with the file and key named."""
 
 from __future__ import annotations
 
+import datetime
+import importlib.util
 import re
 import shutil
 from pathlib import Path
@@ -58,6 +60,32 @@ def test_gcp_zone_exceptions_are_kept(catalog):
     assert catalog.region("gcp", "europe-west1").zones == ("europe-west1-b", "europe-west1-c", "europe-west1-d")
     assert catalog.region("gcp", "us-central1").zones[-1] == "us-central1-f"
     assert catalog.region("gcp", "us-east1").zones[0] == "us-east1-b"
+
+
+# Regions whose zones no source listed (regions.yaml's zones_not_verified); kept exact.
+UNVERIFIED_ZONES = {
+    "aws": {"ap-east-2", "ap-southeast-6", "ap-southeast-7", "mx-central-1", "cn-north-1", "cn-northwest-1",
+            "us-gov-east-1", "us-gov-west-1", "eusc-de-east-1"},
+    "gcp": {"africa-south1", "asia-southeast3", "europe-north2", "northamerica-south1"},
+}
+
+
+def test_aws_zone_names_are_the_ones_ec2_reports(catalog):
+    zones = {name: catalog.region("aws", name).zones for name in catalog.region_names("aws")}
+    assert zones["ap-northeast-1"] == ("ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d")  # no b
+    assert zones["ca-central-1"] == ("ca-central-1a", "ca-central-1b", "ca-central-1d")
+    assert zones["us-west-1"] == ("us-west-1a", "us-west-1b")
+    assert len(zones["us-east-1"]) == 6 and len(zones["us-west-2"]) == 4
+    for cloud in ("aws", "gcp"):
+        separator = "" if cloud == "aws" else "-"
+        for name in catalog.region_names(cloud):
+            region = catalog.region(cloud, name)
+            assert all(re.fullmatch(re.escape(name + separator) + "[a-f]", z) for z in region.zones), name
+            assert list(region.zones) == sorted(region.zones), name
+            if not region.zones_verified:  # the pattern, nothing more
+                assert region.zones == tuple(f"{name}{separator}{letter}" for letter in "abc"), name
+        assert {n for n in catalog.region_names(cloud) if not catalog.region(cloud, n).zones_verified} \
+            == UNVERIFIED_ZONES[cloud], cloud
 
 
 # AWS region codes say their partition: cn-* is aws-cn, us-gov-* aws-us-gov, eusc-* aws-eusc, the rest aws.
@@ -286,7 +314,7 @@ def test_machine_types_have_cloud_specific_fields(catalog):
     for mt in catalog.machine_types("aws"):
         assert mt.vcpu and mt.memory_mib and mt.gke_accelerator is None
     for mt in catalog.machine_types("gcp"):
-        assert mt.vcpu is None and mt.memory_mib is None
+        assert mt.vcpu and mt.memory_mib  # from gcloud machine-types list (gpus.yaml's sources)
     by_name = {mt.name: mt for mt in catalog.machine_types("gcp")}
     assert by_name["a3-megagpu-8g"].gke_accelerator == "nvidia-h100-mega-80gb"
     assert by_name["a3-edgegpu-8g"].gke_accelerator is None  # not verified
@@ -303,6 +331,24 @@ def test_machine_type_names_agree_with_their_sizes(catalog):
             named += 1
             assert mt.gpu_count == int(count[1]), mt.name
     assert named > 10
+
+
+# GCP families whose shape is one slice per GPU (a2-highgpu-1g: 12 vCPU, 85 GB; -8g: 96, 680): vCPU and memory are
+# the per-GPU slice times the GPU count. a2-megagpu-16g, a3-megagpu/edgegpu/ultragpu and a4 come in one size only.
+PER_GPU_SLICE = {"a2-highgpu": (12, 85 * 1024), "a2-ultragpu": (12, 170 * 1024), "a3-highgpu": (26, 234 * 1024)}
+
+
+def test_gcp_machine_shapes_follow_their_names(catalog):
+    by_name = {mt.name: mt for mt in catalog.machine_types("gcp")}
+    for mt in by_name.values():
+        if mt.name.startswith("g2-standard-"):
+            assert mt.vcpu == int(mt.name.rsplit("-", 1)[1]) and mt.memory_mib == 4096 * mt.vcpu, mt.name
+        elif family(mt) in PER_GPU_SLICE:
+            vcpu, memory = PER_GPU_SLICE[family(mt)]
+            assert (mt.vcpu, mt.memory_mib) == (vcpu * mt.gpu_count, memory * mt.gpu_count), mt.name
+        assert mt.vcpu % 2 == 0 and mt.memory_mib >= 4096 * mt.vcpu, mt.name
+    assert (by_name["a3-megagpu-8g"].vcpu, by_name["a3-megagpu-8g"].memory_mib) == (208, 1872 * 1024)
+    assert (by_name["a4-highgpu-8g"].vcpu, by_name["a4-highgpu-8g"].memory_mib) == (224, 3968 * 1024)
 
 
 def test_gpu_ids_products_labels_and_memory_agree(catalog):
@@ -405,6 +451,43 @@ def test_offerings_facts(catalog):
         catalog.offered_gpus("azure", "westeurope")
 
 
+# Stack regions' offered GPUs with no zone-level source (gpu_zones.yaml's not_verified); kept exact.
+# (cn-north-1's offerings are not verified at all, so it has nothing to check here.)
+KNOWN_ZONELESS_STACK_GPUS: set[tuple[str, str, str]] = set()
+
+
+def test_gpu_zones_are_zones_of_regions_offering_that_gpu(catalog):
+    assert len(catalog.zone_offerings) > 100
+    for (cloud, region, gid), zones in catalog.zone_offerings.items():
+        assert zones and set(zones) <= set(catalog.region(cloud, region).zones), (cloud, region, gid)
+        assert gid in catalog.offered_gpus(cloud, region), (cloud, region, gid)
+        assert catalog.gpu_zones(cloud, region, gid) == zones
+    for (cloud, region), gpus in catalog.offerings.items():
+        for gid in {mt.gpu for mt in catalog.machine_types(cloud)} - gpus:
+            assert catalog.gpu_zones(cloud, region, gid) == (), (cloud, region, gid)
+
+
+def test_gpu_zones_facts(catalog):
+    assert catalog.gpu_zones("gcp", "me-central2", "nvidia-l4") == ("me-central2-a", "me-central2-c")
+    assert catalog.gpu_zones("gcp", "us-central1", "nvidia-a100-40gb") == tuple(
+        f"us-central1-{letter}" for letter in "abcf")
+    assert catalog.gpu_zones("gcp", "europe-west8", "nvidia-h100-80gb") == ()  # a3-highgpu rows, no accelerator
+    assert catalog.gpu_zones("gcp", "asia-south2", "nvidia-h100-80gb") is None  # offered, zones unknown
+    assert catalog.gpu_zones("aws", "cn-north-1", "nvidia-l4") is None  # region not verified
+    assert "ap-northeast-1b" not in (catalog.gpu_zones("aws", "ap-northeast-1", "nvidia-l4") or ())
+    with pytest.raises(KeyError, match="europe-west33"):
+        catalog.gpu_zones("gcp", "europe-west33", "nvidia-l4")
+
+
+def test_every_stack_gpu_choice_has_zone_level_facts(catalog):
+    missing = set()
+    for cloud, region in stack_regions():
+        for gid in catalog.offered_gpus(cloud, region) or ():
+            if catalog.gpu_zones(cloud, region, gid) is None:
+                missing.add((cloud, region, gid))
+    assert missing == KNOWN_ZONELESS_STACK_GPUS
+
+
 def test_every_stack_region_has_a_verified_offerings_entry(catalog):
     regions = stack_regions()
     assert ("aws", "us-east-1") in regions and ("gcp", "me-central2") in regions  # the stacks were read
@@ -412,12 +495,66 @@ def test_every_stack_region_has_a_verified_offerings_entry(catalog):
     assert unverified == KNOWN_UNVERIFIED_STACK_REGIONS
 
 
+# --- managed Kubernetes versions ----------------------------------------------------------------------------------
+
+def add_months(day: datetime.date, months: int) -> datetime.date:
+    month = day.month - 1 + months
+    return day.replace(year=day.year + month // 12, month=month % 12 + 1)
+
+
+def sdk_source(package: str, relative: str) -> str:
+    """Text of a file of an installed Pulumi provider SDK, read without importing the package."""
+    spec = importlib.util.find_spec(package)
+    assert spec and spec.submodule_search_locations, package
+    return (Path(next(iter(spec.submodule_search_locations))) / relative).read_text(encoding="utf-8")
+
+
+def test_eks_versions_follow_the_documented_support_periods(catalog):
+    versions = catalog.versions("aws")
+    assert [v.version for v in versions] == ["1.31", "1.32", "1.33", "1.34", "1.35", "1.36"]
+    assert dict(catalog.eks_versions)["1.34"].standard_end == datetime.date(2026, 12, 2)
+    for v in versions:
+        # "standard support for the first 14 months after it's released ... extended support for the next 12
+        # months". The calendar rounds to the day (1.35: released 01-28 per endoflife.date, standard ends 03-27).
+        assert abs((v.standard_end - add_months(v.release, 14)).days) <= 3, v.version
+        assert v.extended_end == add_months(v.standard_end, 12), v.version
+    assert {v.version for v in versions if not v.verified} == {"1.35", "1.36"}  # release day from endoflife.date
+
+
+def test_gke_versions_are_ordered_and_have_no_extended_end(catalog):
+    versions = catalog.versions("gcp")
+    assert [v.version for v in versions] == ["1.31", "1.32", "1.33", "1.34", "1.35", "1.36"]
+    for older, newer in zip(versions, versions[1:]):
+        assert older.release < newer.release and older.standard_end < newer.standard_end, newer.version
+    assert all(v.extended_end is None and not v.verified for v in versions)
+
+
+def test_versions_the_program_accepts_are_in_the_catalog(catalog):
+    from sovereign.domain.spec import EKS_VERSIONS, GKE_CHANNELS
+    assert set(EKS_VERSIONS) <= set(catalog.eks_versions)
+    assert set(GKE_CHANNELS) <= set(catalog.upgrade_policies["gcp"].values)
+
+
+def test_upgrade_policy_values_match_the_pinned_provider_sdks(catalog):
+    aws, gcp = catalog.upgrade_policies["aws"], catalog.upgrade_policies["gcp"]
+    assert (aws.field, set(aws.values), aws.default) == ("upgradePolicy.supportType", {"STANDARD", "EXTENDED"},
+                                                         "EXTENDED")
+    text = sdk_source("pulumi_aws", "eks/_inputs.py")
+    block = text[text.index("class ClusterUpgradePolicyArgs"):][:3000]
+    stated = re.search(r"Valid values are ((?:`[A-Z]+`(?:, )?)+)", block)
+    assert stated and set(re.findall(r"`([A-Z]+)`", stated[1])) == set(aws.values)
+    text = sdk_source("pulumi_gcp", "container/_inputs.py")
+    block = text[text.index("class ClusterReleaseChannelArgs"):][:3000]
+    block = block[:block.index("def __init__")]
+    assert set(re.findall(r"\* ([A-Z]+):", block)) == set(gcp.values) and gcp.default is None
+
+
 # --- cited sources ---------------------------------------------------------------------------------------------
 
 DATA_FILES = sorted(path.name for path in DATA.glob("*.yaml"))
 # Files whose sections are the two clouds; the others cite each of their top-level entries (groups for
 # jurisdictions.yaml): each provider, supported-country list, country group and model.
-CLOUD_FILES = {"regions.yaml", "gpus.yaml", "prices.yaml", "offerings.yaml"}
+CLOUD_FILES = {"regions.yaml", "gpus.yaml", "prices.yaml", "offerings.yaml", "kubernetes.yaml", "gpu_zones.yaml"}
 SOURCE_ENTRY = re.compile(r"#   (?P<labels>[\w./-]+(?:, [\w./-]+)*): (?P<text>\S.*)")
 URL = re.compile(r"https://[^\s;,()<>\"']+")
 
@@ -464,7 +601,7 @@ def cited_sections(name: str) -> set[str]:
 
 def test_the_source_checks_see_every_data_file():
     # The parametrized test below would pass vacuously on an empty glob.
-    assert len(DATA_FILES) == 8 and CLOUD_FILES < set(DATA_FILES)
+    assert len(DATA_FILES) == 10 and CLOUD_FILES < set(DATA_FILES)
 
 
 @pytest.mark.parametrize("name", DATA_FILES)
@@ -538,6 +675,7 @@ CORRUPTIONS = [
     ("regions.yaml", lambda d: d["gcp"]["europe-west3"].update(zones=["europe-west4-a", "europe-west4-b"]),
      "gcp.europe-west3.zones[0]"),
     ("regions.yaml", lambda d: d["aws"]["us-east-1"].update(partition="aws-mars"), "aws.us-east-1.partition"),
+    ("regions.yaml", lambda d: d["zones_not_verified"]["aws"].append("us-east-9"), "zones_not_verified.aws[9]"),
     ("providers.yaml", lambda d: d["anthropic"].update(availability="anthropic_api"), "anthropic.availability"),
     ("providers.yaml", lambda d: d["aws_bedrock"]["hosts"][0].update(pattern="bedrock.{zone}.amazonaws.com"),
      "aws_bedrock.hosts[0].pattern"),
@@ -567,6 +705,20 @@ CORRUPTIONS = [
     ("offerings.yaml", lambda d: d["gcp"]["europe-west3"].append("nvidia-a10g"), "gcp.europe-west3[2]"),
     ("offerings.yaml", lambda d: d["not_verified"]["aws"].append("us-east-1"), "not_verified.aws[9]"),
     ("offerings.yaml", lambda d: d["gcp"].pop("europe-west8"), "gcp"),
+    ("gpu_zones.yaml", lambda d: d["gcp"]["me-central2"].update({"nvidia-l4": ["me-central2-d"]}),
+     "gcp.me-central2.nvidia-l4"),
+    ("gpu_zones.yaml", lambda d: d["gcp"]["me-central2"].update({"nvidia-h100-80gb": ["me-central2-a"]}),
+     "gcp.me-central2.nvidia-h100-80gb"),
+    ("gpu_zones.yaml", lambda d: d["aws"].pop("eu-south-2"), "aws"),
+    ("gpu_zones.yaml", lambda d: d["not_verified"]["gcp"].update({"me-central2": ["nvidia-l4"]}),
+     "gcp.me-central2.nvidia-l4"),
+    ("kubernetes.yaml", lambda d: d["aws"]["versions"]["1.33"].update(standard_end="2025-05-01"),
+     "aws.versions.1.33.standard_end"),
+    ("kubernetes.yaml", lambda d: d["aws"]["versions"]["1.33"].update(extended_end="2026-02-30"),
+     "aws.versions.1.33.extended_end"),
+    ("kubernetes.yaml", lambda d: d["aws"]["versions"].pop("1.33"), "aws.versions.1.34"),
+    ("kubernetes.yaml", lambda d: d["gcp"]["versions"]["1.35"].pop("note"), "gcp.versions.1.35"),
+    ("kubernetes.yaml", lambda d: d["aws"]["upgrade_policy"].update(default="LTS"), "aws.upgrade_policy.default"),
 ]
 
 

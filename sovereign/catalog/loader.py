@@ -7,6 +7,7 @@ load_catalog() call with a message that says where to look, not deep inside a Pu
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import re
 from importlib import resources
@@ -21,13 +22,15 @@ from ..clouds import CLOUDS, profile
 from ..yamlio import YamlError, load_yaml
 
 from .records import (
-    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, MachineType, Model, Provider, RegionalHost,
+    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, KubernetesVersion, MachineType, Model, Provider,
+    RegionalHost, UpgradePolicy,
 )
 
 CONTINENTS = frozenset({"Europe", "North America", "South America", "Asia", "Oceania", "Africa", "Middle East"})
 NATIVE_DTYPES = frozenset({"bfloat16", "mxfp4-moe"})
 PLACEHOLDERS = frozenset({"region", "resource"})
 _COUNTRY = re.compile(r"[A-Z]{2}\Z")
+_MINOR_VERSION = re.compile(r"1\.(\d+)\Z")
 _HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\Z")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _GKE_LABEL = "cloud.google.com/gke-accelerator"
@@ -50,14 +53,17 @@ def _load_from(directory: Traversable | Path) -> Catalog:
     gpus = {gid: dataclasses.replace(gpu, machine_types=tuple(
         dataclasses.replace(mt, usd_per_hour=prices[(mt.cloud, mt.name)]) for mt in gpu.machine_types))
         for gid, gpu in gpus.items()}
+    offerings = _offerings(_File(directory, "offerings.yaml"), regions, gpus)
     catalog = Catalog(
         regions=MappingProxyType(regions),
         providers=MappingProxyType(_providers(providers_file, availability)),
         groups=MappingProxyType(_groups(_File(directory, "jurisdictions.yaml"))),
         models=MappingProxyType(_models(_File(directory, "models.yaml"))),
         gpus=MappingProxyType(gpus),
-        offerings=MappingProxyType(_offerings(_File(directory, "offerings.yaml"), regions, gpus)),
+        offerings=MappingProxyType(offerings),
+        zone_offerings=MappingProxyType(_gpu_zones(_File(directory, "gpu_zones.yaml"), regions, offerings)),
         price_reference_regions=MappingProxyType(reference_regions),
+        **_kubernetes(_File(directory, "kubernetes.yaml")),
     )
     known = catalog.known_countries()
     for provider in catalog.providers.values():
@@ -136,6 +142,15 @@ class _File:
                 self.fail(f"{key}[{i}]", f"must be a non-empty string, got {item!r}")
         return tuple(items)
 
+    def date(self, entry: dict, key: str, field: str, *, nullable: bool = False) -> datetime.date | None:
+        value = self.value(entry, key, field, str, nullable=nullable)
+        if value is None:
+            return None
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{key}.{field}", f"{value!r} is not a YYYY-MM-DD date")
+
     def country(self, value: Any, key: str) -> str:
         if not isinstance(value, str) or not _COUNTRY.match(value):
             hint = " (YAML reads an unquoted NO as false; write 'NO')" if value is False else ""
@@ -155,7 +170,11 @@ class _File:
 
 
 def _regions(f: _File) -> dict[tuple[str, str], CloudRegion]:
-    top = f.entry(f.data, "(top)", {"aws_partitions", *CLOUDS})
+    top = f.entry(f.data, "(top)", {"aws_partitions", *CLOUDS}, frozenset({"zones_not_verified"}))
+    unverified_zones = f.entry(top.get("zones_not_verified", {c: [] for c in CLOUDS}), "zones_not_verified",
+                               set(CLOUDS))
+    unverified = {cloud: f.items(unverified_zones[cloud], f"zones_not_verified.{cloud}", allow_empty=True)
+                  for cloud in CLOUDS}
     partitions = {
         name: f.value(f.entry(part, f"aws_partitions.{name}", {"dns_suffix"}), f"aws_partitions.{name}",
                       "dns_suffix", str)
@@ -180,7 +199,11 @@ def _regions(f: _File) -> dict[tuple[str, str], CloudRegion]:
                 partition=partition,
                 dns_suffix=partitions.get(partition),
                 zones=_zones(f, entry["zones"], f"{key}.zones", name + shape.zone_separator),
+                zones_verified=name not in unverified[cloud],
             )
+        for i, name in enumerate(unverified[cloud]):
+            if (cloud, name) not in regions:
+                f.fail(f"zones_not_verified.{cloud}[{i}]", f"{name!r} is not a catalog {cloud} region")
     return regions
 
 
@@ -447,3 +470,91 @@ def _offerings(f: _File, regions: dict[tuple[str, str], CloudRegion], gpus: dict
         if missing := sorted(name for c, name in regions if c == cloud and name not in classified):
             f.fail(cloud, f"regions neither listed nor under not_verified: {', '.join(missing)}")
     return offerings
+
+
+def _kubernetes(f: _File) -> dict[str, Any]:
+    """Managed Kubernetes minor versions per cloud with their support dates, and each cloud's upgrade-policy
+    setting. Dates must run release < standard_end < extended_end, and a later minor version is released later."""
+    top = f.entry(f.data, "(top)", set(CLOUDS))
+    versions, policies = {}, {}
+    for cloud in CLOUDS:
+        entry = f.entry(top[cloud], cloud, {"upgrade_policy", "versions"})
+        key = f"{cloud}.upgrade_policy"
+        raw = f.entry(entry["upgrade_policy"], key, {"field", "values", "default"})
+        values = f.strings(raw["values"], f"{key}.values")
+        if len(set(values)) != len(values):
+            f.fail(f"{key}.values", "duplicate values")
+        default = f.value(raw, key, "default", str, nullable=True)
+        if default is not None and default not in values:
+            f.fail(f"{key}.default", f"{default!r} is not one of the values")
+        policies[cloud] = UpgradePolicy(cloud=cloud, field=f.value(raw, key, "field", str), values=values,
+                                        default=default)
+        previous: KubernetesVersion | None = None
+        for version, raw_version in f.table(entry["versions"], f"{cloud}.versions").items():
+            vkey = f"{cloud}.versions.{version}"
+            if not _MINOR_VERSION.match(version):
+                f.fail(vkey, "must be a Kubernetes minor version written as a string, e.g. '1.34'")
+            v = f.entry(raw_version, vkey, {"release", "standard_end", "extended_end"},
+                        frozenset({"verified", "note"}))
+            verified = f.value(v, vkey, "verified", bool) if "verified" in v else True
+            if not verified and "note" not in v:
+                f.fail(vkey, "verified: false needs a note saying why")
+            if "note" in v:
+                f.value(v, vkey, "note", str)
+            record = KubernetesVersion(
+                cloud=cloud, version=version,
+                release=f.date(v, vkey, "release"),
+                standard_end=f.date(v, vkey, "standard_end"),
+                extended_end=f.date(v, vkey, "extended_end", nullable=True),
+                verified=verified,
+            )
+            if not record.release < record.standard_end:
+                f.fail(f"{vkey}.standard_end", "must be after release")
+            if record.extended_end is not None and not record.standard_end < record.extended_end:
+                f.fail(f"{vkey}.extended_end", "must be after standard_end")
+            if previous is not None:
+                if int(version.split(".")[1]) != int(previous.version.split(".")[1]) + 1:
+                    f.fail(vkey, f"must follow {previous.version} with no minor version skipped")
+                if not previous.release < record.release:
+                    f.fail(f"{vkey}.release", f"must be after {previous.version}'s release")
+            versions[(cloud, version)] = previous = record
+    return {"kubernetes_versions": MappingProxyType(versions), "upgrade_policies": MappingProxyType(policies)}
+
+
+def _gpu_zones(f: _File, regions: dict[tuple[str, str], CloudRegion],
+               offerings: dict[tuple[str, str], frozenset[str]]) -> dict[tuple[str, str, str], tuple[str, ...]]:
+    """(cloud, region, gpu) -> zones offering it. Every GPU offerings.yaml lists for a region is either given zones
+    here or named under not_verified, and nothing else appears."""
+    top = f.entry(f.data, "(top)", set(CLOUDS) | {"not_verified"})
+    unverified = f.entry(top["not_verified"], "not_verified", set(CLOUDS))
+    zones: dict[tuple[str, str, str], tuple[str, ...]] = {}
+    for cloud in CLOUDS:
+        named: set[tuple[str, str]] = set()
+        for region, raw in f.table(unverified[cloud], f"not_verified.{cloud}", allow_empty=True).items():
+            for i, gid in enumerate(f.strings(raw, f"not_verified.{cloud}.{region}")):
+                named.add((region, gid))
+        listed: set[tuple[str, str]] = set()
+        for region, by_gpu in f.table(top[cloud], cloud, allow_empty=True).items():
+            key = f"{cloud}.{region}"
+            if (cloud, region) not in offerings:
+                f.fail(key, f"{region!r} has no verified entry in offerings.yaml")
+            for gid, raw in f.table(by_gpu, key).items():
+                gkey = f"{key}.{gid}"
+                if gid not in offerings[(cloud, region)]:
+                    f.fail(gkey, f"offerings.yaml does not list {gid} in {region}")
+                if (region, gid) in named:
+                    f.fail(gkey, "also named under not_verified")
+                names = f.strings(raw, gkey)
+                if unknown := sorted(set(names) - set(regions[(cloud, region)].zones)):
+                    f.fail(gkey, f"{', '.join(unknown)} not among the region's zones in regions.yaml")
+                if len(set(names)) != len(names):
+                    f.fail(gkey, "duplicate zones")
+                listed.add((region, gid))
+                zones[(cloud, region, gid)] = tuple(names)
+        offered = {(region, gid) for (c, region), gpus in offerings.items() if c == cloud for gid in gpus}
+        if stray := sorted(named - offered):
+            f.fail(f"not_verified.{cloud}", f"not offered per offerings.yaml: {stray[0][1]} in {stray[0][0]}")
+        if missing := sorted(offered - listed - named):
+            f.fail(cloud, f"{missing[0][1]} in {missing[0][0]} (offerings.yaml) is neither listed nor under "
+                          f"not_verified ({len(missing)} such)")
+    return zones

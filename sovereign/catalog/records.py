@@ -4,6 +4,7 @@ Built only by the loader; nothing here reads files."""
 
 from __future__ import annotations
 
+import datetime
 import difflib
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,6 +32,7 @@ class CloudRegion:
     partition: str | None  # AWS partition ("aws", "aws-cn", "aws-us-gov", "aws-eusc"); None for gcp
     dns_suffix: str | None  # AWS partition DNS suffix; None for gcp
     zones: tuple[str, ...]  # what the offline mocks report; AWS asks the provider at deploy time
+    zones_verified: bool = True  # False: the zones follow the a,b,c pattern, no source listed them
 
 
 @dataclass(frozen=True)
@@ -98,8 +100,8 @@ class MachineType:
     name: str
     gpu: str  # Gpu.id
     gpu_count: int
-    vcpu: int | None  # None on gcp (not in the catalog)
-    memory_mib: int | None  # host RAM; None on gcp
+    vcpu: int | None  # None when the cloud's catalog fields carry no machine shape
+    memory_mib: int | None  # host RAM; None likewise
     gke_accelerator: str | None  # cloud.google.com/gke-accelerator value; None on aws or when not verified
     # On-demand list price in USD per hour (Linux, whole machine incl. its GPUs) in the cloud's price reference
     # region (Catalog.price_reference_regions); None = no price found. An ordering proxy within one cloud only.
@@ -116,6 +118,25 @@ class Gpu:
 
 
 @dataclass(frozen=True)
+class KubernetesVersion:
+    cloud: str
+    version: str  # minor version, "1.34"
+    release: datetime.date  # available on the managed service (EKS release; GKE Regular channel)
+    standard_end: datetime.date  # end of standard support
+    extended_end: datetime.date | None  # end of extended support; None = not known (GKE)
+    verified: bool  # False: a date rests on a secondary source (the data file's note says which)
+
+
+@dataclass(frozen=True)
+class UpgradePolicy:
+    """The cluster setting that chooses what happens at the end of standard support."""
+    cloud: str
+    field: str  # "upgradePolicy.supportType" (EKS) / "releaseChannel.channel" (GKE)
+    values: tuple[str, ...]
+    default: str | None  # what the API applies when unset; None = not verified
+
+
+@dataclass(frozen=True)
 class Catalog:
     regions: Mapping[tuple[str, str], CloudRegion]  # key (cloud, name)
     providers: Mapping[str, Provider]
@@ -126,6 +147,13 @@ class Catalog:
     offerings: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=lambda: MappingProxyType({}))
     # cloud -> the region whose list prices MachineType.usd_per_hour holds (prices differ by region).
     price_reference_regions: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # (cloud, region, gpu id) -> the zones of the region offering that GPU; absent = not verified at zone level.
+    zone_offerings: Mapping[tuple[str, str, str], tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType({}))
+    # (cloud, minor version) -> support dates of the managed Kubernetes service.
+    kubernetes_versions: Mapping[tuple[str, str], KubernetesVersion] = field(
+        default_factory=lambda: MappingProxyType({}))
+    upgrade_policies: Mapping[str, UpgradePolicy] = field(default_factory=lambda: MappingProxyType({}))
 
     def region(self, cloud: str, name: str) -> CloudRegion:
         if cloud not in CLOUDS:
@@ -151,6 +179,25 @@ class Catalog:
         not verified that region. Raises KeyError, as region() does, for an unknown cloud or region."""
         self.region(cloud, region)
         return self.offerings.get((cloud, region))
+
+    def gpu_zones(self, cloud: str, region: str, gpu: str) -> tuple[str, ...] | None:
+        """Zones of `region` offering `gpu`: () when the region is verified not to offer it, None when the catalog
+        has not verified it (region unverified, or offered with no zone-level source). KeyError as region()."""
+        offered = self.offered_gpus(cloud, region)
+        if offered is None:
+            return None
+        if gpu not in offered:
+            return ()
+        return self.zone_offerings.get((cloud, region, gpu))
+
+    def versions(self, cloud: str) -> tuple[KubernetesVersion, ...]:
+        """The catalog's Kubernetes minor versions of `cloud`'s managed service, oldest first."""
+        found = (v for (c, _), v in self.kubernetes_versions.items() if c == cloud)
+        return tuple(sorted(found, key=lambda v: tuple(int(part) for part in v.version.split("."))))
+
+    @property
+    def eks_versions(self) -> Mapping[str, KubernetesVersion]:
+        return MappingProxyType({v.version: v for v in self.versions("aws")})
 
     def known_countries(self) -> frozenset[str]:
         known: set[str] = {r.country for r in self.regions.values()}
