@@ -150,13 +150,16 @@ def test_subnets_follow_the_plan_across_zones_and_nodes_use_only_private_ones(gr
     assert {s.inputs["cidrBlock"] for s in private} == set(network.private_subnets)
     assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
     assert all(s.inputs["tags"][f"kubernetes.io/cluster/{graph.cluster_plan.name}"] == "shared" for s in subnets)
-    private_urns = {s.urn for s in private}
+    by_zone = {s.inputs["availabilityZone"]: s.urn for s in private}
+    pools = {f"{graph.cluster_plan.name}-{p.name}": p for p in graph.cluster_plan.gpu_pools}
     for holder in [graph.one(CLUSTER), *graph.all(NODE_GROUP)]:
         ids = holder.inputs["vpcConfig"]["subnetIds"] if holder.type == CLUSTER else holder.inputs["subnetIds"]
         used = graph.deps(holder, SUBNET)
         assert len(used) == len(ids), holder.urn
-        # Offline every machine type is offered in every zone, so every group spans all private subnets.
-        assert {s.urn for s in used} == private_urns, holder.urn
+        # A GPU group spans the private subnets of the zones offering its GPU (catalog); the rest, all of them.
+        pool = pools.get(holder.name)
+        assert {s.urn for s in used} == ({by_zone[z] for z in pool.zones} if pool else set(by_zone.values())), \
+            holder.urn
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)

@@ -87,8 +87,14 @@ def test_cluster_spreads_over_distinct_up_zones_of_its_region(graph, catalog):
     zones = graph.one("gcp:container/cluster:Cluster").inputs["nodeLocations"]
     assert len(zones) == len(set(zones)) == graph.cluster_plan.zone_count >= 2
     assert set(zones) <= set(catalog.region("gcp", region.name).zones)
-    for pool in graph.pools().values():
-        assert pool.inputs["nodeLocations"] == zones
+    planned = {p.name: p for p in graph.cluster_plan.gpu_pools}
+    for name, pool in graph.pools().items():
+        # GPU pools only where the catalog says their accelerator is; the system pool everywhere.
+        expected = list(planned[name].zones) if name in planned else zones
+        assert pool.inputs["nodeLocations"] == expected
+        if name in planned:
+            offered = catalog.gpu_zones("gcp", region.name, planned[name].gpu)
+            assert offered is not None and set(expected) <= set(offered)
 
 
 @gcp_stacks
@@ -203,9 +209,9 @@ def test_pool_sizes_follow_the_sizing_decision(graph):
         sizes[1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
     pools = graph.pools()
     assert set(expected) == set(pools) - {"system"}
-    zones = len(graph.one("gcp:container/cluster:Cluster").inputs["nodeLocations"])
     for name, (low, high) in expected.items():
         pool = pools[name]
+        zones = len(pool.inputs["nodeLocations"])
         scaling = pool.inputs["autoscaling"]
         assert [scaling["totalMinNodeCount"], scaling["totalMaxNodeCount"]] == [low, high]
         # GKE's initial count is per zone: it reaches the desired total unless that passes the maximum.

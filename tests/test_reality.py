@@ -41,7 +41,7 @@ def test_node_group_desired_size_must_be_tracked_without_an_autoscaler():
 
 def test_an_admin_access_entry_needs_the_creator_not_bootstrapped():
     def cluster(bootstrap: bool) -> RegisteredResource:
-        return resource("aws:eks/cluster:Cluster", "c", {"accessConfig": {
+        return resource("aws:eks/cluster:Cluster", "c", {"upgradePolicy": {"supportType": "STANDARD"}, "accessConfig": {
             "authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": bootstrap}})
     entry = resource("aws:eks/accessEntry:AccessEntry", "admin", {"principalArn": "arn:aws:iam::1:role/a"},
                      dependsOn=[cluster(True).urn])
@@ -133,3 +133,36 @@ def test_sovereign_plan_refuses_stacks_that_collide_in_the_global_zone(project_c
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "stacks/Pulumi.eu-twin.yaml: sovereign:dr.serves: clients in AT of api.inference.example.eu are " \
            "already routed by stacks/Pulumi.eu-central.yaml" in result.stderr
+
+
+def test_eks_clusters_run_a_version_in_standard_support_and_say_so(catalog):
+    versions = sorted(catalog.eks_versions.values(), key=lambda v: v.standard_end)
+    oldest, newest = versions[0].version, versions[-1].version
+
+    def cluster(version: str, support: str | None) -> RegisteredResource:
+        return resource("aws:eks/cluster:Cluster", "c", {"version": version, **(
+            {"upgradePolicy": {"supportType": support}} if support else {})})
+    assert violated(cluster(newest, "STANDARD")) == set()
+    found = check([cluster(oldest, None)], None)
+    assert [v.rule for v in found] == ["eks-version-in-standard-support"] * 2
+    assert "leaves standard support" in found[0].problem and "EXTENDED" in found[1].problem
+    assert violated(cluster("1.19", "STANDARD")) == {"eks-version-in-standard-support"}
+
+
+def test_gke_gpu_pools_run_only_in_zones_offering_their_accelerator(catalog):
+    offered = catalog.gpu_zones("gcp", "europe-west3", "nvidia-l4")
+    missing = sorted(set(catalog.region("gcp", "europe-west3").zones) - set(offered))
+    assert offered and missing  # the case the rule exists for: L4 in only some of the region's zones
+
+    def pool(zones, region="europe-west3") -> RegisteredResource:
+        return resource("gcp:container/nodePool:NodePool", "gpu-l4", {
+            "location": region, "nodeLocations": list(zones),
+            "nodeConfig": {"guestAccelerators": [{"type": "nvidia-l4", "count": 1}]}})
+    assert violated(pool([*offered, *missing])) == {"gke-node-pool-zones-offer-its-accelerator"}
+    assert violated(pool(offered)) == set()
+    unknown = next((r.name for r in catalog.regions.values() if r.cloud == "gcp"
+                    and catalog.gpu_zones("gcp", r.name, "nvidia-l4") is None), None)
+    # A region without the zone-level fact is an error, never assumed available.
+    assert unknown is not None
+    assert violated(pool(catalog.region("gcp", unknown).zones[:1], unknown)) == {
+        "gke-node-pool-zones-offer-its-accelerator"}

@@ -33,13 +33,16 @@ class AwsGpuCluster(pulumi.ComponentResource):
         # A region's partition is a fixed fact of the catalog (aws, aws-cn, ...), no lookup needed.
         partition, dns_suffix = cloud.region.partition, cloud.region.dns_suffix
 
-        zones = aws.get_availability_zones(
+        # The plan's zones (catalog facts); the account must see every one of them (zone letters can differ
+        # for accounts older than the catalog's source, see the README).
+        available = set(aws.get_availability_zones(
             state="available",
             filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
-            opts=invoke).names[:plan.zone_count]
-        if len(zones) < plan.zone_count:
-            raise pulumi.RunError(f"{cloud.region.name} offers {len(zones)} zones to this account; "
-                                  f"the plan spreads {plan.name} over {plan.zone_count}")
+            opts=invoke).names)
+        zones = list(plan.zones)
+        if not set(zones) <= available:
+            raise pulumi.RunError(f"{cloud.region.name}: this account has no zone {', '.join(sorted(set(zones) - available))}"
+                                  f" of the plan's {', '.join(zones)}; the catalog's zones are for new accounts")
         network = cluster_network(name, plan.network, zones, plan.name, child)
 
         cluster_role, cluster_policies = iam.role(
@@ -63,6 +66,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 endpoint_public_access=bool(cloud.api_access_cidrs),
                 public_access_cidrs=list(cloud.api_access_cidrs) or None),
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            # Standard support only: EKS defaults to EXTENDED, billed per cluster-hour once standard ends.
+            upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             # Access entries only: no aws-auth ConfigMap to drift or lock everyone out.
             # With an admin role, admins are managed explicitly: the creator is not bootstrapped (an entry for
             # the same principal would be refused, 409) and the deployer reaches the cluster through that role.

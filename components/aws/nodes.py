@@ -46,20 +46,22 @@ class NodeGroups:
 
     def system(self, machine_type: str, nodes: tuple[int, int]) -> aws.eks.NodeGroup:
         low, high = nodes
-        return self._group(SYSTEM_POOL, machine_type, SYSTEM_AMI, "ON_DEMAND", (low, high, low), {}, [], None)
+        return self._group(SYSTEM_POOL, machine_type, SYSTEM_AMI, "ON_DEMAND", (low, high, low), {}, [], None,
+                           list(self._subnets))
 
     def gpu(self, pool: GpuPool) -> aws.eks.NodeGroup:
         key, value, effect = GPU_TAINT
         return self._group(
             pool.name, pool.machine_type, GPU_AMI, "SPOT" if pool.spot else "ON_DEMAND",
             (pool.min_nodes, pool.max_nodes, pool.desired_nodes), dict(pool.labels),
-            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])], GPU_DISK_GIB)
+            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])], GPU_DISK_GIB,
+            [z for z in pool.zones if z in self._subnets])
 
     def _group(self, pool: str, machine_type: str, ami: str, capacity: str, size: tuple[int, int, int],
                labels: dict[str, str], taints: list[aws.eks.NodeGroupTaintArgs],
-               disk_gib: int | None) -> aws.eks.NodeGroup:
+               disk_gib: int | None, planned_zones: list[str]) -> aws.eks.NodeGroup:
         low, high, desired = size
-        zones = offered_zones(machine_type, list(self._subnets), self._invoke)
+        zones = offered_zones(machine_type, planned_zones, self._invoke)
         return aws.eks.NodeGroup(
             f"{self._name}-{pool}",
             cluster_name=self._cluster.name,

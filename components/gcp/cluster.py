@@ -31,9 +31,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
         def after(*resources: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(resources)))
 
-        up = gcp.compute.get_zones(region=region, status="UP",
-                                   opts=pulumi.InvokeOptions(provider=args.provider))
-        zones = sorted(up.names)[:plan.zone_count]  # sorted: the same zones on every run
+        zones = list(plan.zones)  # the plan's (catalog) zones: no lookup before the Compute API is enabled
         apis = enable_apis(name, project, child)
         net = build_network(name, region, plan.network, after(apis["compute.googleapis.com"]))
         account, bindings = node_identity(

@@ -42,7 +42,8 @@ def initial_per_zone(desired: int, maximum: int, zones: int) -> int:
 
 def system_pool(name: str, machine_type: str, nodes: tuple[int, int], target: PoolTarget) -> gcp.container.NodePool:
     low, high = nodes
-    return _pool(name, SYSTEM_POOL, low, low, high, "BALANCED", _node_config(machine_type, target), target)
+    return _pool(name, SYSTEM_POOL, low, low, high, "BALANCED", _node_config(machine_type, target), target,
+                 target.zones)
 
 
 def gpu_pool(name: str, pool: GpuPool, target: PoolTarget) -> gcp.container.NodePool:
@@ -58,18 +59,21 @@ def gpu_pool(name: str, pool: GpuPool, target: PoolTarget) -> gcp.container.Node
         disk_gb=GPU_DISK_GB,
     )
     # ANY: scale up in whichever zone has GPUs (or spot capacity) rather than balancing and stalling.
-    return _pool(name, pool.name, pool.desired_nodes, pool.min_nodes, pool.max_nodes, "ANY", config, target)
+    # Only the zones that offer the pool's accelerator (the plan's, from the catalog).
+    return _pool(name, pool.name, pool.desired_nodes, pool.min_nodes, pool.max_nodes, "ANY", config, target,
+                 pool.zones)
 
 
 def _pool(name: str, pool_name: str, desired: int, minimum: int, maximum: int, location_policy: str,
-          config: gcp.container.NodePoolNodeConfigArgs, target: PoolTarget) -> gcp.container.NodePool:
+          config: gcp.container.NodePoolNodeConfigArgs, target: PoolTarget,
+          zones: Sequence[str]) -> gcp.container.NodePool:
     return gcp.container.NodePool(
         f"{name}-{pool_name}",
         name=pool_name,
         cluster=target.cluster.name,
         location=target.region,
-        node_locations=list(target.zones),
-        initial_node_count=initial_per_zone(desired, maximum, len(target.zones)),
+        node_locations=list(zones),
+        initial_node_count=initial_per_zone(desired, maximum, len(zones)),
         autoscaling=gcp.container.NodePoolAutoscalingArgs(
             total_min_node_count=minimum, total_max_node_count=maximum, location_policy=location_policy),
         management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),

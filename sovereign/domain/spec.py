@@ -25,7 +25,9 @@ ENDPOINT_REGION_CLOUD = {"aws_bedrock": "aws", "google_vertex_ai": "gcp"}
 # master key); every other entry of sovereign:apiKeys is a managed-API provider's key.
 GATEWAY_KEY = "gateway"
 ROUTE53_INTERVALS = (10, 30)  # the only request intervals Route 53 health checks accept
-EKS_VERSIONS = ("1.32", "1.33", "1.34")  # EKS versions in standard support that this code is tested with
+# EKS versions this code is tested with; the default is the newest. Whether one is still in standard support
+# on the day of the plan is the reality rule eks-version-in-standard-support (catalog dates).
+EKS_VERSIONS = ("1.34", "1.35", "1.36")
 GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 
 # Every mapping of a stack's `sovereign:` config and the keys it takes, (required, optional). The readers

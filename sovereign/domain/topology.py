@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from ..catalog import Catalog
 from ..clouds import CloudProfile, profile
+from .errors import InputError, InvalidInput
 from .sizing import Fit
 from .spec import CloudSpec, RegionSpec
 
@@ -35,6 +36,7 @@ class GpuPool:
     labels: Mapping[str, str]
     models: tuple[str, ...]         # model ids placed on this pool
     accelerator: str | None = None  # the accelerator type a GKE pool requests; None where the machine implies it
+    zones: tuple[str, ...] = ()     # the cluster's zones that offer this pool's GPU (catalog, zone level)
 
     @property
     def desired_nodes(self) -> int:
@@ -56,6 +58,7 @@ class ClusterPlan:
     name: str                       # "<region>-<cloud>"
     cloud: CloudSpec
     zone_count: int
+    zones: tuple[str, ...]          # the cluster's zones: the region's first zone_count, in catalog order
     network: Network
     system_machine_type: str
     system_nodes: tuple[int, int]
@@ -91,14 +94,16 @@ def cloud_labels(spec: RegionSpec, cloud: CloudSpec) -> dict[str, str]:
 
 def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog) -> ClusterPlan:
     labels = cloud_labels(spec, cloud)
-    zones = min(ZONES, len(cloud.region.zones))
+    count = min(ZONES, len(cloud.region.zones))
+    zones = cloud.region.zones[:count]
     return ClusterPlan(
-        name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=zones, network=_network(profile(cloud.cloud), zones),
-        system_machine_type=profile(cloud.cloud).system_machine_type, system_nodes=SYSTEM_NODES,
-        gpu_pools=_gpu_pools(spec, cloud, fits, catalog), labels=labels)
+        name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=count, zones=zones,
+        network=_network(profile(cloud.cloud), count), system_machine_type=profile(cloud.cloud).system_machine_type,
+        system_nodes=SYSTEM_NODES, gpu_pools=_gpu_pools(spec, cloud, fits, catalog, zones), labels=labels)
 
 
-def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog) -> tuple[GpuPool, ...]:
+def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog,
+               zones: tuple[str, ...]) -> tuple[GpuPool, ...]:
     """One pool per GPU type the region needs (per machine type, if sizing chose two for one GPU).
 
     Models sized onto the same machine type share its pool; node counts add up per model.
@@ -121,8 +126,26 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Cat
             spot=cloud.spot, labels={GPU_LABEL: gpu, POOL_LABEL: name},
             models=tuple(f.model for f in members),
             # Sizing places GKE pools only on machine types with an accelerator type (sizing._candidates).
-            accelerator=machines[machine].gke_accelerator if profile(cloud.cloud).catalog.accelerator_type else None))
+            accelerator=machines[machine].gke_accelerator if profile(cloud.cloud).catalog.accelerator_type else None,
+            zones=_pool_zones(spec, cloud, gpu, zones, catalog)))
     return tuple(result)
+
+
+def _pool_zones(spec: RegionSpec, cloud: CloudSpec, gpu: str, zones: tuple[str, ...],
+                catalog: Catalog) -> tuple[str, ...]:
+    """The cluster's zones offering `gpu`. Where the catalog has no zone-level fact, every cluster zone: the
+    reality rules report that fact as missing where the cloud's pools need it (GKE), and EKS node groups
+    keep only the zones the provider reports offering the instance type."""
+    offered = catalog.gpu_zones(cloud.cloud, cloud.region.name, gpu)
+    if offered is None:
+        return zones
+    placed = tuple(z for z in zones if z in offered)
+    if not placed:
+        raise InvalidInput([InputError(spec.file, f"sovereign:clouds.{cloud.cloud}.region",
+                                       f"{gpu} is offered in none of the cluster's zones ({', '.join(zones)}) "
+                                       f"of {cloud.region.name}", "choose another region, or other GPUs "
+                                       "for the models placed on it (`gpus:`)")])
+    return placed
 
 
 def _network(shape: CloudProfile, zones: int) -> Network:

@@ -151,9 +151,5 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:dns/responsePolicyRule:ResponsePolicyRule": _response_policy_rule,
 }
 
-CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {
-    "gcp:compute/getZones:getZones": lambda args, ctx: {
-        "names": ctx.zones("gcp"), "project": ctx.project, "region": args.get("region", ctx.region),
-        "id": f"projects/{ctx.project}/regions/{ctx.region}",
-    },
-}
+# The program invokes nothing on GCP: zones are the plan's (catalog) facts.
+CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {}

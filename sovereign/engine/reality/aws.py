@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
+
+from ...catalog import load_catalog
 from .engine import Graph, rule
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -49,3 +52,30 @@ def access_entry_vs_bootstrap(graph: Graph, _decisions):
 def graph_dependencies(resource) -> set[str]:
     """Every URN a resource's inputs came from, and its explicit dependsOn."""
     return {u for urns in resource.dependencies.values() for u in urns} | set(resource.options.get("dependsOn") or [])
+
+
+# Time to plan and roll an upgrade before standard support ends.
+UPGRADE_NOTICE_DAYS = 30
+
+
+@rule("eks-version-in-standard-support",
+      "Amazon EKS User Guide, Kubernetes release calendar and cluster upgrade policy: after standard support "
+      "ends a cluster moves to extended support (billed) unless upgradePolicy.supportType is STANDARD, which "
+      "auto-upgrades it; https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html")
+def version_in_standard_support(graph: Graph, _decisions):
+    """A cluster on a version near the end of standard support is upgraded by AWS or billed for extended
+    support; the plan must pick a supported version and say which support it takes."""
+    versions = load_catalog().eks_versions
+    today = datetime.date.today()
+    for cluster in graph.of_type(CLUSTER):
+        version = versions.get(str(cluster.inputs.get("version")))
+        support = (cluster.inputs.get("upgradePolicy") or {}).get("supportType")
+        if version is None and "version" in cluster.inputs:  # without one, EKS takes its newest default
+            yield cluster.urn, f"version {cluster.inputs.get('version')} is not in the catalog", \
+                "use a version listed in sovereign/catalog/data/kubernetes.yaml"
+        elif version is not None and version.standard_end - today < datetime.timedelta(days=UPGRADE_NOTICE_DAYS):
+            yield (cluster.urn, f"EKS {version.version} leaves standard support on {version.standard_end}",
+                   "set sovereign:clouds.aws.kubernetesVersion to a newer version (and upgrade the cluster)")
+        if support != "STANDARD":
+            yield (cluster.urn, f"upgradePolicy.supportType is {support or 'unset (EKS default: EXTENDED)'}",
+                   "set supportType STANDARD so the cluster is never billed for extended support silently")
