@@ -158,11 +158,32 @@ def test_gke_gpu_pools_run_only_in_zones_offering_their_accelerator(catalog):
         return resource("gcp:container/nodePool:NodePool", "gpu-l4", {
             "location": region, "nodeLocations": list(zones),
             "nodeConfig": {"guestAccelerators": [{"type": "nvidia-l4", "count": 1}]}})
-    assert violated(pool([*offered, *missing])) == {"gke-node-pool-zones-offer-its-accelerator"}
-    assert violated(pool(offered)) == set()
+    rule = "gke-node-pool-zones-offer-its-accelerator"
+    assert rule in violated(pool([*offered, *missing]))
+    assert rule not in violated(pool(offered))
     unknown = next((r.name for r in catalog.regions.values() if r.cloud == "gcp"
                     and catalog.gpu_zones("gcp", r.name, "nvidia-l4") is None), None)
     # A region without the zone-level fact is an error, never assumed available.
     assert unknown is not None
-    assert violated(pool(catalog.region("gcp", unknown).zones[:1], unknown)) == {
-        "gke-node-pool-zones-offer-its-accelerator"}
+    assert rule in violated(pool(catalog.region("gcp", unknown).zones[:1], unknown))
+
+
+def test_gcp_resources_wait_for_the_api_they_are_created_through():
+    api = resource("gcp:projects/service:Service", "compute", {"service": "compute.googleapis.com"})
+    network = resource("gcp:compute/network:Network", "net", dependsOn=[api.urn])
+    policy = resource("gcp:compute/networkFirewallPolicy:NetworkFirewallPolicy", "ngfw")
+    waiting = resource("gcp:compute/networkFirewallPolicy:NetworkFirewallPolicy", "ngfw",
+                       dependencies={"name": [network.urn]})  # waits for the API through the network
+    assert violated(api, network, policy) == {"gcp-resources-wait-for-their-api"}
+    assert violated(api, network, waiting) == set()
+    assert violated(network) == {"gcp-resources-wait-for-their-api"}  # never enabled at all
+
+
+def test_workload_identity_bindings_wait_for_a_gke_cluster():
+    cluster = resource("gcp:container/cluster:Cluster", "c")
+    member = {"member": "serviceAccount:p.svc.id.goog[sovereign-serving/llama]", "role": "roles/iam.workloadIdentityUser"}
+    early = resource("gcp:serviceaccount/iAMMember:IAMMember", "wi", member)
+    after = resource("gcp:serviceaccount/iAMMember:IAMMember", "wi", member, dependsOn=[cluster.urn])
+    # The bindings' own API rule needs no Service here: IAMMember on service accounts is not in its map.
+    assert violated(cluster, early) >= {"gke-workload-identity-bindings-wait-for-the-pool"}
+    assert "gke-workload-identity-bindings-wait-for-the-pool" not in violated(cluster, after)

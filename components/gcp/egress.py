@@ -36,8 +36,10 @@ class GcpEgressFence(pulumi.ComponentResource):
                         gateway_hosts, fqdn)
         fqdn_policy(f"{name}-serving-fqdn", SERVING_NAMESPACE, "allow-platform-hosts", SERVING_POD_LABELS,
                     platform_hosts, fqdn)
+        # After the cluster, which waits for the project's APIs: on a fresh project the Compute API is not
+        # enabled before it (reality rule gcp-resources-wait-for-their-api).
         network = network_layer(name, args.plan, fence, args.network_id,
-                                pulumi.ResourceOptions(parent=self, provider=args.provider))
+                                pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster]))
 
         # The pod layer only allows; what it does not allow, its default deny closes.
         self.hosts = {"pod": {"allowed": gateway_hosts, "denied": []}, "network": network}

@@ -40,7 +40,9 @@ class GcpWeightReader(pulumi.ComponentResource):
     def __init__(self, name: str, args: WeightReaderArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:gcp:WeightReader", name, None, opts)
         project = args.plan.cloud.project
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        # After the cluster: it creates the Workload Identity pool the bindings name, and waits for the IAM
+        # API (reality rules gke-workload-identity-bindings-wait-for-the-pool, gcp-resources-wait-for-their-api).
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster.cluster])
         reader = gcp.serviceaccount.Account(f"{name}-weights-reader", account_id=account_id(name, "weights"),
                                             display_name=f"Model servers of {name} reading weights",
                                             project=project, opts=child)

@@ -27,9 +27,29 @@ class Graph:
     def __init__(self, resources: Iterable[RegisteredResource]):
         self.resources = tuple(resources)
         self.by_urn = {r.urn: r for r in self.resources}
+        self.children: dict[str, set[str]] = {}
+        for r in self.resources:
+            if r.parent:
+                self.children.setdefault(r.parent, set()).add(r.urn)
+        self._upstream: dict[str, set[str]] = {}
 
     def of_type(self, *types: str) -> Iterator[RegisteredResource]:
         return (r for r in self.resources if r.type in types)
+
+    def upstream(self, resource: RegisteredResource) -> set[str]:
+        """Every URN the resource waits for: its dependsOn and input sources, theirs, and so on. A
+        component's dependents wait for its children too, as the Pulumi engine makes them."""
+        if resource.urn in self._upstream:
+            return self._upstream[resource.urn]
+        self._upstream[resource.urn] = found = set()
+        direct = {u for urns in resource.dependencies.values() for u in urns} | set(resource.options.get("dependsOn") or [])
+        for urn in direct:
+            found.add(urn)
+            found |= self.children.get(urn, set())
+            for dependency in (self.by_urn.get(u) for u in {urn, *self.children.get(urn, set())}):
+                if dependency is not None:
+                    found |= self.upstream(dependency)
+        return found
 
     def provider_inputs(self, resource: RegisteredResource) -> dict[str, Any]:
         provider = self.by_urn.get(resource.provider)

@@ -31,3 +31,44 @@ def pool_zones_offer_accelerator(graph: Graph, _decisions):
         elif set(locations) - set(offered):
             yield (pool.urn, f"{kind} is not offered in {', '.join(sorted(set(locations) - set(offered)))}",
                    "place the pool only in zones offering its accelerator (the plan's pool zones)")
+
+
+SERVICE = "gcp:projects/service:Service"
+# The API each resource family is created through; a fresh project has none of them enabled.
+API_OF = {
+    "gcp:compute/": "compute.googleapis.com",
+    "gcp:container/": "container.googleapis.com",
+    "gcp:serviceaccount/account": "iam.googleapis.com",
+    "gcp:dns/": "dns.googleapis.com",
+    "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
+}
+
+
+@rule("gcp-resources-wait-for-their-api",
+      "Google Cloud, enabling an API in your project: calls to a service not enabled fail with 403 "
+      "SERVICE_DISABLED; https://cloud.google.com/service-usage/docs/enable-disable")
+def wait_for_api(graph: Graph, _decisions):
+    """On a fresh project every resource must be created after the API it is created through is enabled
+    (the Service resource), or the first `pulumi up` fails and only a second one succeeds."""
+    enabled = {s.inputs.get("service"): s.urn for s in graph.of_type(SERVICE)}
+    for resource in graph.resources:
+        api = next((a for prefix, a in API_OF.items() if resource.type.startswith(prefix)), None)
+        if api is None:
+            continue
+        if api not in enabled:
+            yield resource.urn, f"{api} is never enabled", f"enable {api} with a gcp.projects.Service"
+        elif enabled[api] not in graph.upstream(resource):
+            yield resource.urn, f"does not wait for {api} to be enabled", "depend on the API's Service resource"
+
+
+@rule("gke-workload-identity-bindings-wait-for-the-pool",
+      "GKE Workload Identity: the PROJECT.svc.id.goog pool exists once a cluster with Workload Identity "
+      "does; an IAM binding naming it before then is refused (\"Identity Pool does not exist\"); "
+      "https://cloud.google.com/kubernetes-engine/docs/how-to/workload-identity")
+def wi_bindings_wait(graph: Graph, _decisions):
+    """A binding for `serviceAccount:<project>.svc.id.goog[ns/sa]` needs the cluster that creates the pool."""
+    clusters = {c.urn for c in graph.of_type("gcp:container/cluster:Cluster")}
+    for binding in graph.resources:
+        if ".svc.id.goog[" in str(binding.inputs.get("member", "")) and not clusters & graph.upstream(binding):
+            yield (binding.urn, "binds a Workload Identity member before any GKE cluster exists",
+                   "make the binding depend on the cluster (its workload pool)")
