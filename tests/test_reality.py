@@ -187,3 +187,25 @@ def test_workload_identity_bindings_wait_for_a_gke_cluster():
     # The bindings' own API rule needs no Service here: IAMMember on service accounts is not in its map.
     assert violated(cluster, early) >= {"gke-workload-identity-bindings-wait-for-the-pool"}
     assert "gke-workload-identity-bindings-wait-for-the-pool" not in violated(cluster, after)
+
+
+def test_serving_replicas_fit_their_nodes_gpus_memory_and_disk(catalog):
+    machine = next(m for m in catalog.gpus["nvidia-l4"].machine_types if m.cloud == "aws" and m.gpu_count == 4)
+    provider = resource("pulumi:providers:kubernetes", "r-aws")
+    group = resource("aws:eks/nodeGroup:NodeGroup", "r-aws-gpu-l4", {"instanceTypes": [machine.name], "diskSize": 200,
+                                                                     "labels": {"sovereign.ai/pool": "gpu-l4"}})
+
+    def release(gpus=1, memory="16Gi", cache="10Gi", cpu="2") -> RegisteredResource:
+        return resource("kubernetes:helm.sh/v4:Chart", "r-aws-model", {"values": {
+            "nodeSelector": {"sovereign.ai/pool": "gpu-l4"}, "gpu": {"count": gpus},
+            "resources": {"requests": {"cpu": cpu, "memory": memory}},
+            "weights": {"cache": {"size": cache}}, "scratch": {"home": "10Gi", "tmp": "4Gi"}}},
+            provider=provider.urn)
+    rule = "serving-replicas-fit-their-nodes"
+    assert rule not in violated(provider, group, release())
+    found = [v for v in check([provider, group, release(cache="60Gi")], None) if v.rule == rule]
+    assert len(found) == 1 and "node disk" in found[0].problem  # 4 × 74 GiB on a 200 GiB disk
+    too_much_memory = f"{machine.memory_mib // 1024 // 4 + 1}Gi"  # four of these outgrow the node
+    assert rule in violated(provider, group, release(memory=too_much_memory))
+    assert rule in violated(provider, group, release(gpus=8))
+    assert rule not in violated(provider, group, release(gpus=4, cache="60Gi"))  # one replica per node fits

@@ -36,9 +36,9 @@ def test_small_model_fits_one_24gb_gpu():
     assert fit.need_per_gpu_gib == pytest.approx(16.0e9 / GIB + 4.0)
     assert fit.budget_per_gpu_gib == pytest.approx(22888 / 1024 * 0.9)
     assert fit.headroom_gib == pytest.approx(1.215, abs=0.01)
-    # Host RAM: ceil(14.90) + 8 = 23 GiB per replica; g6.xlarge has 16 GiB (13.6 usable at 85%), so the
-    # cheapest L4 type that holds it is g6.2xlarge (32 GiB → 27.2 usable).
-    assert fit.host_memory_gib == 23
+    # Host RAM: ceil(14.90) + 8 + 4 (/dev/shm at TP1, memory-backed) = 27 GiB per replica; g6.xlarge has
+    # 16 GiB (13.6 usable at 85%), so the cheapest L4 type that holds it is g6.2xlarge (32 GiB → 27.2 usable).
+    assert fit.host_memory_gib == 27
     assert (fit.machine_type, fit.replicas_per_node) == ("g6.2xlarge", 1)
     cheaper = [m for m in CATALOG.machine_types("aws") if m.gpu == "nvidia-l4" and m.usd_per_hour
                and m.usd_per_hour < fit.usd_per_hour]

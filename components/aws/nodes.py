@@ -12,7 +12,6 @@ from sovereign.domain.topology import GPU_TAINT, GpuPool
 SYSTEM_POOL = "system"
 GPU_AMI = "AL2023_x86_64_NVIDIA"      # NVIDIA driver and container toolkit; no device plugin
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
-GPU_DISK_GIB = 200                    # serving images (CUDA, vLLM) run to tens of GiB, plus image layer churn
 _EFFECT = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
@@ -54,7 +53,7 @@ class NodeGroups:
         return self._group(
             pool.name, pool.machine_type, GPU_AMI, "SPOT" if pool.spot else "ON_DEMAND",
             (pool.min_nodes, pool.max_nodes, pool.desired_nodes), dict(pool.labels),
-            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])], GPU_DISK_GIB,
+            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])], pool.disk_gib,
             [z for z in pool.zones if z in self._subnets])
 
     def _group(self, pool: str, machine_type: str, ami: str, capacity: str, size: tuple[int, int, int],

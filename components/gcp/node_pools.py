@@ -18,7 +18,6 @@ from sovereign.domain.topology import GPU_TAINT, GpuPool
 SYSTEM_POOL = "system"
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]  # access is narrowed by IAM, not by scopes
 TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
-GPU_DISK_GB = 200  # serving images with CUDA run to 10-20 GB; room for several plus the image cache
 HYPERDISK_ONLY = ("a3-ultragpu-", "a4-")  # machine series that cannot boot from Persistent Disk
 
 
@@ -56,7 +55,7 @@ def gpu_pool(name: str, pool: GpuPool, target: PoolTarget) -> gcp.container.Node
             gpu_driver_installation_config=gcp.container
             .NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(gpu_driver_version="LATEST"))],
         taints=[gcp.container.NodePoolNodeConfigTaintArgs(key=key, value=value, effect=TAINT_EFFECTS[effect])],
-        disk_gb=GPU_DISK_GB,
+        disk_gb=pool.disk_gib,  # the plan's GiB: Compute Engine's "GB" disk sizes are 2^30 bytes
     )
     # ANY: scale up in whichever zone has GPUs (or spot capacity) rather than balancing and stalling.
     # Only the zones that offer the pool's accelerator (the plan's, from the catalog).

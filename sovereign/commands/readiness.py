@@ -65,7 +65,8 @@ def details(plan: Plan) -> str:
     for c in decided.clusters:
         for p in c.plan.gpu_pools:
             lines.append(f"     {c.cloud:<4} {p.name:<14} {p.machine_type:<16} nodes {p.min_nodes}-{p.max_nodes}"
-                         f"{' spot' if p.spot else ''}  ({', '.join(p.models)})")
+                         f"{' spot' if p.spot else ''}, {p.disk_gib} GiB disk, {', '.join(p.zones)}  "
+                         f"({', '.join(p.models)})")
     lines.append("   releases      (charts/model-server in namespace sovereign-serving, per cluster)")
     for f in decided.fits:
         model = next(m for m in spec.models if m.id == f.model)

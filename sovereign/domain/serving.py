@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Catalog
-from .sizing import GPU_MEMORY_UTILIZATION, HOST_RESERVE, Fit
+from .sizing import GPU_MEMORY_UTILIZATION, HOST_RESERVE, SCRATCH, Fit, cache_gib, shm_gib
 from .spec import ModelSpec
 from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan
 CHART_PATH = "charts/model-server"       # relative to the project root, where `pulumi up` runs
 WEIGHTS_PREFIX = "models"                 # <bucket>/models/<model id>/ holds one model's files
 CPU_PER_GPU = 2                           # tokenizer, scheduler and NCCL threads per GPU rank
-CACHE_HEADROOM = 1.2                      # local weight cache: checkpoint plus tokenizer files and slack
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,10 @@ def chart_values(model: ModelSpec, fit: Fit, pool: str, catalog: Catalog) -> dic
         "replicaCount": model.replicas.min,
         "resources": {"requests": {"cpu": str(cpu), "memory": f"{memory}Gi"},
                       "limits": {"cpu": str(cpu + 1), "memory": f"{memory}Gi"}},
-        # NCCL exchanges tensors through /dev/shm between TP ranks; one rank needs little.
-        "shm": {"sizeLimit": f"{4 if tp == 1 else 4 * tp}Gi"},
-        "weights": {"cache": {"size": f"{math.ceil(fit.weights_gib * CACHE_HEADROOM)}Gi"}},
+        # Memory-backed: counted in the memory above, which holds it (sizing.shm_gib).
+        "shm": {"sizeLimit": f"{shm_gib(tp)}Gi"},
+        "weights": {"cache": {"size": f"{cache_gib(fit)}Gi"}},
+        "scratch": {name: f"{size}Gi" for name, size in SCRATCH.items()},
         # The pool label pins the model to the node pool sizing chose; the GPU label documents why.
         "nodeSelector": {GPU_LABEL: fit.gpu, POOL_LABEL: pool},
         # Scaling on queue depth needs KEDA and a Prometheus in the cluster; until those are installed

@@ -13,7 +13,7 @@ The memory budget, per GPU of a replica with tensor-parallel size TP:
 * overhead  = RUNTIME_OVERHEAD_GIB per GPU for the CUDA context, activations, CUDA graphs and NCCL;
 * utilisation = GPU_MEMORY_UTILIZATION, passed to vLLM as --gpu-memory-utilization.
 
-The host must hold its replicas too: each needs its weight shard plus HOST_MEMORY_OVERHEAD_GIB of RAM
+The host must hold its replicas too: each needs its weight shard, its /dev/shm and HOST_MEMORY_OVERHEAD_GIB of RAM
 (Python, CUDA host buffers, the page cache weights load through) within HOST_RESERVE of the
 machine's memory, where the catalog knows it.
 
@@ -43,6 +43,19 @@ BYTES_PER_PARAM = {"bfloat16": 2.0, "mxfp4-moe": 4.25 / 8}
 GIB = 2**30
 HOST_RESERVE = 0.85              # share of a node's vCPU/RAM left to pods after kubelet and system daemons
 HOST_MEMORY_OVERHEAD_GIB = 8
+# The node disk: images (vLLM with CUDA runs to ~20 GiB extracted; the system's and the gateway's besides),
+# the kubelet's eviction floor (nodefs.available < 10% by default on EKS and GKE), never below 200 GiB.
+IMAGES_GIB = 60
+EVICTION_FREE = 0.10
+MIN_NODE_DISK_GIB = 200
+CACHE_HEADROOM = 1.2                      # local weight cache: checkpoint plus tokenizer files and slack
+SCRATCH = {"home": 10, "tmp": 4}          # GiB: $HOME (torch.compile, Triton, vLLM caches) and /tmp emptyDirs
+
+
+def shm_gib(tensor_parallel: int) -> int:
+    """/dev/shm per replica: NCCL exchanges tensors through it between TP ranks; one rank needs little.
+    It is memory-backed, so it counts against the pod's memory (request and limit alike)."""
+    return 4 if tensor_parallel == 1 else 4 * tensor_parallel
 
 
 @dataclass(frozen=True)
@@ -122,7 +135,7 @@ def size_model(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> Fit | Inp
                 continue
             need = need_per_gpu_gib(model, spec.context_length, spec.max_concurrency, tp)
             per_node = machine.gpu_count // tp
-            host = math.ceil(weights_bytes(model) / GIB / tp) + HOST_MEMORY_OVERHEAD_GIB
+            host = math.ceil(weights_bytes(model) / GIB / tp) + HOST_MEMORY_OVERHEAD_GIB + shm_gib(tp)
             if need > budget or (machine.memory_mib and per_node * host > machine.memory_mib / 1024 * HOST_RESERVE):
                 continue
             fit = Fit(spec.id, cloud.cloud, cloud.region.name, machine.gpu, machine.name, machine.gpu_count, tp,
@@ -166,3 +179,15 @@ def _no_fit(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog, candidates) -> 
         f"{spec.id} fits no GPU offered in {where}: largest option tried is {largest.name} "
         f"({largest.gpu_count} × {largest.gpu}) at TP {tp}, needing {math.ceil(need)} GiB per GPU for "
         f"{spec.context_length} tokens × {spec.max_concurrency} sequences where {budget:.0f} GiB is usable"), fix)
+
+
+def cache_gib(fit: Fit) -> int:
+    """The replica's local weight cache, an emptyDir on the node's disk."""
+    return math.ceil(fit.weights_gib * CACHE_HEADROOM)
+
+
+def node_disk_gib(fits: list[Fit]) -> int:
+    """The boot disk a GPU node of these fits needs: its fullest packing of one model's replicas (caches and
+    scratch) and the images, within the share the kubelet leaves before evicting (nodefs.available < 10%)."""
+    pods = max(f.replicas_per_node * (cache_gib(f) + sum(SCRATCH.values())) for f in fits)
+    return max(MIN_NODE_DISK_GIB, math.ceil((pods + IMAGES_GIB) / (1 - EVICTION_FREE)))

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from ..catalog import Catalog
 from ..clouds import CloudProfile, profile
 from .errors import InputError, InvalidInput
-from .sizing import Fit
+from .sizing import Fit, node_disk_gib
 from .spec import CloudSpec, RegionSpec
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
@@ -37,6 +37,7 @@ class GpuPool:
     models: tuple[str, ...]         # model ids placed on this pool
     accelerator: str | None = None  # the accelerator type a GKE pool requests; None where the machine implies it
     zones: tuple[str, ...] = ()     # the cluster's zones that offer this pool's GPU (catalog, zone level)
+    disk_gib: int = 0               # boot disk per node: its replicas' weight caches and scratch, and images
 
     @property
     def desired_nodes(self) -> int:
@@ -127,7 +128,7 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Cat
             models=tuple(f.model for f in members),
             # Sizing places GKE pools only on machine types with an accelerator type (sizing._candidates).
             accelerator=machines[machine].gke_accelerator if profile(cloud.cloud).catalog.accelerator_type else None,
-            zones=_pool_zones(spec, cloud, gpu, zones, catalog)))
+            zones=_pool_zones(spec, cloud, gpu, zones, catalog), disk_gib=node_disk_gib(members)))
     return tuple(result)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ...catalog import load_catalog
+from ...domain.sizing import EVICTION_FREE, HOST_RESERVE, IMAGES_GIB
 from .engine import Graph, rule
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
@@ -21,3 +23,67 @@ def provider_waits_for_system_nodes(graph: Graph, _decisions):
         if gpu:
             yield (provider.urn, f"waits for {len(gpu)} GPU node pool(s)",
                    "make the cluster's Kubernetes provider depend on its system pool only")
+
+
+CHART = "kubernetes:helm.sh/v4:Chart"
+POOL_LABEL = "sovereign.ai/pool"
+
+
+def _gib(quantity: str) -> float:
+    units = {"Gi": 1.0, "Mi": 1 / 1024, "G": 1e9 / 2**30, "M": 1e6 / 2**30}
+    for suffix, factor in units.items():
+        if str(quantity).endswith(suffix):
+            return float(str(quantity)[: -len(suffix)]) * factor
+    return float(quantity) / 2**30
+
+
+def _node(pool) -> tuple[str, float | None]:
+    """(machine type, boot disk GiB) of an EKS node group or GKE node pool."""
+    if pool.type == GPU_POOLS[0]:
+        return (pool.inputs.get("instanceTypes") or [""])[0], pool.inputs.get("diskSize")
+    config = pool.inputs.get("nodeConfig") or {}
+    return config.get("machineType", ""), config.get("diskSizeGb")
+
+
+@rule("serving-replicas-fit-their-nodes",
+      "Kubernetes, Resource Management for Pods and Containers / Node-pressure Eviction: a pod is scheduled "
+      "only where its requests fit the node's allocatable (GPUs, CPU, memory, ephemeral storage), and emptyDirs "
+      "on the node's disk are evicted under nodefs pressure (default nodefs.available < 10%); "
+      "https://kubernetes.io/docs/concepts/configuration/manage-resources-containers/")
+def replicas_fit_their_nodes(graph: Graph, _decisions):
+    """Every model-server replica, packed as densely as its node's GPUs allow, must fit that node's CPU,
+    memory (which holds its memory-backed /dev/shm) and disk (its weight cache and scratch emptyDirs, beside
+    the images), or replicas stay Pending. Allocatable is taken as HOST_RESERVE of the machine (conservative:
+    EKS and GKE reserve less on GPU-sized machines) and the disk less the eviction floor and images."""
+    machines = {(m.cloud, m.name): m for gpu in load_catalog().gpus.values() for m in gpu.machine_types}
+    pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
+    for release in graph.of_type(CHART):
+        values = release.inputs.get("values") or {}
+        label = (values.get("nodeSelector") or {}).get(POOL_LABEL)
+        cluster = graph.by_urn.get(release.provider)
+        pool = pools.get(f"{cluster.name}-{label}") if cluster and label else None
+        if pool is None:
+            continue
+        machine_type, disk = _node(pool)
+        machine = machines.get(("aws" if pool.type == GPU_POOLS[0] else "gcp", machine_type))
+        gpus = int((values.get("gpu") or {}).get("count") or 0)
+        if machine is None or not gpus:
+            continue
+        per_node = machine.gpu_count // gpus
+        requests = (values.get("resources") or {}).get("requests") or {}
+        if per_node < 1:
+            yield release.urn, f"needs {gpus} GPUs; a {machine_type} node has {machine.gpu_count}", \
+                "size the model onto a machine type with enough GPUs"
+            continue
+        if machine.memory_mib and per_node * _gib(requests.get("memory", "0")) > machine.memory_mib / 1024 * HOST_RESERVE:
+            yield (release.urn, f"{per_node} replica(s) × {requests.get('memory')} exceed {machine_type}'s allocatable "
+                   "memory", "request less memory per replica or place fewer replicas per node")
+        if machine.vcpu and per_node * float(requests.get("cpu", 0)) > machine.vcpu * HOST_RESERVE:
+            yield (release.urn, f"{per_node} replica(s) × {requests.get('cpu')} CPU exceed {machine_type}'s allocatable "
+                   "CPU", "request fewer cores per replica")
+        local = _gib((values.get("weights") or {}).get("cache", {}).get("size", "0")) + sum(
+            _gib(v) for v in (values.get("scratch") or {}).values())
+        if disk and per_node * local > disk * (1 - EVICTION_FREE) - IMAGES_GIB:
+            yield (release.urn, f"{per_node} replica(s) × {local:.0f} GiB of local cache and scratch exceed the "
+                   f"{disk} GiB node disk (less {IMAGES_GIB} GiB of images and the eviction floor)",
+                   "size the pool's boot disk from its replicas' caches (the plan's pool disk)")
