@@ -1,27 +1,46 @@
-"""Shared fixtures: the catalog, the project policy, and each real stack planned once per session."""
+"""Shared fixtures: the catalog, the project policy, the real stacks' decisions and plans, scratch projects.
+
+Helpers the test modules import live in tests/support/. Each expensive fixture computes only what a test
+asks for: `plans["eu-central"]` plans that one stack, once per test process (pytest-xdist runs one process
+per core, see pyproject.toml), and `decisions` takes the domain's decisions without running the program.
+"""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sovereign.catalog import load_catalog
-from sovereign.domain.stackfile import list_stacks, read_stack_config
+from sovereign.domain.decisions import decide_region
+from sovereign.domain.spec import parse_spec
+from sovereign.domain.stackfile import display_name, read_stack_config
 from sovereign.engine.run import plan_stack
 from sovereign.project import PROJECT_DIR, load_project_policy
 
-STACKS = list_stacks(PROJECT_DIR)
+from tests.support.stacks import STACKS, copy_project
 
 
-def stacks_on(cloud: str) -> list[str]:
-    """The stacks that declare `cloud`, read at collection time so tests parametrize without skips."""
-    return [s for s in STACKS if cloud in (read_stack_config(PROJECT_DIR, s)[0].get("sovereign:clouds") or {})]
+class PerStack(Mapping):
+    """stack → `make(stack)`, computed on first use and kept: a test of one stack pays for that stack only."""
 
+    def __init__(self, make: Callable[[str], Any], stacks: tuple[str, ...] = STACKS):
+        self._make, self._stacks, self._done = make, stacks, {}
 
-AWS_STACKS, GCP_STACKS = stacks_on("aws"), stacks_on("gcp")
-FIXTURES = Path(__file__).parent / "fixtures"
+    def __getitem__(self, stack: str) -> Any:
+        if stack not in self._stacks:
+            raise KeyError(stack)
+        if stack not in self._done:
+            self._done[stack] = self._make(stack)
+        return self._done[stack]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stacks)
+
+    def __len__(self) -> int:
+        return len(self._stacks)
 
 
 @pytest.fixture(scope="session")
@@ -36,34 +55,21 @@ def policy():
 
 @pytest.fixture(scope="session")
 def plans():
-    """Every stack in stacks/, planned once under mocks and shared by the tests that read graphs."""
-    return {name: plan_stack(name) for name in STACKS}
+    """Every stack in stacks/, planned under mocks when a test first asks for it, then shared."""
+    return PerStack(plan_stack)
+
+
+@pytest.fixture(scope="session")
+def decisions(catalog, policy):
+    """Every real stack's RegionDecisions (spec, verdicts, sizing, clusters) as the program takes them, from
+    the stack file and the project policy alone: no program run, for tests of the domain's decisions."""
+    def decide(stack: str):
+        config, _ = read_stack_config(PROJECT_DIR, stack)
+        return decide_region(parse_spec(config, stack, display_name(stack), catalog), policy, catalog)
+    return PerStack(decide)
 
 
 @pytest.fixture
-def project_copy(tmp_path):
+def project_copy(tmp_path) -> Path:
     """A scratch copy of the project's program, stacks and policy, for tests that edit them."""
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT_DIR / item, tmp_path / item)
-    for folder in ("stacks", "policy"):
-        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
-    return tmp_path
-
-
-# A test export ban: OpenAI closed for the EEA. It covers the stacks whose jurisdiction touches the EEA.
-EEA_OPENAI_BAN = """bans:
-  - id: ban-openai-eea
-    providers: [openai]
-    groups: [eea]
-    reason: Export ban on US frontier-model APIs to the EEA (test).
-    since: 2026-12-01
-"""
-
-
-def policy_with_ban(policy_file: Path, out_dir: Path) -> Path:
-    """A copy of `policy_file` with EEA_OPENAI_BAN added as its first ban."""
-    policy = policy_file.read_text()
-    assert policy.count("\nbans:\n") == 1
-    path = out_dir / "sovereignty.yaml"
-    path.write_text(policy.replace("\nbans:\n", "\n" + EEA_OPENAI_BAN, 1))
-    return path
+    return copy_project(tmp_path)

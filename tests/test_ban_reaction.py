@@ -8,15 +8,12 @@ import pytest
 from sovereign.catalog import load_catalog
 from sovereign.engine.run import plan_stack
 from sovereign.engine.snapshot import dumps, snapshot
-from sovereign.project import PROJECT_DIR
-
-from .conftest import STACKS, policy_with_ban
-
+from tests.support.stacks import EEA_STACKS, POLICY_FILE, STACKS, policy_with_ban
 
 
 @pytest.fixture(scope="module")
 def banned(tmp_path_factory):
-    path = policy_with_ban(PROJECT_DIR / "policy" / "sovereignty.yaml", tmp_path_factory.mktemp("policy"))
+    path = policy_with_ban(POLICY_FILE, tmp_path_factory.mktemp("policy"))
     return {stack: plan_stack(stack, policy=path) for stack in STACKS}
 
 
@@ -24,17 +21,13 @@ def covered(plan) -> bool:
     return bool(load_catalog().groups["eea"].codes & set(plan.spec.jurisdiction.countries))
 
 
-# The stacks whose jurisdiction touches the EEA (checked against the specs below).
-COVERED = ("eu-central", "it-south")
-
-
 def test_exactly_the_covered_stacks_change(plans, banned):
-    assert {s for s in STACKS if covered(plans[s])} == set(COVERED)
+    assert {s for s in STACKS if covered(plans[s])} == set(EEA_STACKS)
     changed = {s for s in STACKS if dumps(snapshot(plans[s])) != dumps(snapshot(banned[s]))}
-    assert changed == set(COVERED)
+    assert changed == set(EEA_STACKS)
 
 
-@pytest.mark.parametrize("stack", COVERED)
+@pytest.mark.parametrize("stack", EEA_STACKS)
 def test_covered_stacks_are_closed_at_every_layer(plans, banned, stack):
     before, after = plans[stack], banned[stack]
     openai = next(v for v in after.verdicts if v.provider == "openai")

@@ -10,7 +10,7 @@ import pytest
 from sovereign.engine.snapshot import snapshot
 from sovereign.project import PROJECT_DIR
 
-from .conftest import AWS_STACKS, GCP_STACKS
+from tests.support.stacks import AWS_STACKS, GCP_STACKS
 
 
 def _baseline():

@@ -12,8 +12,8 @@ import yaml
 
 from sovereign.catalog import load_catalog
 
-from .helm import CHARTS, lint, objects, one, template, template_error
-from .schemas import schema_errors
+from tests.support.helm import CHARTS, lint, objects, one, template, template_error
+from tests.support.schemas import schema_errors
 
 CHART = CHARTS / "model-server"
 STARTUP_WINDOW_MIN_SECONDS = 30 * 60

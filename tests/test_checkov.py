@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import STACKS
-from .helm import REPO_ROOT, require_executable
-from .policypack_harness import stack_graph
+from tests.support.helm import REPO_ROOT, require_executable
+from tests.support.policypack_harness import stack_graph
+from tests.support.stacks import STACKS
 
 CHECKOV = REPO_ROOT / ".cache" / "tools" / "checkov" / "bin" / "checkov"
 SKIPS_FILE = REPO_ROOT / "policypack" / "checkov-skips.yaml"

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from .conftest import STACKS
+from tests.support.stacks import STACKS
 
 
 def sovereign(*args: str, cwd=None) -> subprocess.CompletedProcess:

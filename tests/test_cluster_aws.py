@@ -16,84 +16,63 @@ import yaml
 from components.aws import nodes
 from sovereign.domain.stackfile import stack_file
 from sovereign.domain.topology import GPU_TAINT
-from sovereign.engine.graph import SECRET_MASK, RegisteredResource
-from sovereign.engine.run import Plan, plan_stack
+from sovereign.engine.graph import SECRET_MASK
+from sovereign.engine.run import plan_stack
+from tests.support.graph import Graph
+from tests.support.stacks import AWS_STACKS
+from tests.support.tokens import T
 
-from .conftest import AWS_STACKS
-
-
-COMPONENT = "sovereign:aws:GpuCluster"
-CLUSTER = "aws:eks/cluster:Cluster"
-SUBNET = "aws:ec2/subnet:Subnet"
-NAT = "aws:ec2/natGateway:NatGateway"
-ROUTE = "aws:ec2/route:Route"
-ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-ROLE = "aws:iam/role:Role"
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-OIDC = "aws:iam/openIdConnectProvider:OpenIdConnectProvider"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-ADDON = "aws:eks/addon:Addon"
-ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
-ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
-RELEASE = "kubernetes:helm.sh/v3:Release"
 ARN = re.compile(r"\barn:([a-z-]+):")
 
 
-class ClusterGraph:
-    """The resources registered under one stack's AWS cluster component, with their links."""
+def cluster_plan(graph: Graph):
+    return graph.plan.decisions.cluster("aws")
 
-    def __init__(self, plan: Plan):
-        assert plan.ok, plan.errors
-        self.plan = plan
-        self.cluster_plan = plan.decisions.cluster("aws")
-        [self.component] = [r for r in plan.resources if r.type == COMPONENT]
-        self.children = [r for r in plan.resources if r.parent == self.component.urn]
-        self.by_urn = {r.urn: r for r in plan.resources}
-        self.partition = self.cluster_plan.cloud.region.partition
 
-    def all(self, typ: str) -> list[RegisteredResource]:
-        return [r for r in self.children if r.type == typ]
+def partition(graph: Graph) -> str:
+    return cluster_plan(graph).cloud.region.partition
 
-    def one(self, typ: str) -> RegisteredResource:
-        [found] = self.all(typ)
-        return found
 
-    def deps(self, resource: RegisteredResource, typ: str) -> list[RegisteredResource]:
-        return [self.by_urn[u] for u in resource.options.get("dependsOn", []) if self.by_urn[u].type == typ]
+def role_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
 
-    def role_by_arn(self, arn: str) -> str:
-        return arn.rsplit("/", 1)[-1]
 
-    def attached_policies(self, role_name: str) -> set[str]:
-        return {a.inputs["policyArn"] for a in self.all(ATTACHMENT) if a.inputs["role"] == role_name}
+def attached_policies(children: Graph, role: str) -> set[str]:
+    return {a.inputs["policyArn"] for a in children.all(T.IAM_ROLE_POLICY_ATTACHMENT) if a.inputs["role"] == role}
 
-    def routed_subnets(self) -> dict[str, tuple[str, RegisteredResource]]:
-        """Subnet URN → ("nat" | "igw", the NAT gateway or internet gateway its default route uses)."""
-        default = {}
-        for route in self.all(ROUTE):
-            assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
-            [table] = self.deps(route, ROUTE_TABLE)
-            nats, igws = self.deps(route, NAT), self.deps(route, "aws:ec2/internetGateway:InternetGateway")
-            assert len(nats) + len(igws) == 1, route.urn
-            default[table.urn] = ("nat", nats[0]) if nats else ("igw", igws[0])
-        routed = {}
-        for association in self.all(ASSOCIATION):
-            [subnet], [table] = self.deps(association, SUBNET), self.deps(association, ROUTE_TABLE)
-            routed[subnet.urn] = default[table.urn]
-        return routed
 
-    def private_subnets(self) -> list[RegisteredResource]:
-        return [self.by_urn[u] for u, (via, _) in self.routed_subnets().items() if via == "nat"]
+def routed_subnets(children: Graph) -> dict[str, tuple[str, object]]:
+    """Subnet URN → ("nat" | "igw", the NAT gateway or internet gateway its default route uses)."""
+    default = {}
+    for route in children.all(T.ROUTE):
+        assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+        [table] = children.deps(route, T.ROUTE_TABLE)
+        nats, igws = children.deps(route, T.NAT_GATEWAY), children.deps(route, T.INTERNET_GATEWAY)
+        assert len(nats) + len(igws) == 1, route.urn
+        default[table.urn] = ("nat", nats[0]) if nats else ("igw", igws[0])
+    routed = {}
+    for association in children.all(T.ROUTE_TABLE_ASSOCIATION):
+        [subnet], [table] = children.deps(association, T.SUBNET), children.deps(association, T.ROUTE_TABLE)
+        routed[subnet.urn] = default[table.urn]
+    return routed
 
-    def node_groups(self) -> dict[str, RegisteredResource]:
-        return {g.inputs["nodeGroupName"]: g for g in self.all(NODE_GROUP)}
+
+def private_subnets(children: Graph) -> list:
+    return [children.urn(u) for u, (via, _) in routed_subnets(children).items() if via == "nat"]
+
+
+def node_groups(children: Graph) -> dict[str, object]:
+    return {g.inputs["nodeGroupName"]: g for g in children.all(T.EKS_NODE_GROUP)}
+
+
+def aws_cluster(plan) -> Graph:
+    """The children of the stack's AWS cluster component."""
+    return Graph.of(plan).component(T.AWS_GPU_CLUSTER)
 
 
 @pytest.fixture
 def graph(plans, stack):
-    return ClusterGraph(plans[stack])
+    return aws_cluster(plans[stack])
 
 
 def test_there_are_aws_stacks_and_one_is_in_the_china_partition():
@@ -103,9 +82,9 @@ def test_there_are_aws_stacks_and_one_is_in_the_china_partition():
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_cluster_runs_the_planned_version_behind_a_private_endpoint(graph):
-    cloud = graph.cluster_plan.cloud
-    cluster = graph.one(CLUSTER)
-    assert cluster.inputs["name"] == graph.cluster_plan.name
+    cloud = cluster_plan(graph).cloud
+    cluster = graph.one(T.EKS_CLUSTER)
+    assert cluster.inputs["name"] == cluster_plan(graph).name
     assert cluster.inputs["version"] == cloud.kubernetes_version
     vpc = cluster.inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
@@ -120,39 +99,40 @@ def test_cluster_runs_the_planned_version_behind_a_private_endpoint(graph):
     assert set(cluster.inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator"}
     encryption = cluster.inputs["encryptionConfig"]
     assert encryption["resources"] == ["secrets"]
-    assert encryption["provider"]["keyArn"].startswith(f"arn:{graph.partition}:kms:{cloud.region.name}:")
-    assert graph.one("aws:kms/key:Key").inputs["enableKeyRotation"] is True
+    assert encryption["provider"]["keyArn"].startswith(f"arn:{partition(graph)}:kms:{cloud.region.name}:")
+    assert graph.one(T.KMS_KEY).inputs["enableKeyRotation"] is True
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_cluster_role_is_trusted_by_eks_and_holds_the_cluster_policy_of_its_partition(graph):
-    cluster = graph.one(CLUSTER)
+    cluster = graph.one(T.EKS_CLUSTER)
     role_arn = cluster.inputs["roleArn"]
-    assert role_arn.startswith(f"arn:{graph.partition}:iam::")
-    assert f"arn:{graph.partition}:iam::aws:policy/AmazonEKSClusterPolicy" in \
-        graph.attached_policies(graph.role_by_arn(role_arn))
-    [role] = graph.deps(cluster, ROLE)
+    assert role_arn.startswith(f"arn:{partition(graph)}:iam::")
+    assert f"arn:{partition(graph)}:iam::aws:policy/AmazonEKSClusterPolicy" in \
+        attached_policies(graph, role_name(role_arn))
+    [role] = graph.deps(cluster, T.IAM_ROLE)
     [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "eks.amazonaws.com"}
     # The cluster waits for its policy, so a destroy detaches it only after the cluster is gone.
-    assert any(a.inputs["policyArn"].endswith("/AmazonEKSClusterPolicy") for a in graph.deps(cluster, ATTACHMENT))
+    assert any(a.inputs["policyArn"].endswith("/AmazonEKSClusterPolicy")
+               for a in graph.deps(cluster, T.IAM_ROLE_POLICY_ATTACHMENT))
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_subnets_follow_the_plan_across_zones_and_nodes_use_only_private_ones(graph):
-    network = graph.cluster_plan.network
-    subnets = graph.all(SUBNET)
+    network = cluster_plan(graph).network
+    subnets = graph.all(T.SUBNET)
     assert sorted(s.inputs["cidrBlock"] for s in subnets) == sorted(network.public_subnets + network.private_subnets)
-    private = graph.private_subnets()
+    private = private_subnets(graph)
     zones = {s.inputs["availabilityZone"] for s in private}
-    assert len(zones) == len(private) == graph.cluster_plan.zone_count >= 2
+    assert len(zones) == len(private) == cluster_plan(graph).zone_count >= 2
     assert {s.inputs["cidrBlock"] for s in private} == set(network.private_subnets)
     assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
-    assert all(s.inputs["tags"][f"kubernetes.io/cluster/{graph.cluster_plan.name}"] == "shared" for s in subnets)
+    assert all(s.inputs["tags"][f"kubernetes.io/cluster/{cluster_plan(graph).name}"] == "shared" for s in subnets)
     private_urns = {s.urn for s in private}
-    for holder in [graph.one(CLUSTER), *graph.all(NODE_GROUP)]:
-        ids = holder.inputs["vpcConfig"]["subnetIds"] if holder.type == CLUSTER else holder.inputs["subnetIds"]
-        used = graph.deps(holder, SUBNET)
+    for holder in [graph.one(T.EKS_CLUSTER), *graph.all(T.EKS_NODE_GROUP)]:
+        ids = holder.inputs["vpcConfig"]["subnetIds"] if holder.type == T.EKS_CLUSTER else holder.inputs["subnetIds"]
+        used = graph.deps(holder, T.SUBNET)
         assert len(used) == len(ids), holder.urn
         # Offline every machine type is offered in every zone, so every group spans all private subnets.
         assert {s.urn for s in used} == private_urns, holder.urn
@@ -160,50 +140,50 @@ def test_subnets_follow_the_plan_across_zones_and_nodes_use_only_private_ones(gr
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_each_zone_egresses_through_its_own_nat_gateway(graph):
-    nats = graph.all(NAT)
-    assert len(nats) == graph.cluster_plan.zone_count
-    routed = graph.routed_subnets()
+    nats = graph.all(T.NAT_GATEWAY)
+    assert len(nats) == cluster_plan(graph).zone_count
+    routed = routed_subnets(graph)
     for nat in nats:
-        [public] = graph.deps(nat, SUBNET)
+        [public] = graph.deps(nat, T.SUBNET)
         assert routed[public.urn][0] == "igw"
-    for subnet in graph.private_subnets():
+    for subnet in private_subnets(graph):
         _, nat = routed[subnet.urn]
-        [nat_subnet] = graph.deps(nat, SUBNET)
+        [nat_subnet] = graph.deps(nat, T.SUBNET)
         assert nat_subnet.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
-    assert len({routed[s.urn][1].urn for s in graph.private_subnets()}) == len(nats)
+    assert len({routed[s.urn][1].urn for s in private_subnets(graph)}) == len(nats)
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_oidc_provider_is_bound_to_the_cluster_issuer_and_trusted_by_the_ebs_csi_role(graph):
-    region = graph.cluster_plan.cloud.region
-    oidc = graph.one(OIDC)
-    assert graph.deps(oidc, CLUSTER) == [graph.one(CLUSTER)]
+    region = cluster_plan(graph).cloud.region
+    oidc = graph.one(T.IAM_OIDC_PROVIDER)
+    assert graph.deps(oidc, T.EKS_CLUSTER) == [graph.one(T.EKS_CLUSTER)]
     issuer_host = re.escape(f"oidc.eks.{region.name}.{region.dns_suffix}")
     assert re.fullmatch(rf"https://{issuer_host}/id/[0-9A-F]{{32}}", oidc.inputs["url"])
     assert oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"]
-    [csi] = [a for a in graph.all(ADDON) if a.inputs["addonName"] == "aws-ebs-csi-driver"]
-    [role] = graph.deps(csi, ROLE)
+    [csi] = [a for a in graph.all(T.EKS_ADDON) if a.inputs["addonName"] == "aws-ebs-csi-driver"]
+    [role] = graph.deps(csi, T.IAM_ROLE)
     [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
     host = oidc.inputs["url"].removeprefix("https://")
-    assert re.fullmatch(rf"arn:{graph.partition}:iam::\d{{12}}:oidc-provider/{re.escape(host)}",
+    assert re.fullmatch(rf"arn:{partition(graph)}:iam::\d{{12}}:oidc-provider/{re.escape(host)}",
                         statement["Principal"]["Federated"])
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
     assert statement["Condition"]["StringEquals"] == {
         f"{host}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa", f"{host}:aud": "sts.amazonaws.com"}
-    assert f"arn:{graph.partition}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" in \
-        graph.attached_policies(graph.role_by_arn(csi.inputs["serviceAccountRoleArn"]))
+    assert f"arn:{partition(graph)}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" in \
+        attached_policies(graph, role_name(csi.inputs["serviceAccountRoleArn"]))
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
-    plan = graph.cluster_plan
-    groups = graph.node_groups()
+    plan = cluster_plan(graph)
+    groups = node_groups(graph)
     assert set(groups) == {"system"} | {p.name for p in plan.gpu_pools}
     node_role = {g.inputs["nodeRoleArn"] for g in groups.values()}
     assert len(node_role) == 1
-    assert {f"arn:{graph.partition}:iam::aws:policy/{p}" for p in (
+    assert {f"arn:{partition(graph)}:iam::aws:policy/{p}" for p in (
         "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
-        "AmazonSSMManagedInstanceCore")} <= graph.attached_policies(graph.role_by_arn(node_role.pop()))
+        "AmazonSSMManagedInstanceCore")} <= attached_policies(graph, role_name(node_role.pop()))
     system = groups["system"].inputs
     assert system["amiType"] == "AL2023_x86_64_STANDARD" and "taints" not in system
     assert system["instanceTypes"] == [plan.system_machine_type]
@@ -235,35 +215,35 @@ def test_gpu_node_ranges_add_up_to_the_sizing_decision(graph):
         expected[fit.machine_type][1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
     registered = {g.inputs["instanceTypes"][0]: [g.inputs["scalingConfig"]["minSize"],
                                                  g.inputs["scalingConfig"]["maxSize"]]
-                  for name, g in graph.node_groups().items() if name != "system"}
+                  for name, g in node_groups(graph).items() if name != "system"}
     assert expected and registered == dict(expected)
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_addons_are_managed_and_ordered_around_the_nodes(graph):
-    addons = {a.inputs["addonName"]: a for a in graph.all(ADDON)}
+    addons = {a.inputs["addonName"]: a for a in graph.all(T.EKS_ADDON)}
     assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver",
                            "metrics-server"}
     assert all(a.inputs["resolveConflictsOnUpdate"] == "OVERWRITE" for a in addons.values())
-    system = graph.node_groups()["system"]
+    system = node_groups(graph)["system"]
     for name in ("coredns", "metrics-server", "aws-ebs-csi-driver"):
-        assert graph.deps(addons[name], NODE_GROUP) == [system], name
-    for group in graph.all(NODE_GROUP):
-        assert {a.inputs["addonName"] for a in graph.deps(group, ADDON)} == {"vpc-cni", "kube-proxy",
-                                                                            "eks-pod-identity-agent"}
+        assert graph.deps(addons[name], T.EKS_NODE_GROUP) == [system], name
+    for group in graph.all(T.EKS_NODE_GROUP):
+        assert {a.inputs["addonName"] for a in graph.deps(group, T.EKS_ADDON)} == {
+            "vpc-cni", "kube-proxy", "eks-pod-identity-agent"}
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_kubernetes_provider_has_a_secret_kubeconfig_and_carries_the_device_plugin(graph):
-    provider = graph.one(K8S_PROVIDER)
+    provider = graph.one(T.K8S_PROVIDER)
     assert provider.inputs["kubeconfig"] == SECRET_MASK
     assert provider.inputs["deleteUnreachable"] == "true"
     assert provider.inputs["enableServerSideApply"] == "true"
-    assert graph.deps(provider, CLUSTER) == [graph.one(CLUSTER)]
-    assert set(provider.options["dependsOn"]) >= {g.urn for g in graph.all(NODE_GROUP)}
-    plugin = graph.one(RELEASE)
+    assert graph.deps(provider, T.EKS_CLUSTER) == [graph.one(T.EKS_CLUSTER)]
+    assert set(provider.options["dependsOn"]) >= {g.urn for g in graph.all(T.EKS_NODE_GROUP)}
+    plugin = graph.one(T.HELM_RELEASE)
     assert plugin.provider == provider.urn
-    assert plugin.options["deletedWith"] == graph.one(CLUSTER).urn
+    assert plugin.options["deletedWith"] == graph.one(T.EKS_CLUSTER).urn
     assert (plugin.inputs["chart"], plugin.inputs["namespace"]) == ("nvidia-device-plugin", "kube-system")
     assert plugin.inputs["repositoryOpts"]["repo"] == "https://nvidia.github.io/k8s-device-plugin"
     assert re.fullmatch(r"0\.17\.\d+", plugin.inputs["version"])
@@ -273,17 +253,16 @@ def test_kubernetes_provider_has_a_secret_kubeconfig_and_carries_the_device_plug
         "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
     [selector] = term["matchExpressions"]
     # Every GPU pool carries the label the plugin selects on, and no other pool does.
-    for name, group in graph.node_groups().items():
+    for name, group in node_groups(graph).items():
         assert (selector["key"] in group.inputs.get("labels", {})) == (name != "system")
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_every_resource_names_this_regions_aws_or_kubernetes_provider(graph):
-    [aws_provider] = [r for r in graph.plan.resources if r.type == "pulumi:providers:aws"
-                      and r.name == f"{graph.plan.spec.name}-aws"]
-    assert aws_provider.inputs["region"] == graph.cluster_plan.cloud.region.name
-    k8s_provider = graph.one(K8S_PROVIDER)
-    custom = [r for r in graph.children if r.custom and not r.type.startswith("pulumi:providers:")]
+    aws_provider = graph.whole.one(T.AWS_PROVIDER, name=f"{graph.plan.spec.name}-aws")
+    assert aws_provider.inputs["region"] == cluster_plan(graph).cloud.region.name
+    k8s_provider = graph.one(T.K8S_PROVIDER)
+    custom = [r for r in graph if r.custom and not r.type.startswith("pulumi:providers:")]
     assert len(custom) > 40
     for r in custom:
         expected = k8s_provider.urn if r.type.startswith("kubernetes:") else aws_provider.urn
@@ -292,37 +271,37 @@ def test_every_resource_names_this_regions_aws_or_kubernetes_provider(graph):
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_every_arn_uses_the_partition_of_the_region(graph):
-    arns = ARN.findall(json.dumps([r.inputs for r in graph.children]))
+    arns = ARN.findall(json.dumps([r.inputs for r in graph]))
     assert len(arns) >= 10
-    assert set(arns) == {graph.partition}
-    account = graph.cluster_plan.cloud.account_id
+    assert set(arns) == {partition(graph)}
+    account = cluster_plan(graph).cloud.account_id
     if account:  # the provider is pinned to it, so every IAM ARN the cluster names is in that account
-        assert graph.one(CLUSTER).inputs["roleArn"].split(":")[4] == account
+        assert graph.one(T.EKS_CLUSTER).inputs["roleArn"].split(":")[4] == account
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_admin_role_gets_a_cluster_admin_access_entry_only_when_set(graph):
-    admin = graph.cluster_plan.cloud.admin_role_arn
-    entries, policies = graph.all(ACCESS_ENTRY), graph.all(ACCESS_POLICY)
+    admin = cluster_plan(graph).cloud.admin_role_arn
+    entries, policies = graph.all(T.EKS_ACCESS_ENTRY), graph.all(T.EKS_ACCESS_POLICY)
     if admin is None:
         assert entries == [] and policies == []
         return
     [entry], [policy] = entries, policies
     assert entry.inputs["principalArn"] == policy.inputs["principalArn"] == admin
     assert policy.inputs["policyArn"] == \
-        f"arn:{graph.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+        f"arn:{partition(graph)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
     assert policy.inputs["accessScope"] == {"type": "cluster"}
-    assert graph.deps(policy, ACCESS_ENTRY) == [entry]
+    assert graph.deps(policy, T.EKS_ACCESS_ENTRY) == [entry]
 
 
 def test_china_stack_registers_aws_cn_arns_and_service_principals(plans):
-    graph = ClusterGraph(plans["cn-north"])
-    assert graph.partition == "aws-cn"
-    assert graph.one(CLUSTER).inputs["roleArn"].startswith("arn:aws-cn:iam::")
+    graph = aws_cluster(plans["cn-north"])
+    assert partition(graph) == "aws-cn"
+    assert graph.one(T.EKS_CLUSTER).inputs["roleArn"].startswith("arn:aws-cn:iam::")
     assert "arn:aws-cn:iam::aws:policy/AmazonEKSClusterPolicy" in \
-        graph.attached_policies(graph.role_by_arn(graph.one(CLUSTER).inputs["roleArn"]))
-    node_role = graph.node_groups()["system"].inputs["nodeRoleArn"]
-    [role] = graph.deps(graph.node_groups()["system"], ROLE)
+        attached_policies(graph, role_name(graph.one(T.EKS_CLUSTER).inputs["roleArn"]))
+    node_role = node_groups(graph)["system"].inputs["nodeRoleArn"]
+    [role] = graph.deps(node_groups(graph)["system"], T.IAM_ROLE)
     assert node_role.startswith("arn:aws-cn:iam::")
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == \
         {"Service": "ec2.amazonaws.com.cn"}
@@ -342,11 +321,11 @@ def test_public_endpoint_and_admin_entry_follow_the_spec(project_copy, cidrs, ad
     if admin:
         aws["adminRoleArn"] = admin
     path.write_text(yaml.safe_dump(doc))
-    graph = ClusterGraph(plan_stack(stack, project=project_copy))
-    vpc = graph.one(CLUSTER).inputs["vpcConfig"]
+    graph = aws_cluster(plan_stack(stack, project=project_copy))
+    vpc = graph.one(T.EKS_CLUSTER).inputs["vpcConfig"]
     assert vpc["endpointPublicAccess"] is bool(cidrs)
     assert vpc.get("publicAccessCidrs", []) == list(cidrs)
-    assert [e.inputs["principalArn"] for e in graph.all(ACCESS_ENTRY)] == ([admin] if admin else [])
+    assert [e.inputs["principalArn"] for e in graph.all(T.EKS_ACCESS_ENTRY)] == ([admin] if admin else [])
 
 
 def test_node_groups_skip_zones_that_do_not_offer_their_machine_type(monkeypatch):

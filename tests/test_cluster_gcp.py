@@ -11,36 +11,27 @@ import pytest
 from sovereign.domain.topology import GPU_LABEL, GPU_TAINT, POOL_LABEL
 from sovereign.engine.graph import SECRET_MASK
 
-from .conftest import GCP_STACKS
+from tests.support.graph import Graph
+from tests.support.stacks import GCP_STACKS
+from tests.support.tokens import T
 
 NODE_ROLES = {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
               "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"}
 CLOUD_PLATFORM = ["https://www.googleapis.com/auth/cloud-platform"]
 
 
-class Graph:
-    """The resources one stack's GCP cluster component registered, indexed by type."""
+def cluster_plan(graph: Graph):
+    return graph.plan.decisions.cluster("gcp")
 
-    def __init__(self, plan):
-        self.plan = plan
-        self.cluster_plan = plan.decisions.cluster("gcp")
-        [self.component] = [r for r in plan.resources if r.type == "sovereign:gcp:GpuCluster"]
-        self.children = [r for r in plan.resources if r.parent == self.component.urn]
 
-    def all(self, type_: str):
-        return [r for r in self.children if r.type == type_]
-
-    def one(self, type_: str):
-        [resource] = self.all(type_)
-        return resource
-
-    def pools(self):
-        return {r.inputs["name"]: r for r in self.all("gcp:container/nodePool:NodePool")}
+def node_pools(graph: Graph) -> dict:
+    return {r.inputs["name"]: r for r in graph.all(T.GKE_NODE_POOL)}
 
 
 @pytest.fixture
 def graph(plans, request):
-    return Graph(plans[request.param])
+    """The children of the stack's GCP cluster component."""
+    return Graph.of(plans[request.param]).component(T.GCP_GPU_CLUSTER)
 
 
 gcp_stacks = pytest.mark.parametrize("graph", GCP_STACKS, indirect=True)
@@ -54,8 +45,8 @@ def test_several_stacks_run_gcp_some_with_and_some_without_api_access_cidrs(plan
 
 @gcp_stacks
 def test_cluster_is_regional_private_dataplane_v2_with_workload_identity(graph):
-    plan, cloud = graph.cluster_plan, graph.cluster_plan.cloud
-    cluster = graph.one("gcp:container/cluster:Cluster").inputs
+    plan, cloud = cluster_plan(graph), cluster_plan(graph).cloud
+    cluster = graph.one(T.GKE_CLUSTER).inputs
     assert cluster["name"] == plan.name and cluster["location"] == cloud.region.name
     assert cluster["datapathProvider"] == "ADVANCED_DATAPATH"
     assert cluster["workloadIdentityConfig"] == {"workloadPool": f"{cloud.project}.svc.id.goog"}
@@ -70,11 +61,11 @@ def test_cluster_is_regional_private_dataplane_v2_with_workload_identity(graph):
 
 @gcp_stacks
 def test_cluster_api_is_private_unless_the_stack_names_operator_networks(graph):
-    cloud = graph.cluster_plan.cloud
-    cluster = graph.one("gcp:container/cluster:Cluster").inputs
+    cloud = cluster_plan(graph).cloud
+    cluster = graph.one(T.GKE_CLUSTER).inputs
     private = cluster["privateClusterConfig"]
     assert private["enablePrivateNodes"] is True
-    assert private["masterIpv4CidrBlock"] == graph.cluster_plan.network.master_cidr
+    assert private["masterIpv4CidrBlock"] == cluster_plan(graph).network.master_cidr
     assert private["enablePrivateEndpoint"] is (not cloud.api_access_cidrs)
     authorized = cluster["masterAuthorizedNetworksConfig"]
     assert sorted(b["cidrBlock"] for b in authorized["cidrBlocks"]) == sorted(cloud.api_access_cidrs)
@@ -83,29 +74,29 @@ def test_cluster_api_is_private_unless_the_stack_names_operator_networks(graph):
 
 @gcp_stacks
 def test_cluster_spreads_over_distinct_up_zones_of_its_region(graph, catalog):
-    region = graph.cluster_plan.cloud.region
-    zones = graph.one("gcp:container/cluster:Cluster").inputs["nodeLocations"]
-    assert len(zones) == len(set(zones)) == graph.cluster_plan.zone_count >= 2
+    region = cluster_plan(graph).cloud.region
+    zones = graph.one(T.GKE_CLUSTER).inputs["nodeLocations"]
+    assert len(zones) == len(set(zones)) == cluster_plan(graph).zone_count >= 2
     assert set(zones) <= set(catalog.region("gcp", region.name).zones)
-    for pool in graph.pools().values():
+    for pool in node_pools(graph).values():
         assert pool.inputs["nodeLocations"] == zones
 
 
 @gcp_stacks
 def test_network_and_subnetwork_carry_the_plan_ranges(graph):
-    ranges = graph.cluster_plan.network
-    network = graph.one("gcp:compute/network:Network")
-    subnet = graph.one("gcp:compute/subnetwork:Subnetwork")
+    ranges = cluster_plan(graph).network
+    network = graph.one(T.NETWORK)
+    subnet = graph.one(T.SUBNETWORK)
     assert network.inputs["autoCreateSubnetworks"] is False
     assert subnet.inputs["ipCidrRange"] == ranges.private_subnets[0]
-    assert subnet.inputs["region"] == graph.cluster_plan.cloud.region.name
+    assert subnet.inputs["region"] == cluster_plan(graph).cloud.region.name
     assert subnet.inputs["network"].endswith(f"/global/networks/{network.name}")
     secondary = {r["rangeName"]: r["ipCidrRange"] for r in subnet.inputs["secondaryIpRanges"]}
     assert secondary == {"pods": ranges.pods_cidr, "services": ranges.services_cidr}
     assert subnet.inputs["privateIpGoogleAccess"] is True
     assert subnet.inputs["logConfig"]["flowSampling"] > 0
     # The cluster is VPC-native on exactly these ranges, in this network.
-    cluster = graph.one("gcp:container/cluster:Cluster")
+    cluster = graph.one(T.GKE_CLUSTER)
     policy = cluster.inputs["ipAllocationPolicy"]
     assert {policy["clusterSecondaryRangeName"], policy["servicesSecondaryRangeName"]} == set(secondary)
     assert {network.urn, subnet.urn} <= set(cluster.options["dependsOn"])
@@ -116,12 +107,12 @@ def test_network_and_subnetwork_carry_the_plan_ranges(graph):
 
 @gcp_stacks
 def test_private_nodes_reach_out_through_cloud_nat_on_the_network_router(graph):
-    network = graph.one("gcp:compute/network:Network")
-    router = graph.one("gcp:compute/router:Router")
-    nat = graph.one("gcp:compute/routerNat:RouterNat").inputs
+    network = graph.one(T.NETWORK)
+    router = graph.one(T.ROUTER)
+    nat = graph.one(T.ROUTER_NAT).inputs
     assert router.inputs["network"].endswith(f"/global/networks/{network.name}")
     assert nat["router"] == router.name
-    assert nat["region"] == router.inputs["region"] == graph.cluster_plan.cloud.region.name
+    assert nat["region"] == router.inputs["region"] == cluster_plan(graph).cloud.region.name
     assert nat["natIpAllocateOption"] == "AUTO_ONLY"
     assert nat["sourceSubnetworkIpRangesToNat"] == "ALL_SUBNETWORKS_ALL_IP_RANGES"
     assert nat["logConfig"] == {"enable": True, "filter": "ERRORS_ONLY"}
@@ -129,31 +120,31 @@ def test_private_nodes_reach_out_through_cloud_nat_on_the_network_router(graph):
 
 @gcp_stacks
 def test_project_apis_are_enabled_and_never_disabled_on_destroy(graph):
-    services = graph.all("gcp:projects/service:Service")
+    services = graph.all(T.PROJECT_SERVICE)
     names = {s.inputs["service"] for s in services}
     assert {"container.googleapis.com", "compute.googleapis.com", "iam.googleapis.com"} <= names
     for service in services:
         assert service.inputs["disableOnDestroy"] is False
-        assert service.inputs["project"] == graph.cluster_plan.cloud.project
+        assert service.inputs["project"] == cluster_plan(graph).cloud.project
     container = next(s for s in services if s.inputs["service"] == "container.googleapis.com")
-    assert container.urn in graph.one("gcp:container/cluster:Cluster").options["dependsOn"]
+    assert container.urn in graph.one(T.GKE_CLUSTER).options["dependsOn"]
 
 
 @gcp_stacks
 def test_nodes_run_as_their_own_service_account_with_least_privilege_roles(graph):
-    project = graph.cluster_plan.cloud.project
-    account = graph.one("gcp:serviceaccount/account:Account").inputs
+    project = cluster_plan(graph).cloud.project
+    account = graph.one(T.SERVICE_ACCOUNT).inputs
     assert 6 <= len(account["accountId"]) <= 30
     email = f"{account['accountId']}@{project}.iam.gserviceaccount.com"
-    bindings = graph.all("gcp:projects/iAMMember:IAMMember")
+    bindings = graph.all(T.PROJECT_IAM_MEMBER)
     assert {b.inputs["role"] for b in bindings} == NODE_ROLES and len(bindings) == len(NODE_ROLES)
     for binding in bindings:
         assert binding.inputs["member"] == f"serviceAccount:{email}"
         assert binding.inputs["project"] == project
-    cluster = graph.one("gcp:container/cluster:Cluster")
+    cluster = graph.one(T.GKE_CLUSTER)
     assert cluster.inputs["nodeConfig"]["serviceAccount"] == email  # even the removed default pool
     assert "nodeConfig" in cluster.options["ignoreChanges"]
-    for pool in graph.pools().values():
+    for pool in node_pools(graph).values():
         config = pool.inputs["nodeConfig"]
         assert config["serviceAccount"] == email and config["oauthScopes"] == CLOUD_PLATFORM
         assert config["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
@@ -163,8 +154,8 @@ def test_nodes_run_as_their_own_service_account_with_least_privilege_roles(graph
 
 @gcp_stacks
 def test_system_pool_and_one_gpu_pool_per_plan_pool(graph, catalog):
-    plan = graph.cluster_plan
-    pools = graph.pools()
+    plan = cluster_plan(graph)
+    pools = node_pools(graph)
     assert set(pools) == {"system"} | {p.name for p in plan.gpu_pools}
     system = pools["system"].inputs
     assert system["nodeConfig"]["machineType"] == plan.system_machine_type
@@ -197,13 +188,13 @@ def test_pool_sizes_follow_the_sizing_decision(graph):
     replicas = {m.id: m.replicas for m in spec.models}
     expected: dict[str, list[int]] = {}
     for fit in decisions.fits_for("gcp"):
-        pool = next(p for p in graph.cluster_plan.gpu_pools if p.machine_type == fit.machine_type)
+        pool = next(p for p in cluster_plan(graph).gpu_pools if p.machine_type == fit.machine_type)
         sizes = expected.setdefault(pool.name, [0, 0])
         sizes[0] += math.ceil(replicas[fit.model].min / fit.replicas_per_node)
         sizes[1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
-    pools = graph.pools()
+    pools = node_pools(graph)
     assert set(expected) == set(pools) - {"system"}
-    zones = len(graph.one("gcp:container/cluster:Cluster").inputs["nodeLocations"])
+    zones = len(graph.one(T.GKE_CLUSTER).inputs["nodeLocations"])
     for name, (low, high) in expected.items():
         pool = pools[name]
         scaling = pool.inputs["autoscaling"]
@@ -217,18 +208,18 @@ def test_pool_sizes_follow_the_sizing_decision(graph):
 
 @gcp_stacks
 def test_kubernetes_provider_uses_a_secret_exec_kubeconfig(graph):
-    [provider] = graph.all("pulumi:providers:kubernetes")
-    assert provider.name == graph.cluster_plan.name
+    provider = graph.one(T.K8S_PROVIDER)
+    assert provider.name == cluster_plan(graph).name
     assert provider.inputs["kubeconfig"] == SECRET_MASK
     assert provider.inputs["enableServerSideApply"] == "true"
     assert provider.inputs["deleteUnreachable"] == "true"
-    assert graph.pools()["system"].urn in provider.options["dependsOn"]  # add-ons need nodes to run on
+    assert node_pools(graph)["system"].urn in provider.options["dependsOn"]  # add-ons need nodes to run on
 
 
 @gcp_stacks
-def test_exported_cluster_outputs_name_the_cluster_endpoint_and_pools(graph):
+def test_exported_cluster_outputs_name_the_cluster_endpoint_and_node_pools(graph):
     exported = graph.plan.outputs["clusters"]["gcp"]
-    plan = graph.cluster_plan
+    plan = cluster_plan(graph)
     assert exported["name"] == plan.name
     assert exported["endpoint"].startswith("https://")
     ipaddress.ip_address(exported["endpoint"].removeprefix("https://"))
@@ -241,14 +232,14 @@ def test_exported_cluster_outputs_name_the_cluster_endpoint_and_pools(graph):
 
 @gcp_stacks
 def test_every_resource_names_this_regions_gcp_or_kubernetes_provider(graph):
-    cloud = graph.cluster_plan.cloud
-    [gcp_provider] = [r for r in graph.plan.resources if r.type == "pulumi:providers:gcp"]
+    cloud = cluster_plan(graph).cloud
+    gcp_provider = graph.whole.one(T.GCP_PROVIDER)
     assert (gcp_provider.inputs["region"], gcp_provider.inputs["project"]) == (cloud.region.name, cloud.project)
-    [k8s_provider] = graph.all("pulumi:providers:kubernetes")
+    k8s_provider = graph.one(T.K8S_PROVIDER)
     for r in graph.plan.resources:
         if r.type.startswith("gcp:"):
             assert r.provider == gcp_provider.urn, r.urn
-    custom = [r for r in graph.children if r.custom and not r.type.startswith("pulumi:providers:")]
+    custom = [r for r in graph if r.custom and not r.type.startswith("pulumi:providers:")]
     assert len(custom) >= 10
     for r in custom:
         assert r.provider == (gcp_provider.urn if r.type.startswith("gcp:") else k8s_provider.urn), r.urn

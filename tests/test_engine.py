@@ -10,7 +10,7 @@ from sovereign.engine.run import ProgramFailed, plan_stack, run_program
 from sovereign.engine.snapshot import dumps, snapshot
 from sovereign.project import PROJECT_DIR
 
-from .conftest import STACKS
+from tests.support.stacks import STACKS
 
 PROVIDER_TYPES = {"aws": "pulumi:providers:aws", "gcp": "pulumi:providers:gcp"}
 

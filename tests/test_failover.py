@@ -13,16 +13,11 @@ from sovereign.domain.errors import InvalidInput
 from sovereign.domain.failover import drilled, failover_plan
 from sovereign.engine.drill import cloud_of, offline_drill
 
-from .conftest import AWS_STACKS, GCP_STACKS, STACKS
+from tests.support.graph import Graph
+from tests.support.stacks import AWS_STACKS, STACKS, TWO_CLOUD
+from tests.support.tokens import T
 
-TWO_CLOUD = [s for s in STACKS if s in AWS_STACKS and s in GCP_STACKS]
 SINGLE_CLOUD = [s for s in STACKS if s not in TWO_CLOUD]
-RECORD = "aws:route53/record:Record"
-HEALTH_CHECK = "aws:route53/healthCheck:HealthCheck"
-
-
-def by_type(plan, type_):
-    return [r for r in plan.resources if r.type == type_]
 
 
 @pytest.fixture(scope="module")
@@ -47,9 +42,9 @@ def test_offline_drill_passes_and_only_the_downed_cloud_goes(plans, drills, stac
         t for t in left if t.startswith("aws:s3/") and down == "aws"}
     protected_before = {r.urn for r in plans[stack].resources if r.options.get("protect")}
     assert protected_before and protected_before <= {r.urn for r in drill.resources}
-    records = [r for r in by_type(drill, RECORD) if r.inputs.get("failoverRoutingPolicies")]
+    records = [r for r in Graph(drill.resources).all(T.ROUTE53_RECORD) if r.inputs.get("failoverRoutingPolicies")]
     assert records and {r.inputs["setIdentifier"] for r in records} == {survivor}
-    assert {r.name.rsplit("-", 1)[-1] for r in by_type(drill, HEALTH_CHECK)} == {survivor}
+    assert {r.name.rsplit("-", 1)[-1] for r in Graph(drill.resources).all(T.ROUTE53_HEALTH_CHECK)} == {survivor}
 
 
 @pytest.mark.parametrize("stack", TWO_CLOUD)
@@ -72,17 +67,18 @@ def test_single_cloud_drill_is_refused_with_a_clear_message(stack):
 
 def test_failover_records_health_checks_and_global_routing(plans):
     plan = plans["eu-central"]
-    checks = {r.name: r for r in by_type(plan, HEALTH_CHECK)}
+    graph = Graph.of(plan)
+    checks = {r.name: r for r in graph.all(T.ROUTE53_HEALTH_CHECK)}
     assert set(checks) == {"eu-central-aws", "eu-central-gcp"}
     for check in checks.values():
         assert (check.inputs["requestInterval"], check.inputs["failureThreshold"]) == (10, 3)
         assert check.inputs["resourcePath"] == "/health/liveliness"
     failover = {r.inputs["setIdentifier"]: r.inputs["failoverRoutingPolicies"][0]["type"]
-                for r in by_type(plan, RECORD) if r.inputs.get("failoverRoutingPolicies")}
+                for r in graph.all(T.ROUTE53_RECORD) if r.inputs.get("failoverRoutingPolicies")}
     assert failover == {"aws": "PRIMARY", "gcp": "SECONDARY"}
-    [zone] = by_type(plan, "aws:route53/zone:Zone")
+    zone = graph.one(T.ROUTE53_ZONE)
     assert zone.inputs["name"] == "eu-central.inference.example.eu" and zone.options["protect"]
-    countries = sorted(r.inputs["geolocationRoutingPolicies"][0]["country"] for r in by_type(plan, RECORD)
+    countries = sorted(r.inputs["geolocationRoutingPolicies"][0]["country"] for r in graph.all(T.ROUTE53_RECORD)
                        if r.inputs.get("geolocationRoutingPolicies"))
     assert countries == sorted(plan.spec.dr.serves)
     assert plan.decisions.failover.worst_case_s == 60

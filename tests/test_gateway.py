@@ -17,7 +17,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -40,24 +39,22 @@ from sovereign.engine.run import ProgramFailed, _config_value, plan_stack, run_p
 from sovereign.engine.snapshot import dumps, snapshot
 from sovereign.project import PROJECT_DIR
 
-from . import gateway_probe
-from .conftest import FIXTURES, STACKS, policy_with_ban
-from .schemas import schema_errors
+from tests.support import gateway_probe
+from tests.support.graph import Graph
+from tests.support.schemas import schema_errors
+from tests.support.stacks import EEA_STACKS, FIXTURES, POLICY_FILE, STACKS, copy_project, policy_with_ban
+from tests.support.tokens import CLUSTERS, T
 
 TOOL_VENV = PROJECT_DIR / ".cache" / "tools" / "litellm"
-PROBE = Path(__file__).with_name("gateway_probe.py")
+PROBE = Path(gateway_probe.__file__)
 CANARY = "mock-secret-for-"           # every secret placeholder the offline engine hands the program
-GATEWAY = "sovereign:k8s:InferenceGateway"
-CHART = "kubernetes:helm.sh/v4:Chart"
 KINDS = {"ServiceAccount", "ConfigMap", "Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"}
-CLUSTER_TYPES = {"aws": "aws:eks/cluster:Cluster", "gcp": "gcp:container/cluster:Cluster"}
 # LiteLLM's provider for each catalog provider, as get_llm_provider() must resolve the route.
 LITELLM_PROVIDER = {"openai": "openai", "anthropic": "anthropic", "google_gemini_api": "gemini",
                     "google_vertex_ai": "vertex_ai", "aws_bedrock": "bedrock", "azure_openai": "azure",
                     "mistral": "mistral", "cohere": "cohere_chat", "xai": "xai", "together_ai": "together_ai",
                     "deepseek": "deepseek"}
 CREDENTIAL_FIELDS = ("api_key", "vertex_credentials", "aws_access_key_id", "aws_secret_access_key")
-COVERED = ("eu-central", "it-south")   # the stacks whose jurisdiction touches the EEA (checked below)
 
 
 def env_value(entry: str) -> str:
@@ -84,11 +81,7 @@ def litellm_python() -> Path:
 @pytest.fixture(scope="session")
 def keyed_project(tmp_path_factory) -> Path:
     """The project with every stack keyed: the gateway's key and one per requested provider."""
-    root = tmp_path_factory.mktemp("keyed")
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT_DIR / item, root / item)
-    for folder in ("stacks", "policy"):
-        shutil.copytree(PROJECT_DIR / folder, root / folder)
+    root = copy_project(tmp_path_factory.mktemp("keyed"))
     for stack in STACKS:
         path = root / "stacks" / f"Pulumi.{stack}.yaml"
         doc = yaml.safe_load(path.read_text())
@@ -125,11 +118,11 @@ def probe(litellm_python, variants, tmp_path_factory):
             for cloud, graph in gateways(plan).items():
                 name = f"{variant}/{stack}/{cloud}"
                 path = folder / f"{variant}-{stack}-{cloud}.yaml"
-                path.write_text(graph.config_text)
+                path.write_text(config_text(graph))
                 configs[name] = str(path)
                 # Requests go through each distinct config once (a stack's clusters share one, a ban
                 # leaves uncovered stacks alone); the copies point at that run.
-                body = json.dumps(graph.config, sort_keys=True)
+                body = json.dumps(litellm_config(graph), sort_keys=True)
                 if body not in canonical:
                     canonical[body] = name
                     behaviour.append(name)
@@ -151,58 +144,49 @@ def probe(litellm_python, variants, tmp_path_factory):
 
 # --- reading the graph -------------------------------------------------------------------------------
 
-class GatewayGraph:
-    """One cluster's InferenceGateway component and its children, as registered."""
-
-    def __init__(self, plan, component):
-        self.plan, self.component = plan, component
-        self.cloud = component.name.rsplit("-", 1)[-1]
-        self.children = [r for r in plan.resources if r.parent == component.urn]
-        self.by_kind = {}
-        for r in self.children:
-            self.by_kind.setdefault(r.inputs.get("kind"), []).append(r)
-
-    def one(self, kind):
-        [resource] = self.by_kind[kind]
-        return resource
-
-    @property
-    def config_text(self) -> str:
-        return self.one("ConfigMap").inputs["data"][CONFIG_FILE]
-
-    @property
-    def config(self) -> dict:
-        return yaml.safe_load(self.config_text)
-
-    @property
-    def deployment(self) -> dict:
-        return self.one("Deployment").inputs
-
-    @property
-    def container(self) -> dict:
-        [container] = self.deployment["spec"]["template"]["spec"]["containers"]
-        return container
-
-    @property
-    def secret_env(self) -> list[str]:
-        """Variables the keys Secret holds (its annotation; the values are masked)."""
-        secrets = self.by_kind.get("Secret", [])
-        return secrets[0].inputs["metadata"]["annotations"]["sovereign.ai/keys"].split(",") if secrets else []
-
-    def documents(self) -> list[dict]:
-        """Each child as the manifest the Kubernetes provider applies (a masked Secret's keys stand in)."""
-        docs = []
-        for r in self.children:
-            doc = {k: v for k, v in r.inputs.items()}
-            if doc.get("stringData") == SECRET_MASK:
-                doc["stringData"] = {env: "masked" for env in self.secret_env}
-            docs.append(doc)
-        return docs
+def gateways(plan) -> dict[str, Graph]:
+    """cloud → the children of that cluster's InferenceGateway component."""
+    graph = Graph.of(plan)
+    return {c.name.rsplit("-", 1)[-1]: graph.children(c) for c in graph.all(T.GATEWAY)}
 
 
-def gateways(plan) -> dict[str, GatewayGraph]:
-    assert plan.ok, plan.errors
-    return {g.cloud: g for g in (GatewayGraph(plan, c) for c in plan.resources if c.type == GATEWAY)}
+def one_of_kind(gateway: Graph, kind: str):
+    [resource] = gateway.of_kind(kind)
+    return resource
+
+
+def config_text(gateway: Graph) -> str:
+    return one_of_kind(gateway, "ConfigMap").inputs["data"][CONFIG_FILE]
+
+
+def litellm_config(gateway: Graph) -> dict:
+    return yaml.safe_load(config_text(gateway))
+
+
+def deployment_of(gateway: Graph) -> dict:
+    return one_of_kind(gateway, "Deployment").inputs
+
+
+def container_of(gateway: Graph) -> dict:
+    [container] = deployment_of(gateway)["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+def secret_env(gateway: Graph) -> list[str]:
+    """Variables the keys Secret holds (its annotation; the values are masked)."""
+    secrets = gateway.of_kind("Secret")
+    return secrets[0].inputs["metadata"]["annotations"]["sovereign.ai/keys"].split(",") if secrets else []
+
+
+def documents(gateway: Graph) -> list[dict]:
+    """Each child as the manifest the Kubernetes provider applies (a masked Secret's keys stand in)."""
+    docs = []
+    for r in gateway:
+        doc = {k: v for k, v in r.inputs.items()}
+        if doc.get("stringData") == SECRET_MASK:
+            doc["stringData"] = {env: "masked" for env in secret_env(gateway)}
+        docs.append(doc)
+    return docs
 
 
 def expected(plan) -> dict:
@@ -245,12 +229,12 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
     graphs = gateways(plan)
     assert set(graphs) == {c.cloud for c in plan.spec.clouds}
     [region] = [r for r in plan.resources if r.type == "sovereign:index:Region"]
-    clusters = {cloud: next(r.urn for r in plan.resources if r.type == typ) for cloud, typ in CLUSTER_TYPES.items()
+    clusters = {cloud: next(r.urn for r in plan.resources if r.type == typ) for cloud, typ in CLUSTERS.items()
                 if any(r.type == typ for r in plan.resources)}
     for cloud, graph in graphs.items():
-        assert graph.component.name == f"{plan.spec.name}-{cloud}" and graph.component.parent == region.urn
-        assert set(graph.by_kind) == KINDS, "real stacks set no key: no Secret"
-        for r in graph.children:
+        assert graph.parent.name == f"{plan.spec.name}-{cloud}" and graph.parent.parent == region.urn
+        assert {r.inputs.get("kind") for r in graph} == KINDS, "real stacks set no key: no Secret"
+        for r in graph:
             assert r.provider.endswith(f"$pulumi:providers:kubernetes::{plan.spec.name}-{cloud}"), r.urn
             assert r.options["deletedWith"] == clusters[cloud], r.urn
             assert r.inputs["metadata"]["namespace"] == GATEWAY_NAMESPACE, r.urn
@@ -260,9 +244,9 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
 def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stack):
     plan = variants[variant][stack]
     want = expected(plan)
-    charts = [r for r in plan.resources if r.type == CHART]
+    charts = [r for r in plan.resources if r.type == T.HELM_CHART]
     for cloud, graph in gateways(plan).items():
-        config = graph.config
+        config = litellm_config(graph)
         routes = config["model_list"]
         open_routes = [r for r in routes if r["litellm_params"]["model"].startswith("hosted_vllm/")]
         managed = [r for r in routes if r not in open_routes]
@@ -270,7 +254,7 @@ def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stac
         assert {r["model_name"] for r in open_routes} == want["open"]
         for route in open_routes:
             [chart] = [c for c in charts if c.inputs["values"]["model"]["name"] == route["model_name"]
-                       and c.provider == graph.one("Deployment").provider]
+                       and c.provider == one_of_kind(graph, "Deployment").provider]
             assert route["litellm_params"] == {
                 "model": f"hosted_vllm/{route['model_name']}",
                 "api_base": f"http://{chart.inputs['name']}.{chart.inputs['namespace']}.svc:{SERVING_PORT}/v1"}
@@ -298,22 +282,22 @@ def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stac
         routed_hosts = {route_host(r["litellm_params"]) for r in managed}
         for verdict in want["denied"]:
             assert not any(provider_of(r["litellm_params"]) == verdict.provider for r in routes)
-            assert f"API_KEY_{verdict.provider.upper()}" not in graph.config_text
-            assert f"API_KEY_{verdict.provider.upper()}" not in graph.secret_env
+            assert f"API_KEY_{verdict.provider.upper()}" not in config_text(graph)
+            assert f"API_KEY_{verdict.provider.upper()}" not in secret_env(graph)
             for host in verdict.blocked_hosts:
-                assert host not in graph.config_text if not host.startswith("*.") else \
+                assert host not in config_text(graph) if not host.startswith("*.") else \
                     not any(h.endswith(host[1:]) for h in routed_hosts)
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_real_stacks_answer_every_managed_model_with_open_weights_until_keys_are_set(plans, stack):
     plan = plans[stack]
-    for graph in gateways(plan).values():
-        config = graph.config
+    for cloud, graph in gateways(plan).items():
+        config = litellm_config(graph)
         assert all(r["litellm_params"]["model"].startswith("hosted_vllm/") for r in config["model_list"])
         assert set(config["router_settings"]["model_group_alias"]) == \
             {m.name for r in plan.spec.managed_apis for m in r.models}
-        warnings = plan.outputs["gateways"][graph.cloud]["warnings"]
+        warnings = plan.outputs["gateways"][cloud]["warnings"]
         assert any("sovereign:apiKeys.gateway" in w for w in warnings)
         reachable = [v.provider for v in plan.verdicts if v.reachable]
         assert {p for p in reachable if any(f"'sovereign:apiKeys.{p}'" in w for w in warnings)} == set(reachable)
@@ -322,13 +306,13 @@ def test_the_real_stacks_answer_every_managed_model_with_open_weights_until_keys
 
 
 def test_anthropic_in_the_us_carries_inference_geo_and_openai_its_residency_hosts(keyed_plans):
-    us = gateways(keyed_plans["us-east"])["aws"].config["model_list"]
+    us = litellm_config(gateways(keyed_plans["us-east"])["aws"])["model_list"]
     claude = next(r for r in us if r["model_name"] == "claude-sonnet-4-5")["litellm_params"]
     assert claude["inference_geo"] == "us" and claude["model"] == "anthropic/claude-sonnet-4-5"
     assert {route_host(r["litellm_params"]) for r in us if r["model_name"].startswith("gpt-")} == {"us.api.openai.com"}
-    eu = gateways(keyed_plans["eu-central"])["gcp"].config["model_list"]
+    eu = litellm_config(gateways(keyed_plans["eu-central"])["gcp"])["model_list"]
     assert route_host(next(r for r in eu if r["model_name"] == "gpt-4.1")["litellm_params"]) == "eu.api.openai.com"
-    jp = gateways(keyed_plans["ap-northeast"])["aws"].config["model_list"]
+    jp = litellm_config(gateways(keyed_plans["ap-northeast"])["aws"])["model_list"]
     gemini = next(r for r in jp if r["model_name"] == "gemini-2.5-flash")["litellm_params"]
     assert route_host(gemini) == "asia-northeast1-aiplatform.googleapis.com"
     assert gemini["vertex_location"] == "asia-northeast1" and gemini["vertex_project"] == "sovereign-ap-northeast"
@@ -341,7 +325,7 @@ def test_litellms_own_config_loader_accepts_every_config_as_generated(variants, 
     plan = variants[variant][stack]
     for cloud, graph in gateways(plan).items():
         loaded = probe[f"{variant}/{stack}/{cloud}"]["loaded"]
-        config = graph.config
+        config = litellm_config(graph)
         # Nothing dropped: the proxy loads with ignore_invalid_deployments=True, which would skip silently.
         assert [(d["model_name"], d["model"], d["api_base"] or d["endpoint"]) for d in loaded["deployments"]] == \
             [(r["model_name"], r["litellm_params"]["model"],
@@ -398,21 +382,21 @@ def test_each_route_presents_its_own_providers_key_from_the_environment(keyed_pl
 
 def test_a_ban_removes_the_providers_routes_in_covered_stacks_only(keyed_plans, banned_plans, probe):
     eea = load_catalog().groups["eea"].codes
-    assert {s for s in STACKS if eea & set(keyed_plans[s].spec.jurisdiction.countries)} == set(COVERED)
+    assert {s for s in STACKS if eea & set(keyed_plans[s].spec.jurisdiction.countries)} == set(EEA_STACKS)
     for stack in STACKS:
         before, after = gateways(keyed_plans[stack]), gateways(banned_plans[stack])
         openai = [m.name for r in keyed_plans[stack].spec.managed_apis if r.provider == "openai" for m in r.models]
         for cloud in before:
-            if stack not in COVERED:
-                assert after[cloud].config_text == before[cloud].config_text
-                assert after[cloud].secret_env == before[cloud].secret_env
+            if stack not in EEA_STACKS:
+                assert config_text(after[cloud]) == config_text(before[cloud])
+                assert secret_env(after[cloud]) == secret_env(before[cloud])
                 continue
-            old, new = before[cloud].config, after[cloud].config
+            old, new = litellm_config(before[cloud]), litellm_config(after[cloud])
             assert {r["model_name"] for r in old["model_list"]} >= set(openai) and openai, "was routed before"
             assert not any(r["litellm_params"]["model"].startswith("openai/") for r in new["model_list"])
-            assert "API_KEY_OPENAI" not in after[cloud].config_text + ",".join(after[cloud].secret_env)
-            assert "API_KEY_OPENAI" not in json.dumps(after[cloud].container["env"])
-            assert "openai.com" not in after[cloud].config_text
+            assert "API_KEY_OPENAI" not in config_text(after[cloud]) + ",".join(secret_env(after[cloud]))
+            assert "API_KEY_OPENAI" not in json.dumps(container_of(after[cloud])["env"])
+            assert "openai.com" not in config_text(after[cloud])
             fallback = {m.name: m.fallback for r in keyed_plans[stack].spec.managed_apis for m in r.models}
             assert {m: new["router_settings"]["model_group_alias"][m] for m in openai} == \
                 {m: fallback[m] for m in openai}
@@ -441,20 +425,20 @@ def test_keys_reach_a_kubernetes_secret_and_nothing_else(keyed_plans, stack):
     plan = keyed_plans[stack]
     want = expected(plan)
     for graph in gateways(plan).values():
-        secret = graph.one("Secret").inputs
+        secret = one_of_kind(graph, "Secret").inputs
         assert secret["stringData"] == SECRET_MASK, "the values must stay Pulumi secrets"
         providers = sorted({p for hosts in want["routed"].values() for p in hosts})
-        assert graph.secret_env == [MASTER_KEY_ENV, *(f"API_KEY_{p.upper()}" for p in providers)]
-        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in graph.container["env"] if "valueFrom" in e}
-        assert refs == {env: {"name": secret["metadata"]["name"], "key": env} for env in graph.secret_env}
-        assert "skipAwait" not in json.dumps(graph.deployment["metadata"])
+        assert secret_env(graph) == [MASTER_KEY_ENV, *(f"API_KEY_{p.upper()}" for p in providers)]
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container_of(graph)["env"] if "valueFrom" in e}
+        assert refs == {env: {"name": secret["metadata"]["name"], "key": env} for env in secret_env(graph)}
+        assert "skipAwait" not in json.dumps(deployment_of(graph)["metadata"])
 
 
 def test_no_secret_value_in_snapshots_or_rendered_manifests(keyed_plans):
     for stack, plan in keyed_plans.items():
         assert CANARY not in dumps(snapshot(plan)), stack
         for graph in gateways(plan).values():
-            assert CANARY not in json.dumps(graph.documents()), stack
+            assert CANARY not in json.dumps(documents(graph)), stack
 
 
 def test_no_secret_value_in_the_programs_logs_or_output(keyed_project, caplog, capfd):
@@ -482,22 +466,21 @@ def test_no_secret_value_in_what_sovereign_plan_prints_or_writes(keyed_project, 
 
 
 def graph_secret_masked(plan) -> bool:
-    return all(g.one("Secret").inputs["stringData"] == SECRET_MASK for g in gateways(plan).values())
+    return all(one_of_kind(g, "Secret").inputs["stringData"] == SECRET_MASK for g in gateways(plan).values())
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_a_stack_without_the_gateway_key_fails_closed(plans, stack):
     for graph in gateways(plans[stack]).values():
-        refs = [e for e in graph.container["env"] if e["name"] == MASTER_KEY_ENV]
+        refs = [e for e in container_of(graph)["env"] if e["name"] == MASTER_KEY_ENV]
         assert refs and refs[0]["valueFrom"]["secretKeyRef"]["key"] == MASTER_KEY_ENV
         assert not refs[0]["valueFrom"]["secretKeyRef"].get("optional")
-        assert graph.deployment["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
+        assert deployment_of(graph)["metadata"]["annotations"] == {"pulumi.com/skipAwait": "true"}
 
 
 # --- stack-file validation of sovereign:apiKeys ------------------------------------------------------
 
 GATEWAY_FIXTURES = FIXTURES / "gateway"
-POLICY = PROJECT_DIR / "policy" / "sovereignty.yaml"
 KEY_CASES = [
     ("api-key-plaintext", "sovereign:apiKeys.openai",
      "pulumi config set --secret --path 'sovereign:apiKeys.openai' <key>"),
@@ -509,7 +492,7 @@ KEY_CASES = [
 
 @pytest.mark.parametrize("stack,key,words", KEY_CASES, ids=[c[0] for c in KEY_CASES])
 def test_each_api_key_mistake_is_one_clear_error_that_never_echoes_the_value(stack, key, words):
-    plan = plan_stack(stack, project=GATEWAY_FIXTURES, policy=POLICY)
+    plan = plan_stack(stack, project=GATEWAY_FIXTURES, policy=POLICY_FILE)
     assert not plan.ok and plan.resources == ()
     [error] = plan.errors
     assert (error.file, error.key) == (f"stacks/Pulumi.{stack}.yaml", key)
@@ -523,13 +506,13 @@ def test_every_gateway_fixture_is_a_case():
 
 
 def test_valid_keys_route_the_allowed_provider_and_leave_the_denied_ones_key_behind():
-    plan = plan_stack("api-keys-valid", project=GATEWAY_FIXTURES, policy=POLICY)
+    plan = plan_stack("api-keys-valid", project=GATEWAY_FIXTURES, policy=POLICY_FILE)
     assert plan.ok, plan.errors
     assert plan.spec.api_keys == ("deepseek", "gateway", "openai")
     [graph] = gateways(plan).values()
-    assert graph.secret_env == [MASTER_KEY_ENV, "API_KEY_OPENAI"]    # DeepSeek is denied in DE
-    assert [r["model_name"] for r in graph.config["model_list"]] == ["llama-3.1-8b-instruct", "gpt-4.1"]
-    assert graph.config["router_settings"]["model_group_alias"] == {"deepseek-chat": "llama-3.1-8b-instruct"}
+    assert secret_env(graph) == [MASTER_KEY_ENV, "API_KEY_OPENAI"]    # DeepSeek is denied in DE
+    assert [r["model_name"] for r in litellm_config(graph)["model_list"]] == ["llama-3.1-8b-instruct", "gpt-4.1"]
+    assert litellm_config(graph)["router_settings"]["model_group_alias"] == {"deepseek-chat": "llama-3.1-8b-instruct"}
 
 
 def test_the_program_itself_rejects_a_plaintext_key_and_accepts_a_secret_one():
@@ -537,9 +520,9 @@ def test_the_program_itself_rejects_a_plaintext_key_and_accepts_a_secret_one():
     (by Pulumi's secret-key list) and never echo the value."""
     config, _ = read_stack_config(GATEWAY_FIXTURES, "api-key-plaintext")
     with pytest.raises(ProgramFailed, match=r"sovereign:apiKeys\.openai: the API key is not a Pulumi secret") as failed:
-        run_program(PROJECT_DIR, "api-key-plaintext", config, (), POLICY)
+        run_program(PROJECT_DIR, "api-key-plaintext", config, (), POLICY_FILE)
     assert "sk-plaintext" not in str(failed.value)
-    run_program(PROJECT_DIR, "api-key-plaintext", config, ("sovereign:apiKeys",), POLICY)
+    run_program(PROJECT_DIR, "api-key-plaintext", config, ("sovereign:apiKeys",), POLICY_FILE)
 
 
 # --- the workload ------------------------------------------------------------------------------------
@@ -547,8 +530,9 @@ def test_the_program_itself_rejects_a_plaintext_key_and_accepts_a_secret_one():
 @pytest.mark.parametrize("variant,stack", [("real", s) for s in STACKS] + [("keyed", s) for s in STACKS])
 def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
     plan = variants[variant][stack]
-    for graph in gateways(plan).values():
-        deployment = graph.deployment
+    for cloud, graph in gateways(plan).items():
+        deployment = deployment_of(graph)
+        gateway_pods = one_of_kind(graph, "Deployment")
         template = deployment["spec"]["template"]
         labels = template["metadata"]["labels"]
         # The labels the egress fence (and only it) lets reach managed-API hosts, in its namespace.
@@ -557,15 +541,15 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
         assert deployment["spec"]["selector"]["matchLabels"] == GATEWAY_POD_LABELS
         fences = [r for r in plan.resources if r.type.startswith("kubernetes:") and "Policy" in r.type
                   and r.inputs.get("metadata", {}).get("namespace") == GATEWAY_NAMESPACE
-                  and r.provider == graph.one("Deployment").provider]
+                  and r.provider == gateway_pods.provider]
         selectors = [f.inputs["spec"].get("podSelector") or f.inputs["spec"].get("endpointSelector") for f in fences]
         gateway_selectors = [s["matchLabels"] for s in selectors if s and s.get("matchLabels")]
         assert gateway_selectors and all(s.items() <= labels.items() for s in gateway_selectors)
-        others = [r for r in plan.resources if r.inputs.get("kind") == "Deployment" and r is not graph.one("Deployment")
-                  and r.provider == graph.one("Deployment").provider
+        others = [r for r in plan.resources if r.inputs.get("kind") == "Deployment" and r is not gateway_pods
+                  and r.provider == gateway_pods.provider
                   and GATEWAY_POD_LABELS.items() <= r.inputs["spec"]["template"]["metadata"]["labels"].items()]
         assert others == [], "only the gateway's pods may carry the labels the fence opens managed APIs to"
-        container = graph.container
+        container = container_of(graph)
         assert container["image"] == GATEWAY_IMAGE and GATEWAY_IMAGE.endswith(f":v{LITELLM_VERSION}")
         assert container["livenessProbe"]["httpGet"]["path"] == LIVENESS_PATH
         assert container["readinessProbe"]["httpGet"]["path"] == READINESS_PATH
@@ -576,29 +560,29 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
         assert container["securityContext"]["runAsNonRoot"] and container["securityContext"]["readOnlyRootFilesystem"]
         pod = template["spec"]
         assert pod["securityContext"]["runAsUser"] != 0 and pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault"
-        assert pod["serviceAccountName"] == graph.one("ServiceAccount").inputs["metadata"]["name"]
+        assert pod["serviceAccountName"] == one_of_kind(graph, "ServiceAccount").inputs["metadata"]["name"]
         # The config file LiteLLM is started with is the registered ConfigMap, mounted where the args say.
         [volume] = [v for v in pod["volumes"] if "configMap" in v]
-        assert volume["configMap"]["name"] == graph.one("ConfigMap").inputs["metadata"]["name"]
+        assert volume["configMap"]["name"] == one_of_kind(graph, "ConfigMap").inputs["metadata"]["name"]
         [mount] = [m for m in container["volumeMounts"] if m["name"] == volume["name"]]
         assert container["args"][:2] == ["--config", f"{mount['mountPath']}/{CONFIG_FILE}"] and mount["mountPath"] == CONFIG_DIR
         assert template["metadata"]["annotations"]["sovereign.ai/config-sha256"] == \
-            hashlib.sha256(graph.config_text.encode()).hexdigest()
-        pdb = graph.one("PodDisruptionBudget").inputs["spec"]
+            hashlib.sha256(config_text(graph).encode()).hexdigest()
+        pdb = one_of_kind(graph, "PodDisruptionBudget").inputs["spec"]
         assert pdb["selector"]["matchLabels"] == GATEWAY_POD_LABELS and pdb["minAvailable"] >= 1
-        hpa = graph.one("HorizontalPodAutoscaler").inputs["spec"]
+        hpa = one_of_kind(graph, "HorizontalPodAutoscaler").inputs["spec"]
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
                                          "name": deployment["metadata"]["name"]}
         assert 2 <= hpa["minReplicas"] < hpa["maxReplicas"] and pdb["minAvailable"] < hpa["minReplicas"]
         assert hpa["metrics"][0]["resource"]["name"] == "cpu"
-        service = graph.one("Service").inputs["spec"]
-        assert service["selector"] == GATEWAY_POD_LABELS and service["ports"][0]["port"] == GATEWAY_PORT
-        assert plan.outputs["gateways"][graph.cloud]["endpoint"] == \
-            f"http://{graph.one('Service').inputs['metadata']['name']}.{GATEWAY_NAMESPACE}.svc:{GATEWAY_PORT}/v1"
+        service = one_of_kind(graph, "Service").inputs
+        assert service["spec"]["selector"] == GATEWAY_POD_LABELS and service["spec"]["ports"][0]["port"] == GATEWAY_PORT
+        assert plan.outputs["gateways"][cloud]["endpoint"] == \
+            f"http://{service['metadata']['name']}.{GATEWAY_NAMESPACE}.svc:{GATEWAY_PORT}/v1"
 
 
 def test_every_rendered_gateway_object_is_schema_valid(plans, keyed_plans):
-    every = [d for p in (*plans.values(), *keyed_plans.values()) for g in gateways(p).values() for d in g.documents()]
+    every = [d for p in (*plans.values(), *keyed_plans.values()) for g in gateways(p).values() for d in documents(g)]
     docs = list({json.dumps(d, sort_keys=True): d for d in every}.values())   # clusters share most objects
     assert {d["kind"] for d in docs} == KINDS | {"Secret"}
     assert [e for d in docs for e in schema_errors(d)] == []
@@ -628,7 +612,7 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
     """`litellm --config` on a loopback port with eu-central's config: health endpoints, auth, the model
     list, a denied model and an allowed one whose provider is down, both answered by open weights."""
     graph = gateways(keyed_plans["eu-central"])["aws"]
-    doc = graph.config
+    doc = litellm_config(graph)
     fake = gateway_probe.fake_upstream()
     for route in doc["model_list"]:
         if route["litellm_params"]["model"].startswith("hosted_vllm/"):

@@ -12,7 +12,7 @@ from sovereign.engine import parallel
 from sovereign.engine.parallel import WORKERS_ENV, default_workers, mp_context, plan_stacks, run_parallel
 from sovereign.engine.snapshot import dumps, snapshot
 
-from .conftest import STACKS
+from tests.support.stacks import STACKS
 
 
 @pytest.fixture(scope="module")

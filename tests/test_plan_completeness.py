@@ -10,7 +10,7 @@ import pytest
 
 from sovereign.engine.sdk_classes import required_inputs, sdk_class, wire_names
 
-from .conftest import STACKS
+from tests.support.stacks import STACKS
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -24,40 +24,24 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from sovereign.engine.snapshot import snapshot
 
-from .conftest import STACKS
-from .helm import REPO_ROOT
-from .policypack_harness import (
-    CHART_V4, PACK_DIR, chart_children, explain, find, pack_python, resource, run, stack_env, stack_graph, violated,
+from tests.support.graph import Graph
+from tests.support.helm import REPO_ROOT
+from tests.support.policypack_harness import (
+    PACK_DIR, chart_children, explain, pack_python, resource, run, stack_env, stack_graph, violated,
 )
+from tests.support.stacks import POLICY_FILE, STACKS
+from tests.support.tokens import T
 
 EU = "eu-central"                      # DE: DeepSeek denied by rule, OpenAI through eu.api.openai.com
 DENIED = "api.deepseek.com"
 SK_OPENAI = "sk-proj-" + "Q" * 40
 SK_ANTHROPIC = "sk-ant-api03-" + "x" * 40
 
-CILIUM = "kubernetes:cilium.io/v2:CiliumNetworkPolicy"
-GKE_FQDN = "kubernetes:networking.gke.io/v1alpha1:FQDNNetworkPolicy"
-NGFW_RULE = "gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule"
-DNS_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
-DNS_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
-CONFIGMAP = "kubernetes:core/v1:ConfigMap"
-DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-DAEMONSET = "kubernetes:apps/v1:DaemonSet"
-EKS, GKE = "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"
-EKS_GROUP, GKE_POOL = "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"
-S3 = "aws:s3/bucket:Bucket"
-PAB = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
-VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
-GCS = "gcp:storage/bucket:Bucket"
-GCS_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
-K8S_PROVIDER = "pulumi:providers:kubernetes"
-
 
 # -- building blocks ---------------------------------------------------------------------------------------------
 
 def cilium(name: str, *selectors: dict) -> dict:
-    return resource(CILIUM, name, {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+    return resource(T.CILIUM_NETWORK_POLICY, name, {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
                                    "metadata": {"name": name, "namespace": "sovereign-gateway"},
                                    "spec": {"endpointSelector": {"matchLabels": {"app": "x"}},
                                             "egress": [{"toFQDNs": list(selectors),
@@ -65,19 +49,20 @@ def cilium(name: str, *selectors: dict) -> dict:
 
 
 def gke_fqdn(name: str, *matches: dict) -> dict:
-    return resource(GKE_FQDN, name, {"apiVersion": "networking.gke.io/v1alpha1", "kind": "FQDNNetworkPolicy",
-                                     "metadata": {"name": name, "namespace": "sovereign-gateway"},
-                                     "spec": {"podSelector": {}, "egress": [{"matches": list(matches)}]}})
+    return resource(T.FQDN_NETWORK_POLICY, name, {
+        "apiVersion": "networking.gke.io/v1alpha1", "kind": "FQDNNetworkPolicy",
+        "metadata": {"name": name, "namespace": "sovereign-gateway"},
+        "spec": {"podSelector": {}, "egress": [{"matches": list(matches)}]}})
 
 
 def ngfw(name: str, action: str, *fqdns: str) -> dict:
-    return resource(NGFW_RULE, name, {"action": action, "direction": "EGRESS", "priority": 900,
+    return resource(T.NGFW_RULE, name, {"action": action, "direction": "EGRESS", "priority": 900,
                                       "firewallPolicy": "p", "match": {"destFqdns": list(fqdns)}})
 
 
 def dns_pair(name: str, action: str, domains: list[str], link: str = "property") -> list[dict]:
-    domain_list = resource(DNS_LIST, f"{name}-list", {"name": f"{name}-list", "domains": domains})
-    rule = resource(DNS_RULE, name, {"action": action, "priority": 50, "firewallRuleGroupId": "rslvr-frg-1",
+    domain_list = resource(T.DNS_FIREWALL_DOMAIN_LIST, f"{name}-list", {"name": f"{name}-list", "domains": domains})
+    rule = resource(T.DNS_FIREWALL_RULE, name, {"action": action, "priority": 50, "firewallRuleGroupId": "rslvr-frg-1",
                                      "firewallDomainListId": "[unknown]"})
     if link == "property":
         rule["propertyDependencies"] = {"firewallDomainListId": [domain_list["urn"]]}
@@ -92,7 +77,7 @@ def litellm(*routes: dict, **extra) -> str:
 
 
 def configmap(name: str, data: dict, namespace: str = "sovereign-gateway") -> dict:
-    return resource(CONFIGMAP, name, {"apiVersion": "v1", "kind": "ConfigMap",
+    return resource(T.CONFIG_MAP, name, {"apiVersion": "v1", "kind": "ConfigMap",
                                       "metadata": {"name": name, "namespace": namespace}, "data": data})
 
 
@@ -105,7 +90,7 @@ def container(name: str = "app", limits: dict | None = None, env: list | None = 
 
 
 def deployment(name: str, containers: list[dict], namespace: str = "sovereign-serving", labels: dict | None = None,
-               kind_type: str = DEPLOYMENT, **pod) -> dict:
+               kind_type: str = T.DEPLOYMENT, **pod) -> dict:
     labels = labels or {"app.kubernetes.io/name": "model-server"}
     template = {"metadata": {"labels": labels}, "spec": {"containers": containers, **pod}}
     kind = kind_type.rsplit(":", 1)[-1]
@@ -125,37 +110,38 @@ def gpu_container(**extra) -> dict:
 
 
 def s3_set(versioning: str = "Enabled", algorithm: str = "aws:kms", block: bool = True) -> list[dict]:
-    bucket = resource(S3, "weights", {"forceDestroy": False})
+    bucket = resource(T.S3_BUCKET, "weights", {"forceDestroy": False})
 
     def companion(type_: str, inputs: dict) -> dict:
         return resource(type_, f"weights-{type_.rsplit(':', 1)[-1]}", {"bucket": "[unknown]", **inputs},
                         propertyDependencies={"bucket": [bucket["urn"]]}, options={"dependsOn": [bucket["urn"]]})
 
     return [bucket,
-            companion(PAB, {s: (block or s != "restrictPublicBuckets") for s in
+            companion(T.S3_PUBLIC_ACCESS_BLOCK, {s: (block or s != "restrictPublicBuckets") for s in
                             ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")}),
-            companion(SSE, {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm}}]}),
-            companion(VERSIONING, {"versioningConfiguration": {"status": versioning}})]
+            companion(T.S3_ENCRYPTION,
+                      {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm}}]}),
+            companion(T.S3_VERSIONING, {"versioningConfiguration": {"status": versioning}})]
 
 
 def gcs(**overrides) -> dict:
-    return resource(GCS, "weights", {"uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced",
+    return resource(T.GCS_BUCKET, "weights", {"uniformBucketLevelAccess": True, "publicAccessPrevention": "enforced",
                                      "versioning": {"enabled": True}, **overrides})
 
 
 def eks(name: str = "c-aws", **vpc) -> dict:
-    return resource(EKS, name, {"name": name, "vpcConfig": {"subnetIds": ["s"], **vpc}})
+    return resource(T.EKS_CLUSTER, name, {"name": name, "vpcConfig": {"subnetIds": ["s"], **vpc}})
 
 
 def gke(name: str = "c-gcp", **inputs) -> dict:
-    return resource(GKE, name, {"name": name, "location": "x", **inputs})
+    return resource(T.GKE_CLUSTER, name, {"name": name, "location": "x", **inputs})
 
 
 def serving_stack(gpu_max: int = 2, with_release: bool = True, with_pool: bool = True) -> list[dict]:
     """A minimal AWS serving provider: cluster, GPU node group, k8s provider on the cluster, one release."""
     cluster = eks("c-aws", endpointPublicAccess=False)
-    provider = resource(K8S_PROVIDER, "c-aws", {"kubeconfig": "[secret]"}, options={"dependsOn": [cluster["urn"]]})
-    pool = resource(EKS_GROUP, "c-aws-gpu", {"clusterName": "c-aws", "amiType": "AL2023_x86_64_NVIDIA",
+    provider = resource(T.K8S_PROVIDER, "c-aws", {"kubeconfig": "[secret]"}, options={"dependsOn": [cluster["urn"]]})
+    pool = resource(T.EKS_NODE_GROUP, "c-aws-gpu", {"clusterName": "c-aws", "amiType": "AL2023_x86_64_NVIDIA",
                                              "scalingConfig": {"minSize": 0, "maxSize": gpu_max}},
                     options={"dependsOn": [cluster["urn"]]})
     release = deployment("llama", [gpu_container()], tolerations=[GPU_TOLERATION], nodeSelector=GPU_NODES)
@@ -164,7 +150,7 @@ def serving_stack(gpu_max: int = 2, with_release: bool = True, with_pool: bool =
 
 
 def ban_policy(tmp: Path, provider: str, country: str) -> Path:
-    doc = yaml.safe_load((REPO_ROOT / "policy" / "sovereignty.yaml").read_text())
+    doc = yaml.safe_load(POLICY_FILE.read_text())
     doc.setdefault("bans", []).append({"id": f"ban-{provider}-{country.lower()}-test", "providers": [provider],
                                        "countries": [country], "reason": "test ban", "since": "2026-01-01"})
     path = tmp / "ban.yaml"
@@ -242,7 +228,7 @@ def unit_cases(tmp: Path | None) -> list[tuple[str, str, str, object, dict, bool
          deployment("ok", [container()], labels={"app": "web"}, namespace="default"), eu, False),
         ("gpu-workloads-request-and-tolerate-gpus", "gpu-node-agent-daemonset", R,
          deployment("ok", [container("agent")], labels={"app": "agent"}, namespace="kube-system",
-                    kind_type=DAEMONSET, tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                    kind_type=T.DAEMON_SET, tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
                     nodeSelector=GPU_NODES), eu, False),
         ("serving-containers-set-limits", "limits-set", R,
          deployment("ok", [gpu_container()], tolerations=[GPU_TOLERATION]), eu, False),
@@ -263,10 +249,10 @@ def unit_cases(tmp: Path | None) -> list[tuple[str, str, str, object, dict, bool
         ("gcs-buckets-private-versioned", "no-public-access-prevention", R,
          gcs(publicAccessPrevention="inherited"), eu, True),
         ("buckets-grant-no-public-access", "service-account-reader", R,
-         resource(GCS_MEMBER, "reader", {"bucket": "b", "role": "roles/storage.objectViewer",
+         resource(T.GCS_BUCKET_IAM_MEMBER, "reader", {"bucket": "b", "role": "roles/storage.objectViewer",
                                          "member": "serviceAccount:r@p.iam.gserviceaccount.com"}), eu, False),
         ("buckets-grant-no-public-access", "all-users-reader", R,
-         resource(GCS_MEMBER, "public", {"bucket": "b", "role": "roles/storage.objectViewer",
+         resource(T.GCS_BUCKET_IAM_MEMBER, "public", {"bucket": "b", "role": "roles/storage.objectViewer",
                                          "member": "allUsers"}), eu, True),
         ("buckets-grant-no-public-access", "deny-insecure-transport", R,
          resource("aws:s3/bucketPolicy:BucketPolicy", "tls", {"bucket": "b", "policy": json.dumps({"Statement": [
@@ -307,14 +293,14 @@ def unit_cases(tmp: Path | None) -> list[tuple[str, str, str, object, dict, bool
          deployment("bad", [container(env=[{"name": "HF_TOKEN", "value": "not-a-real-token"}])],
                     labels={"app": "x"}), eu, True),
         ("chart-values-hold-no-secrets", "model-server-values", R,
-         resource(CHART_V4, "llama", {"chart": "charts/model-server", "namespace": "sovereign-serving", "values": {
+         resource(T.HELM_CHART, "llama", {"chart": "charts/model-server", "namespace": "sovereign-serving", "values": {
              "model": {"name": "llama-3.1-8b-instruct", "hfTokenSecret": {"name": "hub", "key": "token"}},
              "gpu": {"count": 1}}}), eu, False),
         ("chart-values-hold-no-secrets", "key-in-extra-env", R,
-         resource(CHART_V4, "llama", {"chart": "charts/model-server", "namespace": "sovereign-serving", "values": {
+         resource(T.HELM_CHART, "llama", {"chart": "charts/model-server", "namespace": "sovereign-serving", "values": {
              "extraEnv": [{"name": "OPENAI_API_KEY", "value": SK_OPENAI}]}}), eu, True),
         ("chart-values-hold-no-secrets", "token-value", R,
-         resource("kubernetes:helm.sh/v3:Release", "x", {"chart": "x", "values": {"hfToken": "abc-literal"}}),
+         resource(T.HELM_RELEASE, "x", {"chart": "x", "values": {"hfToken": "abc-literal"}}),
          eu, True),
         ("serving-provider-remains", "cluster-pool-release", S, serving_stack(), eu, False),
         ("serving-provider-remains", "no-release", S, serving_stack(with_release=False), eu, True),
@@ -334,7 +320,7 @@ def _add(*new: dict):
 
 def _each(type_: str, fn, name_contains: str = ""):
     def mutate(graph: list[dict]) -> list[dict]:
-        targets = find(graph, type_, name_contains)
+        targets = Graph(graph).all(type_, name_contains=name_contains)
         assert targets, f"no {type_} *{name_contains}* to mutate"
         for r in targets:
             fn(r["inputs"])
@@ -376,58 +362,63 @@ def mutations() -> list[tuple[str, str, object, object, set[str]]]:
         ("hand-added-cilium-allow", EU, None, _add(cilium("hand-added", {"matchName": DENIED})), {pod}),
         ("hand-added-gke-fqdn-allow", EU, None, _add(gke_fqdn("hand-added", {"pattern": "*.deepseek.com"})), {pod}),
         ("dns-allow-list-gets-denied-domain", EU, None,
-         _each(DNS_LIST, lambda i: i["domains"].append(DENIED), "-allow"), {dns}),
+         _each(T.DNS_FIREWALL_DOMAIN_LIST, lambda i: i["domains"].append(DENIED), "-allow"), {dns}),
         ("hand-added-dns-allow-rule", "it-south", None, _add(*dns_pair("hand-added", "ALLOW", [DENIED], "depends")),
          {dns}),
         ("hand-added-ngfw-allow", EU, None, _add(ngfw("hand-added", "allow", DENIED)), {ngfw_}),
         ("ngfw-allow-rule-gets-denied-fqdn", EU, None,
-         _each(NGFW_RULE, lambda i: i["match"]["destFqdns"].append(DENIED), "ngfw-allow"), {ngfw_}),
+         _each(T.NGFW_RULE, lambda i: i["match"]["destFqdns"].append(DENIED), "ngfw-allow"), {ngfw_}),
         ("gateway-route-to-denied-host", EU, None,
-         _each(CONFIGMAP, _gateway_config(denied_route), "gateway-config"), {"gateway-routes-no-denied-host"}),
+         _each(T.CONFIG_MAP, _gateway_config(denied_route), "gateway-config"), {"gateway-routes-no-denied-host"}),
         ("gateway-route-to-denied-provider", "cn-north", None,
-         _each(CONFIGMAP, _gateway_config({"model_name": "gpt-4.1", "litellm_params": {"model": "openai/gpt-4.1"}}),
+         _each(T.CONFIG_MAP, _gateway_config({"model_name": "gpt-4.1", "litellm_params": {"model": "openai/gpt-4.1"}}),
                "gateway-config"), {"gateway-routes-no-denied-host"}),
         ("model-server-without-toleration", "us-east", None,
-         _each(DEPLOYMENT, lambda i: i["spec"]["template"]["spec"].pop("tolerations"), "instruct:"), {gpu}),
+         _each(T.DEPLOYMENT, lambda i: i["spec"]["template"]["spec"].pop("tolerations"), "instruct:"), {gpu}),
         ("model-server-without-gpu-limits", "us-east", None,
-         _each(DEPLOYMENT, lambda i: [_vllm(i)["resources"][k].pop("nvidia.com/gpu") for k in ("limits", "requests")],
+         _each(T.DEPLOYMENT, lambda i: [_vllm(i)["resources"][k].pop("nvidia.com/gpu") for k in ("limits", "requests")],
                "instruct:"), {gpu}),
         ("model-server-without-cpu-limit", "us-east", None,
-         _each(DEPLOYMENT, lambda i: _vllm(i)["resources"]["limits"].pop("cpu"), "instruct:"), {limits}),
-        ("s3-without-versioning", EU, None, _drop(lambda r: r["type"] == VERSIONING),
+         _each(T.DEPLOYMENT, lambda i: _vllm(i)["resources"]["limits"].pop("cpu"), "instruct:"), {limits}),
+        ("s3-without-versioning", EU, None, _drop(lambda r: r["type"] == T.S3_VERSIONING),
          {"s3-buckets-private-encrypted-versioned"}),
-        ("s3-without-encryption", EU, None, _drop(lambda r: r["type"] == SSE), {"s3-buckets-private-encrypted-versioned"}),
-        ("s3-without-public-access-block", EU, None, _drop(lambda r: r["type"] == PAB),
+        ("s3-without-encryption", EU, None, _drop(lambda r: r["type"] == T.S3_ENCRYPTION),
          {"s3-buckets-private-encrypted-versioned"}),
-        ("gcs-without-uniform-access", EU, None, _each(GCS, lambda i: i.update(uniformBucketLevelAccess=False)),
-         {"gcs-buckets-private-versioned"}),
+        ("s3-without-public-access-block", EU, None, _drop(lambda r: r["type"] == T.S3_PUBLIC_ACCESS_BLOCK),
+         {"s3-buckets-private-encrypted-versioned"}),
+        ("gcs-without-uniform-access", EU, None,
+         _each(T.GCS_BUCKET, lambda i: i.update(uniformBucketLevelAccess=False)), {"gcs-buckets-private-versioned"}),
         ("gcs-without-public-access-prevention", "me-central", None,
-         _each(GCS, lambda i: i.pop("publicAccessPrevention")), {"gcs-buckets-private-versioned"}),
-        ("gcs-public-member", EU, None, _add(resource(GCS_MEMBER, "hand-added", {
+         _each(T.GCS_BUCKET, lambda i: i.pop("publicAccessPrevention")), {"gcs-buckets-private-versioned"}),
+        ("gcs-public-member", EU, None, _add(resource(T.GCS_BUCKET_IAM_MEMBER, "hand-added", {
             "bucket": "eu-central-gcp-weights", "role": "roles/storage.objectViewer", "member": "allUsers"})),
          {"buckets-grant-no-public-access"}),
         ("eks-endpoint-open-to-everyone", EU, None,
-         _each(EKS, lambda i: i["vpcConfig"].update(publicAccessCidrs=["0.0.0.0/0"])), {"cluster-endpoints-not-public"}),
+         _each(T.EKS_CLUSTER, lambda i: i["vpcConfig"].update(publicAccessCidrs=["0.0.0.0/0"])),
+         {"cluster-endpoints-not-public"}),
         ("eks-endpoint-public-without-cidrs", "sa-east", None,
-         _each(EKS, lambda i: (i["vpcConfig"].update(endpointPublicAccess=True),
+         _each(T.EKS_CLUSTER, lambda i: (i["vpcConfig"].update(endpointPublicAccess=True),
                                i["vpcConfig"].pop("publicAccessCidrs", None))), {"cluster-endpoints-not-public"}),
         ("gke-without-authorized-networks", "me-central", None,
-         _each(GKE, lambda i: (i["privateClusterConfig"].update(enablePrivateEndpoint=False),
+         _each(T.GKE_CLUSTER, lambda i: (i["privateClusterConfig"].update(enablePrivateEndpoint=False),
                                i.pop("masterAuthorizedNetworksConfig", None))), {"cluster-endpoints-not-public"}),
         ("configmap-with-openai-key", EU, None,
-         _each(CONFIGMAP, lambda i: i["data"].update(OPENAI_API_KEY=SK_OPENAI), "gateway-config"),
+         _each(T.CONFIG_MAP, lambda i: i["data"].update(OPENAI_API_KEY=SK_OPENAI), "gateway-config"),
          {"configmaps-hold-no-secrets"}),
         ("env-literal-anthropic-key", EU, None,
-         _each(DEPLOYMENT, lambda i: _vllm(i)["env"].append({"name": "UPSTREAM", "value": SK_ANTHROPIC}),
+         _each(T.DEPLOYMENT, lambda i: _vllm(i)["env"].append({"name": "UPSTREAM", "value": SK_ANTHROPIC}),
                "instruct:"), {"container-env-holds-no-secrets"}),
         ("chart-values-with-api-key", EU,
-         _each(CHART_V4, lambda i: i["values"].update(extraEnv=[{"name": "ANTHROPIC_API_KEY", "value": SK_ANTHROPIC}]),
+         _each(T.HELM_CHART,
+               lambda i: i["values"].update(extraEnv=[{"name": "ANTHROPIC_API_KEY", "value": SK_ANTHROPIC}]),
                "aws-llama"), None, {"chart-values-hold-no-secrets", "container-env-holds-no-secrets"}),
-        ("no-model-releases", EU, None, _drop(lambda r: r["type"] == CHART_V4), {serving}),
-        ("no-gpu-pools", EU, None, _drop(lambda r: r["type"] in (EKS_GROUP, GKE_POOL) and "-gpu-" in r["name"]),
+        ("no-model-releases", EU, None, _drop(lambda r: r["type"] == T.HELM_CHART), {serving}),
+        ("no-gpu-pools", EU, None,
+         _drop(lambda r: r["type"] in (T.EKS_NODE_GROUP, T.GKE_NODE_POOL) and "-gpu-" in r["name"]),
          {serving}),
         ("drill-without-aws-keeps-gcp", EU, None, _drop(_aws), set()),
-        ("drill-without-any-cluster", EU, None, _drop(lambda r: r["type"] in (EKS, GKE)), {serving}),
+        ("drill-without-any-cluster", EU, None, _drop(lambda r: r["type"] in (T.EKS_CLUSTER, T.GKE_CLUSTER)),
+         {serving}),
     ]
 
 
@@ -438,7 +429,7 @@ def mutated_graph(plan, before, after) -> list[dict]:
     graph = []
     for r in resources:
         graph.append(r)
-        if r["type"] == CHART_V4:
+        if r["type"] == T.HELM_CHART:
             graph.extend(chart_children(r))
     return after(graph) if after is not None else graph
 
@@ -503,7 +494,7 @@ def test_policy_called_directly(results, cases, case_id):
 def test_whole_pack_passes_every_stack_graph(results, plans, stack):
     graph = stack_graph(plans[stack])
     # The graph is what a preview registers: the charts' rendered model servers are in it.
-    assert find(graph, DEPLOYMENT, ":sovereign-serving/")
+    assert Graph(graph).all(T.DEPLOYMENT, name_contains=":sovereign-serving/")
     result = results[f"stack:{stack}"]
     assert result["violations"] == [] and result["advisories"] == [], explain(result)
 
@@ -534,7 +525,7 @@ def test_the_pack_serves_over_grpc_as_the_cli_starts_it():
             assert {p.enforcementLevel for p in info.policies} == {analyzer_pb2.MANDATORY}
             hand_added = cilium("hand-added", {"matchName": DENIED})
             response = stub.Analyze(analyzer_pb2.AnalyzeRequest(
-                type=CILIUM, urn=hand_added["urn"], name="hand-added",
+                type=T.CILIUM_NETWORK_POLICY, urn=hand_added["urn"], name="hand-added",
                 properties=json_format.ParseDict(hand_added["inputs"], struct_pb2.Struct())), timeout=30)
             assert [(d.policyName, d.enforcementLevel) for d in response.diagnostics] == [
                 ("pod-fqdn-allow-no-denied-host", analyzer_pb2.MANDATORY)]

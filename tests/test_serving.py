@@ -11,11 +11,11 @@ import pytest
 from sovereign.domain.serving import release_name
 from sovereign.domain.workloads import SERVING_NAMESPACE
 
-from .conftest import STACKS
-from .helm import REPO_ROOT, one, template
-from .schemas import schema_errors
-
-CHART_TYPE = "kubernetes:helm.sh/v4:Chart"
+from tests.support.graph import Graph
+from tests.support.helm import REPO_ROOT, one, render
+from tests.support.schemas import schema_errors
+from tests.support.stacks import STACKS
+from tests.support.tokens import CLUSTERS, T
 
 
 def _cloud_of(plan, resource) -> str:
@@ -23,18 +23,14 @@ def _cloud_of(plan, resource) -> str:
     return resource.provider.rsplit("::", 1)[-1].rsplit("-", 1)[-1]
 
 
-def by_type(plan, type_):
-    return [r for r in plan.resources if r.type == type_]
-
-
 @pytest.mark.parametrize("stack", STACKS)
 def test_one_namespaced_release_per_model_per_cluster_deleted_with_its_cluster(plans, stack):
     plan = plans[stack]
-    charts = by_type(plan, CHART_TYPE)
+    charts = Graph.of(plan).all(T.HELM_CHART)
     expected = {(c.cloud, release_name(m.id)) for c in plan.spec.clouds for m in plan.spec.models}
     assert {(_cloud_of(plan, r), r.inputs["name"]) for r in charts} == expected
     clusters = {r.urn.rsplit("::", 1)[-1].rsplit("-", 1)[-1]: r.urn for r in plan.resources
-                if r.type in ("aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster")}
+                if r.type in CLUSTERS.values()}
     for chart in charts:
         assert chart.inputs["namespace"] == SERVING_NAMESPACE
         assert chart.inputs["chart"] == "charts/model-server"
@@ -46,9 +42,9 @@ def rendered(plans):
     """Every release of every stack rendered by the real helm with the values recorded in the graph."""
     out = {}
     for stack, plan in plans.items():
-        for chart in by_type(plan, CHART_TYPE):
-            docs = template(REPO_ROOT / chart.inputs["chart"], chart.inputs["values"],
-                            release=chart.inputs["name"], namespace=chart.inputs["namespace"])
+        for chart in Graph.of(plan).all(T.HELM_CHART):
+            docs = render(REPO_ROOT / chart.inputs["chart"], chart.inputs["values"],
+                          release=chart.inputs["name"], namespace=chart.inputs["namespace"])
             out[(stack, _cloud_of(plan, chart), chart.inputs["values"]["model"]["name"])] = (chart, docs)
     return out
 
@@ -84,8 +80,8 @@ def test_rendered_deployment_matches_the_sizing_decision(plans, rendered, stack)
 @pytest.mark.parametrize("stack", STACKS)
 def test_weights_come_from_the_regions_bucket_through_workload_identity(plans, rendered, stack):
     plan = plans[stack]
-    buckets = {"aws": {r.inputs.get("bucket") or r.name for r in by_type(plan, "aws:s3/bucket:Bucket")},
-               "gcp": {r.name for r in by_type(plan, "gcp:storage/bucket:Bucket")}}
+    buckets = {"aws": {r.inputs.get("bucket") or r.name for r in Graph.of(plan).all(T.S3_BUCKET)},
+               "gcp": {r.name for r in Graph.of(plan).all(T.GCS_BUCKET)}}
     for fit in plan.decisions.fits:
         chart, docs = rendered[(stack, fit.cloud, fit.model)]
         uri = chart.inputs["values"]["weights"]["uri"]
@@ -103,22 +99,22 @@ def test_weight_caches_are_private_encrypted_versioned_and_protected(plans, stac
     plan = plans[stack]
     clouds = {c.cloud for c in plan.spec.clouds}
     if "aws" in clouds:
-        [bucket] = by_type(plan, "aws:s3/bucket:Bucket")
+        [bucket] = Graph.of(plan).all(T.S3_BUCKET)
         assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
         assert bucket.inputs.get("forceDestroy") is False
-        [block] = by_type(plan, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+        [block] = Graph.of(plan).all(T.S3_PUBLIC_ACCESS_BLOCK)
         assert all(block.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                               "restrictPublicBuckets"))
-        [sse] = by_type(plan, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+        [sse] = Graph.of(plan).all(T.S3_ENCRYPTION)
         default = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
         assert default["sseAlgorithm"] == "aws:kms" and default["kmsMasterKeyId"].startswith("arn:")
-        [versioning] = by_type(plan, "aws:s3/bucketVersioning:BucketVersioning")
+        [versioning] = Graph.of(plan).all(T.S3_VERSIONING)
         assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
-        [policy] = by_type(plan, "aws:s3/bucketPolicy:BucketPolicy")
+        [policy] = Graph.of(plan).all(T.S3_POLICY)
         assert json.loads(policy.inputs["policy"])["Statement"][0]["Condition"] == {
             "Bool": {"aws:SecureTransport": "false"}}
     if "gcp" in clouds:
-        [bucket] = by_type(plan, "gcp:storage/bucket:Bucket")
+        [bucket] = Graph.of(plan).all(T.GCS_BUCKET)
         assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
         assert bucket.inputs["uniformBucketLevelAccess"] is True
         assert bucket.inputs["publicAccessPrevention"] == "enforced"
@@ -129,13 +125,13 @@ def test_weight_caches_are_private_encrypted_versioned_and_protected(plans, stac
 def test_only_the_releases_service_accounts_may_read_weights(plans, stack):
     plan = plans[stack]
     accounts = {release_name(m.id) for m in plan.spec.models}
-    for role in by_type(plan, "aws:iam/role:Role"):
+    for role in Graph.of(plan).all(T.IAM_ROLE):
         if "weights-reader" not in role.name:
             continue
         [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         subjects = next(v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub"))
         assert set(subjects) == {f"system:serviceaccount:{SERVING_NAMESPACE}:{a}" for a in accounts}
-    members = {r.inputs["member"] for r in by_type(plan, "gcp:serviceaccount/iAMMember:IAMMember")
+    members = {r.inputs["member"] for r in Graph.of(plan).all(T.SERVICE_ACCOUNT_IAM_MEMBER)
                if r.inputs["role"] == "roles/iam.workloadIdentityUser"}
     if any(c.cloud == "gcp" for c in plan.spec.clouds):
         project = plan.spec.cloud("gcp").project

@@ -11,7 +11,7 @@ from sovereign.domain.errors import InputError, InvalidInput
 from sovereign.domain.sizing import GIB, need_per_gpu_gib, size_model, size_region
 from sovereign.domain.spec import CloudSpec, ModelSpec, Replicas
 
-from .conftest import STACKS
+from tests.support.stacks import STACKS
 
 CATALOG = load_catalog()
 

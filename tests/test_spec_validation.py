@@ -6,12 +6,10 @@ from __future__ import annotations
 import pytest
 
 from sovereign.engine.run import plan_stack
-from sovereign.project import PROJECT_DIR
 
-from .conftest import FIXTURES
+from tests.support.stacks import FIXTURES, POLICY_FILE
 
 INVALID = FIXTURES / "invalid"
-POLICY = PROJECT_DIR / "policy" / "sovereignty.yaml"
 
 CASES = [
     # (stack, key path in the error, words the problem or fix must contain)
@@ -44,7 +42,7 @@ CASES = [
 
 @pytest.mark.parametrize("stack,key,words", CASES, ids=[c[0] for c in CASES])
 def test_each_mistake_is_one_clear_error_and_registers_nothing(stack, key, words):
-    plan = plan_stack(stack, project=INVALID, policy=POLICY)
+    plan = plan_stack(stack, project=INVALID, policy=POLICY_FILE)
     assert not plan.ok and plan.resources == ()
     assert len(plan.errors) == 1, "\n".join(map(str, plan.errors))
     error = plan.errors[0]
@@ -60,7 +58,7 @@ def test_every_fixture_file_is_a_case():
 
 
 def test_control_stack_in_the_same_folder_is_valid():
-    plan = plan_stack("valid-minimal", project=INVALID, policy=POLICY)
+    plan = plan_stack("valid-minimal", project=INVALID, policy=POLICY_FILE)
     assert plan.ok, plan.errors
     assert plan.spec.jurisdiction.countries == ("DE",)
 
@@ -71,7 +69,7 @@ def test_all_errors_are_collected_in_one_pass(tmp_path):
         'config:\n  pulumi:disable-default-providers: ["*"]\n  sovereign:region: many\n'
         "  sovereign:clouds:\n    aws:\n      region: eu-centrl-1\n"
         "  sovereign:models:\n    - id: llama-3.1-8b\n    - id: mistral-7b-instruct-v0.3\n      replicas: {min: 2, max: 1}\n")
-    plan = plan_stack("many", project=tmp_path, policy=POLICY)
+    plan = plan_stack("many", project=tmp_path, policy=POLICY_FILE)
     assert [e.key for e in plan.errors] == [
         "sovereign:clouds.aws.region", "sovereign:models[0].id", "sovereign:models[1].replicas"]
 

@@ -9,6 +9,8 @@ repositories, plugins or registry logins cannot change a result, and nothing her
 from __future__ import annotations
 
 import atexit
+import copy
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ from typing import Any, Iterable, Mapping
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 HELM = REPO_ROOT / ".cache" / "bin" / "helm"
 CHARTS = REPO_ROOT / "charts"
 TIMEOUT_SECONDS = 120
@@ -89,6 +91,20 @@ def template(chart: str | Path, values: Mapping[str, Any] | None = None, *, rele
     """Render the chart and return its objects (empty documents dropped); raises HelmError if helm fails."""
     result = run(*_template_args(chart, release, namespace, extra_args), values=values)
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+_renders: dict[str, list[dict]] = {}
+
+
+def render(chart: str | Path, values: Mapping[str, Any] | None = None, *, release: str,
+           namespace: str) -> list[dict]:
+    """`template`, remembered for the test process: the serving, policy-pack and checkov tests render the
+    releases the stacks register with the same values, and each distinct release goes through the real helm
+    once per process. Callers get their own copy to change."""
+    key = json.dumps([str(chart), values, release, namespace], sort_keys=True)
+    if key not in _renders:
+        _renders[key] = template(chart, values, release=release, namespace=namespace)
+    return copy.deepcopy(_renders[key])
 
 
 def template_error(chart: str | Path, values: Mapping[str, Any] | None = None, *, release: str = "test",

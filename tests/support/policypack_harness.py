@@ -14,7 +14,6 @@ with the values recorded in the graph (tests/helm.py), once per session.
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import subprocess
@@ -27,16 +26,13 @@ from sovereign.domain.stackfile import read_stack_config
 from sovereign.engine.snapshot import snapshot
 from sovereign.project import PROJECT_DIR, PROJECT_NAME
 
-from .helm import REPO_ROOT, template
+from .helm import REPO_ROOT, render
+from .tokens import T
 
 PACK_DIR = REPO_ROOT / "policypack"
 PACK_PYTHON = REPO_ROOT / ".cache" / "tools" / "policypack" / "bin" / "python"
 RUNNER = PACK_DIR / "harness_runner.py"
-CHART_V4 = "kubernetes:helm.sh/v4:Chart"
 TIMEOUT_SECONDS = 300
-
-_renders: dict[str, list[dict]] = {}
-
 
 def pack_python() -> Path:
     """The pack venv's python; fails the calling test with the fix when it is missing."""
@@ -58,15 +54,10 @@ def stack_env(stack: str, project: Path = PROJECT_DIR, **extra: str) -> dict[str
 
 
 def render_chart(chart: dict) -> list[dict]:
-    """The chart resource's objects as helm renders them with its recorded values (cached)."""
+    """The chart resource's objects as helm renders them with its recorded values (once per process)."""
     inputs = chart["inputs"]
-    key = json.dumps([inputs["chart"], inputs.get("name"), inputs.get("namespace"), inputs.get("values")],
-                     sort_keys=True)
-    if key not in _renders:
-        _renders[key] = template(REPO_ROOT / inputs["chart"], inputs.get("values") or {},
-                                 release=inputs.get("name") or chart["name"],
-                                 namespace=inputs.get("namespace") or "default")
-    return copy.deepcopy(_renders[key])
+    return render(REPO_ROOT / inputs["chart"], inputs.get("values") or {},
+                  release=inputs.get("name") or chart["name"], namespace=inputs.get("namespace") or "default")
 
 
 def chart_children(chart: dict) -> list[dict]:
@@ -94,7 +85,7 @@ def stack_graph(plan) -> list[dict]:
     out = []
     for r in resources:
         out.append(r)
-        if r["type"] == CHART_V4:
+        if r["type"] == T.HELM_CHART:
             out.extend(chart_children(r))
     return out
 
@@ -118,16 +109,6 @@ def explain(result: dict) -> str:
     lines = [f"[{v['enforcement']}] {v['policy']}: {v['message']}" for v in result["violations"]]
     lines += [f"[advisory] {v['policy']}: {v['message']}" for v in result["advisories"]]
     return "\n".join(lines) or "(no violations)"
-
-
-def find(resources: list[dict], type_: str, name_contains: str = "") -> list[dict]:
-    return [r for r in resources if r["type"] == type_ and name_contains in r["name"]]
-
-
-def one(resources: list[dict], type_: str, name_contains: str = "") -> dict:
-    found = find(resources, type_, name_contains)
-    assert len(found) == 1, f"expected one {type_} named *{name_contains}*, found {[r['name'] for r in found]}"
-    return found[0]
 
 
 def resource(type_: str, name: str, inputs: dict[str, Any], stack: str = "test", **extra: Any) -> dict:
