@@ -6,14 +6,12 @@ import dataclasses
 
 import pytest
 
-from sovereign.catalog import load_catalog
 from sovereign.domain.errors import InputError, InvalidInput
 from sovereign.domain.sizing import GIB, need_per_gpu_gib, size_model, size_region
 from sovereign.domain.spec import CloudSpec, ModelSpec, Replicas
 
+from tests.support.domain import CATALOG, region_spec
 from tests.support.stacks import STACKS
-
-CATALOG = load_catalog()
 
 
 def model_spec(model_id, context, concurrency, gpus=(), **arch):
@@ -77,9 +75,9 @@ def test_tp_must_divide_attention_heads():
     assert isinstance(refused, InputError) and "at TP 4" in refused.problem
 
 
-def test_model_that_fits_nothing_names_model_region_and_largest_option(plans):
-    spec = dataclasses.replace(plans["me-central"].spec, models=(
-        model_spec("llama-3.1-405b-instruct", 131072, 64),))
+def test_model_that_fits_nothing_names_model_region_and_largest_option():
+    spec = region_spec(stack="me-central", clouds={"gcp": {"region": "me-central2", "project": "sovereign-test"}},
+                       models=[{"id": "llama-3.1-405b-instruct", "contextLength": 131072, "maxConcurrency": 64}])
     with pytest.raises(InvalidInput) as caught:
         size_region(spec, CATALOG)
     [error] = caught.value.errors
@@ -90,8 +88,8 @@ def test_model_that_fits_nothing_names_model_region_and_largest_option(plans):
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_model_is_sized_on_every_cloud(plans, stack):
-    decided = plans[stack].decisions
+def test_every_stack_model_is_sized_on_every_cloud(decisions, stack):
+    decided = decisions[stack]
     assert {(f.cloud, f.model) for f in decided.fits} == {
         (c.cloud, m.id) for c in decided.spec.clouds for m in decided.spec.models}
     for fit in decided.fits:

@@ -1,12 +1,16 @@
-"""Every class of stack-file mistake yields exactly one error naming the file, the key and the fix,
-and registers nothing. Each case is a real stack file under tests/fixtures/invalid/stacks/."""
+"""Stack validation (sovereign/domain/spec.py). Every class of stack-file mistake yields exactly one error naming
+the file, the key and the fix, and registers nothing — each case a real stack file under
+tests/fixtures/invalid/stacks/, planned as `sovereign plan` would. Then parse_spec on inline configs: defaults,
+overrides, and every problem of a config reported at once."""
 
 from __future__ import annotations
 
 import pytest
 
+from sovereign.domain.errors import InvalidInput
+from sovereign.domain.spec import Jurisdiction, Replicas, parse_spec
 from sovereign.engine.run import plan_stack
-
+from tests.support.domain import CATALOG, LLAMA, region_spec, stack_config
 from tests.support.stacks import FIXTURES, POLICY_FILE
 
 INVALID = FIXTURES / "invalid"
@@ -63,19 +67,55 @@ def test_control_stack_in_the_same_folder_is_valid():
     assert plan.spec.jurisdiction.countries == ("DE",)
 
 
-def test_all_errors_are_collected_in_one_pass(tmp_path):
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "Pulumi.many.yaml").write_text(
-        'config:\n  pulumi:disable-default-providers: ["*"]\n  sovereign:region: many\n'
-        "  sovereign:clouds:\n    aws:\n      region: eu-centrl-1\n"
-        "  sovereign:models:\n    - id: llama-3.1-8b\n    - id: mistral-7b-instruct-v0.3\n      replicas: {min: 2, max: 1}\n")
-    plan = plan_stack("many", project=tmp_path, policy=POLICY_FILE)
-    assert [e.key for e in plan.errors] == [
-        "sovereign:clouds.aws.region", "sovereign:models[0].id", "sovereign:models[1].replicas"]
-
-
 def test_a_short_form_of_a_long_id_is_suggested():
     from sovereign.domain.errors import did_you_mean
     assert did_you_mean("mistral-7b", ["mistral-7b-instruct-v0.3", "mixtral-8x7b-instruct-v0.1"]) == \
         " (did you mean 'mistral-7b-instruct-v0.3'?)"
     assert did_you_mean("zzz", ["mistral-7b-instruct-v0.3"]) == ""
+
+
+# -- parse_spec on inline configs ---------------------------------------------------------------------------------
+
+def test_a_minimal_config_gets_the_documented_defaults():
+    spec = region_spec(region="fra")
+    assert (spec.stack, spec.file, spec.name) == ("test", "stacks/Pulumi.test.yaml", "fra")
+    [aws] = spec.clouds
+    assert (aws.cloud, aws.region.name, aws.kubernetes_version, aws.api_access_cidrs, aws.spot) == \
+        ("aws", "eu-central-1", "1.34", (), False)
+    assert spec.jurisdiction == Jurisdiction(("DE",), True, None)  # derived from the cloud regions
+    [model] = spec.models
+    assert (model.replicas, model.context_length, model.max_concurrency, model.gpus) == (Replicas(1, 1), 8192, 16, ())
+    assert (spec.dr.health_check_interval_s, spec.dr.failure_threshold, spec.dr.dns_ttl_s, spec.dr.min_replicas) == \
+        (10, 3, 30, 1)
+    assert spec.managed_apis == () and spec.api_keys == () and spec.drill is None
+
+
+def test_a_declared_jurisdiction_replaces_the_derived_one():
+    spec = region_spec(jurisdiction={"countries": ["FR", "DE", "FR"], "reason": "data also processed in Paris"})
+    assert spec.jurisdiction == Jurisdiction(("DE", "FR"), False, "data also processed in Paris")
+
+
+def test_regional_endpoints_default_to_the_stacks_own_cloud_region():
+    spec = region_spec(clouds={"aws": {"region": "eu-west-1"}, "gcp": {"region": "europe-west3", "project": "p-test"}},
+                       managedApis=[{"provider": p, "models": [{"name": f"{p}-model", "fallback": LLAMA}]}
+                                    for p in ("aws_bedrock", "google_vertex_ai", "openai")])
+    assert {r.provider: r.endpoint_region for r in spec.managed_apis} == {
+        "aws_bedrock": "eu-west-1", "google_vertex_ai": "europe-west3", "openai": None}
+
+
+def test_api_keys_keep_which_entries_are_set_never_the_values():
+    spec = region_spec(managedApis=[{"provider": "openai", "models": [{"name": "gpt-4.1", "fallback": LLAMA}]}],
+                       apiKeys={"openai": {"secure": "v1:sk-never-kept"}, "gateway": {"secure": "v1:x"}})
+    assert spec.api_keys == ("gateway", "openai")
+    assert "sk-never-kept" not in repr(spec)
+
+
+def test_all_errors_are_collected_in_one_pass():
+    config = stack_config(clouds={"aws": {"region": "eu-centrl-1"}}, models=[
+        {"id": "llama-3.1-8b"}, {"id": "mistral-7b-instruct-v0.3", "replicas": {"min": 2, "max": 1}}])
+    with pytest.raises(InvalidInput) as caught:
+        parse_spec(config, "many", "stacks/Pulumi.many.yaml", CATALOG)
+    errors = caught.value.errors
+    assert [e.key for e in errors] == [
+        "sovereign:clouds.aws.region", "sovereign:models[0].id", "sovereign:models[1].replicas"]
+    assert all(e.file == "stacks/Pulumi.many.yaml" and e.fix for e in errors)
