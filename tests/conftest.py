@@ -7,9 +7,7 @@ per core, see pyproject.toml), and `decisions` takes the domain's decisions with
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -20,27 +18,29 @@ from sovereign.domain.stackfile import display_name, read_stack_config
 from sovereign.engine.run import plan_stack
 from sovereign.project import PROJECT_DIR, load_project_policy
 
-from tests.support.stacks import STACKS, copy_project
+from tests.support.stacks import PerStack, copy_project
 
 
-class PerStack(Mapping):
-    """stack → `make(stack)`, computed on first use and kept: a test of one stack pays for that stack only."""
+UNGROUPED = pytest.StashKey[bool]()
 
-    def __init__(self, make: Callable[[str], Any], stacks: tuple[str, ...] = STACKS):
-        self._make, self._stacks, self._done = make, stacks, {}
 
-    def __getitem__(self, stack: str) -> Any:
-        if stack not in self._stacks:
-            raise KeyError(stack)
-        if stack not in self._done:
-            self._done[stack] = self._make(stack)
-        return self._done[stack]
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup` pytest-xdist sends the tests of one xdist_group (tests/support/groups.py) to one
+    worker by suffixing their node ids with `@<group>`. Should a pytest or pytest-xdist upgrade lose that suffix
+    (pytest 9.2 does: pytest-dev/pytest-xdist#1386), each group would silently be spread over the workers and its
+    shared setup run in every one of them: those tests fail instead (pytest_runtest_setup), saying why."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers only
+        return
+    for item in items:
+        if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid.rpartition("]")[2]:
+            item.stash[UNGROUPED] = True
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._stacks)
 
-    def __len__(self) -> int:
-        return len(self._stacks)
+def pytest_runtest_setup(item):
+    if item.stash.get(UNGROUPED, False):
+        pytest.fail("pytest-xdist did not keep this test's xdist_group on one worker (pytest-dev/pytest-xdist#1386): "
+                    "keep pyproject.toml's pytest and pytest-xdist pins, or run without workers (-n0)", pytrace=False)
 
 
 @pytest.fixture(scope="session")

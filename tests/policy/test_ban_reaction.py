@@ -8,7 +8,11 @@ import pytest
 from sovereign.catalog import load_catalog
 from sovereign.engine.run import plan_stack
 from sovereign.engine.snapshot import dumps, snapshot
+from tests.support.groups import BANNED_STACKS
 from tests.support.stacks import EEA_STACKS, POLICY_FILE, STACKS, policy_with_ban
+
+
+pytestmark = BANNED_STACKS
 
 
 @pytest.fixture(scope="module")

@@ -19,9 +19,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.groups import RENDERED_RELEASES
 from tests.support.helm import REPO_ROOT, require_executable
 from tests.support.policypack_harness import stack_graph
 from tests.support.stacks import STACKS
+
+pytestmark = RENDERED_RELEASES
 
 CHECKOV = REPO_ROOT / ".cache" / "tools" / "checkov" / "bin" / "checkov"
 SKIPS_FILE = REPO_ROOT / "policypack" / "checkov-skips.yaml"

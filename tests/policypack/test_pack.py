@@ -24,6 +24,7 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
 from sovereign.engine.snapshot import snapshot
 
+from tests.support.groups import RENDERED_RELEASES
 from tests.support.graph import Graph
 from tests.support.helm import REPO_ROOT
 from tests.support.policypack_harness import (
@@ -31,6 +32,8 @@ from tests.support.policypack_harness import (
 )
 from tests.support.stacks import POLICY_FILE, STACKS
 from tests.support.tokens import T
+
+pytestmark = RENDERED_RELEASES
 
 EU = "eu-central"                      # DE: DeepSeek denied by rule, OpenAI through eu.api.openai.com
 DENIED = "api.deepseek.com"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from sovereign.domain.stackfile import list_stacks, read_stack_config
 from sovereign.project import PROJECT_DIR
@@ -20,6 +22,26 @@ def stacks_on(cloud: str) -> list[str]:
 
 AWS_STACKS, GCP_STACKS = stacks_on("aws"), stacks_on("gcp")
 TWO_CLOUD = [s for s in STACKS if s in AWS_STACKS and s in GCP_STACKS]
+
+
+class PerStack(Mapping):
+    """stack → `make(stack)`, computed on first use and kept: a test of one stack pays for that stack only."""
+
+    def __init__(self, make: Callable[[str], Any], stacks: tuple[str, ...] = STACKS):
+        self._make, self._stacks, self._done = make, tuple(stacks), {}
+
+    def __getitem__(self, stack: str) -> Any:
+        if stack not in self._stacks:
+            raise KeyError(stack)
+        if stack not in self._done:
+            self._done[stack] = self._make(stack)
+        return self._done[stack]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stacks)
+
+    def __len__(self) -> int:
+        return len(self._stacks)
 
 
 def copy_project(root: Path) -> Path:

@@ -41,8 +41,9 @@ from sovereign.project import PROJECT_DIR
 
 from tests.support import gateway_probe
 from tests.support.graph import Graph
+from tests.support.groups import LITELLM_PROBE
 from tests.support.schemas import schema_errors
-from tests.support.stacks import EEA_STACKS, FIXTURES, POLICY_FILE, STACKS, copy_project, policy_with_ban
+from tests.support.stacks import EEA_STACKS, FIXTURES, POLICY_FILE, STACKS, PerStack, copy_project, policy_with_ban
 from tests.support.tokens import CLUSTERS, T
 
 TOOL_VENV = PROJECT_DIR / ".cache" / "tools" / "litellm"
@@ -94,13 +95,13 @@ def keyed_project(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def keyed_plans(keyed_project):
-    return {stack: plan_stack(stack, project=keyed_project) for stack in STACKS}
+    return PerStack(lambda stack: plan_stack(stack, project=keyed_project))
 
 
 @pytest.fixture(scope="session")
 def banned_plans(keyed_project, tmp_path_factory):
     path = policy_with_ban(keyed_project / "policy" / "sovereignty.yaml", tmp_path_factory.mktemp("ban"))
-    return {stack: plan_stack(stack, project=keyed_project, policy=path) for stack in STACKS}
+    return PerStack(lambda stack: plan_stack(stack, project=keyed_project, policy=path))
 
 
 @pytest.fixture(scope="session")
@@ -240,6 +241,7 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
             assert r.inputs["metadata"]["namespace"] == GATEWAY_NAMESPACE, r.urn
 
 
+@LITELLM_PROBE
 @pytest.mark.parametrize("variant,stack", VARIANT_STACKS)
 def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stack):
     plan = variants[variant][stack]
@@ -320,6 +322,7 @@ def test_anthropic_in_the_us_carries_inference_geo_and_openai_its_residency_host
 
 # --- LiteLLM's own loader and router -----------------------------------------------------------------
 
+@LITELLM_PROBE
 @pytest.mark.parametrize("variant,stack", VARIANT_STACKS)
 def test_litellms_own_config_loader_accepts_every_config_as_generated(variants, probe, variant, stack):
     plan = variants[variant][stack]
@@ -341,6 +344,7 @@ def test_litellms_own_config_loader_accepts_every_config_as_generated(variants, 
         assert loaded["settings"] == ROUTER_SETTINGS
 
 
+@LITELLM_PROBE
 @pytest.mark.parametrize("variant,stack", VARIANT_STACKS)
 def test_every_request_lands_where_the_verdicts_say(variants, probe, variant, stack):
     """Through LiteLLM's router: open weights answer themselves; an allowed model dials only its verdict's
@@ -363,6 +367,7 @@ def test_every_request_lands_where_the_verdicts_say(variants, probe, variant, st
             assert (answer["dialled"], answer["answered_by"]) == ([], [want["aliases"][model]])
 
 
+@LITELLM_PROBE
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_route_presents_its_own_providers_key_from_the_environment(keyed_plans, probe, stack):
     plan = keyed_plans[stack]
@@ -380,6 +385,7 @@ def test_each_route_presents_its_own_providers_key_from_the_environment(keyed_pl
 
 # --- a ban closes the provider in the covered stacks only -------------------------------------------
 
+@LITELLM_PROBE
 def test_a_ban_removes_the_providers_routes_in_covered_stacks_only(keyed_plans, banned_plans, probe):
     eea = load_catalog().groups["eea"].codes
     assert {s for s in STACKS if eea & set(keyed_plans[s].spec.jurisdiction.countries)} == set(EEA_STACKS)
@@ -527,6 +533,7 @@ def test_the_program_itself_rejects_a_plaintext_key_and_accepts_a_secret_one():
 
 # --- the workload ------------------------------------------------------------------------------------
 
+@LITELLM_PROBE
 @pytest.mark.parametrize("variant,stack", [("real", s) for s in STACKS] + [("keyed", s) for s in STACKS])
 def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
     plan = variants[variant][stack]

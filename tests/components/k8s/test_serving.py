@@ -11,11 +11,15 @@ import pytest
 from sovereign.domain.serving import release_name
 from sovereign.domain.workloads import SERVING_NAMESPACE
 
+from tests.support.groups import RENDERED_RELEASES
 from tests.support.graph import Graph
 from tests.support.helm import REPO_ROOT, one, render
 from tests.support.schemas import schema_errors
 from tests.support.stacks import STACKS
 from tests.support.tokens import CLUSTERS, T
+
+
+pytestmark = RENDERED_RELEASES
 
 
 def _cloud_of(plan, resource) -> str:

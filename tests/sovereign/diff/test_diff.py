@@ -22,6 +22,7 @@ from sovereign.diff.changes import deep_changes
 from sovereign.diff.markdown import COMMENT_RESERVE, GITHUB_COMMENT_LIMIT, mermaid, render
 from sovereign.diff.report import build_report
 from sovereign.project import PROJECT_DIR
+from tests.support.groups import DIFF_REPO
 
 BANNED = ["eu-central", "it-south"]  # the stacks whose jurisdiction is in the EEA and that request OpenAI
 BAN = """bans:
@@ -32,6 +33,7 @@ BAN = """bans:
     since: 2026-12-01
 """
 CANARY = "mock-secret-for-"
+pytestmark = DIFF_REPO
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
 
