@@ -7,8 +7,10 @@ per core, see pyproject.toml), and `decisions` takes the domain's decisions with
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
+import kubernetes_validate.utils
 import pytest
 
 from sovereign.catalog import load_catalog
@@ -20,6 +22,11 @@ from sovereign.project import PROJECT_DIR, load_project_policy
 
 from tests.support.stacks import PerStack, copy_project
 
+
+# kubernetes-validate reads and parses its JSON schemas (1.4 MB of definitions per Kubernetes version) again on every
+# validate() call, six of the suite's CPU seconds. They are package data and never change: parse each file once per
+# process. Validation itself is untouched.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
 
 UNGROUPED = pytest.StashKey[bool]()
 

@@ -1,7 +1,7 @@
 """The policy pack (policypack/): each policy called directly with passing and violating resources, the whole pack
 over every stack's resource graph (must pass), and over mutated graphs (must fail, with the right policy).
 
-The pack runs in its own venv through tests/policypack_harness.py (a missing venv fails, naming `make tools`).
+The pack runs in its own venv through tests/support/policypack_harness.py (a missing venv fails, naming `make tools`).
 Every runner job gets the environment the Pulumi CLI gives a policy pack — PULUMI_STACK and PULUMI_CONFIG — so
 the denied hosts come from the same config, policy file and domain code as under `pulumi preview --policy-pack`.
 All jobs of this module run in one subprocess (module fixture `results`).

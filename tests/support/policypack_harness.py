@@ -9,7 +9,7 @@ A missing venv FAILS the calling test, naming the fix; the pack's tests are neve
 The graph is the stack's snapshot plus what `kubernetes:helm.sh/v4:Chart` registers in a real preview: every
 object of the rendered chart as a child resource (`kubernetes:<group>/<version>:<Kind>`, parent = the chart,
 the chart's Kubernetes provider, the chart's namespace on each object). Charts are rendered by the real helm
-with the values recorded in the graph (tests/helm.py), once per session.
+with the values recorded in the graph (tests/support/helm.py), once per process.
 """
 
 from __future__ import annotations

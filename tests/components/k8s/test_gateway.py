@@ -7,8 +7,8 @@ on a scratch copy of the project where every stack sets `sovereign:apiKeys` for 
 provider it requests (`{secure: v1:…}`), and on that copy with an export ban added to the policy.
 
 Every config file is loaded by the pinned LiteLLM's own proxy config loader in its own venv (`make
-tools`), and requests are sent through the loaded router with loopback traffic only (tests/gateway_probe.py);
-one config is served by the real `litellm` proxy process.
+tools`), and requests are sent through the loaded router with loopback traffic only
+(tests/support/gateway_probe.py); one config is served by the real `litellm` proxy process.
 """
 
 from __future__ import annotations
