@@ -1,29 +1,54 @@
-"""Shared fixtures: the catalog, the project policy, and each real stack planned once per session."""
+"""Shared fixtures: the catalog, the project policy, the real stacks' decisions and plans, scratch projects.
+
+Helpers the test modules import live in tests/support/. Each expensive fixture computes only what a test
+asks for: `plans["eu-central"]` plans that one stack, once per test process (pytest-xdist runs one process
+per core, see pyproject.toml), and `decisions` takes the domain's decisions without running the program.
+"""
 
 from __future__ import annotations
 
-import shutil
+import functools
 from pathlib import Path
 
+import kubernetes_validate.utils
 import pytest
 
 from sovereign.catalog import load_catalog
-from sovereign.domain.stackfile import list_stacks, read_stack_config
+from sovereign.domain.decisions import decide_region
+from sovereign.domain.spec import parse_spec
+from sovereign.domain.stackfile import display_name, read_stack_config
 from sovereign.engine.run import plan_stack
 from sovereign.project import load_project_policy
+from tests.support.stacks import PROJECT_DIR
 
-from .paths import PROJECT_DIR
-
-STACKS = list_stacks(PROJECT_DIR)
-
-
-def stacks_on(cloud: str) -> list[str]:
-    """The stacks that declare `cloud`, read at collection time so tests parametrize without skips."""
-    return [s for s in STACKS if cloud in (read_stack_config(PROJECT_DIR, s)[0].get("sovereign:clouds") or {})]
+from tests.support.stacks import PerStack, copy_project
 
 
-AWS_STACKS, GCP_STACKS = stacks_on("aws"), stacks_on("gcp")
-FIXTURES = Path(__file__).parent / "fixtures"
+# kubernetes-validate reads and parses its JSON schemas (1.4 MB of definitions per Kubernetes version) again on every
+# validate() call, six of the suite's CPU seconds. They are package data and never change: parse each file once per
+# process. Validation itself is untouched.
+kubernetes_validate.utils.schema_contents = functools.cache(kubernetes_validate.utils.schema_contents)
+
+UNGROUPED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup` pytest-xdist sends the tests of one xdist_group (tests/support/groups.py) to one
+    worker by suffixing their node ids with `@<group>`. Should a pytest or pytest-xdist upgrade lose that suffix
+    (pytest 9.2 does: pytest-dev/pytest-xdist#1386), each group would silently be spread over the workers and its
+    shared setup run in every one of them: those tests fail instead (pytest_runtest_setup), saying why."""
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers only
+        return
+    for item in items:
+        if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid.rpartition("]")[2]:
+            item.stash[UNGROUPED] = True
+
+
+def pytest_runtest_setup(item):
+    if item.stash.get(UNGROUPED, False):
+        pytest.fail("pytest-xdist did not keep this test's xdist_group on one worker (pytest-dev/pytest-xdist#1386): "
+                    "keep pyproject.toml's pytest and pytest-xdist pins, or run without workers (-n0)", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -38,34 +63,21 @@ def policy():
 
 @pytest.fixture(scope="session")
 def plans():
-    """Every stack in stacks/, planned once under mocks and shared by the tests that read graphs."""
-    return {name: plan_stack(name) for name in STACKS}
+    """Every stack in stacks/, planned under mocks when a test first asks for it, then shared."""
+    return PerStack(plan_stack)
+
+
+@pytest.fixture(scope="session")
+def decisions(catalog, policy):
+    """Every real stack's RegionDecisions (spec, verdicts, sizing, clusters) as the program takes them, from
+    the stack file and the project policy alone: no program run, for tests of the domain's decisions."""
+    def decide(stack: str):
+        config, _ = read_stack_config(PROJECT_DIR, stack)
+        return decide_region(parse_spec(config, stack, display_name(stack), catalog), policy, catalog)
+    return PerStack(decide)
 
 
 @pytest.fixture
-def project_copy(tmp_path):
-    """A scratch copy of the project's program (with its components), stacks and policy, for tests that edit them."""
-    for item in ("__main__.py", "Pulumi.yaml"):
-        shutil.copy(PROJECT_DIR / item, tmp_path / item)
-    for folder in ("components", "stacks", "policy"):
-        shutil.copytree(PROJECT_DIR / folder, tmp_path / folder)
-    return tmp_path
-
-
-# A test export ban: OpenAI closed for the EEA. It covers the stacks whose jurisdiction touches the EEA.
-EEA_OPENAI_BAN = """bans:
-  - id: ban-openai-eea
-    providers: [openai]
-    groups: [eea]
-    reason: Export ban on US frontier-model APIs to the EEA (test).
-    since: 2026-12-01
-"""
-
-
-def policy_with_ban(policy_file: Path, out_dir: Path) -> Path:
-    """A copy of `policy_file` with EEA_OPENAI_BAN added as its first ban."""
-    policy = policy_file.read_text()
-    assert policy.count("\nbans:\n") == 1
-    path = out_dir / "sovereignty.yaml"
-    path.write_text(policy.replace("\nbans:\n", "\n" + EEA_OPENAI_BAN, 1))
-    return path
+def project_copy(tmp_path) -> Path:
+    """A scratch copy of the project's program, stacks and policy, for tests that edit them."""
+    return copy_project(tmp_path)

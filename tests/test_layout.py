@@ -17,7 +17,7 @@ from sovereign.engine.parallel import plan_stacks
 from sovereign.engine.run import plan_stack
 from sovereign.project import ProjectNotFound, find_project, project_dir
 
-from .paths import PROJECT_DIR
+from tests.support.stacks import PROJECT_DIR
 
 SOVEREIGN_CLI = [sys.executable, "-m", "sovereign"]
 
@@ -115,7 +115,7 @@ def test_the_project_is_found_from_any_folder_inside_it(tmp_path):
 
 
 def test_the_cli_plans_from_a_subfolder_and_refuses_a_missing_project(tmp_path):
-    here = subprocess.run([*SOVEREIGN_CLI, "plan", "--stack", "sa-east", "--json"], cwd=PROJECT_DIR / "tests",
+    here = subprocess.run([*SOVEREIGN_CLI, "plan", "--stack", "sa-east", "--json"], cwd=PROJECT_DIR / "stacks",
                           capture_output=True, text=True, timeout=300)
     assert here.returncode == 0, here.stderr
     assert '"stack": "sa-east"' in here.stdout

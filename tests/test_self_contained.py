@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from . import schemas
+from tests.support import schemas
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CRDS = REPO_ROOT / "tests" / "crds"
@@ -36,7 +36,7 @@ def test_the_pattern_catches_both_spellings():
 
 def test_no_tracked_file_outside_the_docs_points_beside_the_repository():
     files = tracked_files()
-    assert "Makefile" in files and "tests/schemas.py" in files and ".github/workflows/ci.yml" in files
+    assert "Makefile" in files and "tests/support/schemas.py" in files and ".github/workflows/ci.yml" in files
     offenders = [name for name in files
                  if not name.endswith(".md") and (REPO_ROOT / name).is_file()
                  and OUTSIDE.search((REPO_ROOT / name).read_bytes())]

@@ -1,0 +1,350 @@
+"""`sovereign:aws:GpuCluster` as the engine receives it: every assertion reads the registered resources'
+inputs and options, for every stack that runs an AWS cluster."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import defaultdict
+from types import SimpleNamespace
+
+import pulumi
+import pytest
+import yaml
+
+from components.aws import nodes
+from sovereign.domain.stackfile import stack_file
+from sovereign.domain.topology import GPU_TAINT
+from sovereign.engine.graph import SECRET_MASK
+from sovereign.engine.run import plan_stack
+from tests.support.graph import Graph
+from tests.support.stacks import AWS_STACKS
+from tests.support.tokens import T
+
+ARN = re.compile(r"\barn:([a-z-]+):")
+
+
+def cluster_plan(graph: Graph):
+    return graph.plan.decisions.cluster("aws").plan
+
+
+def partition(graph: Graph) -> str:
+    return cluster_plan(graph).cloud.region.partition
+
+
+def role_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def attached_policies(children: Graph, role: str) -> set[str]:
+    return {a.inputs["policyArn"] for a in children.all(T.IAM_ROLE_POLICY_ATTACHMENT) if a.inputs["role"] == role}
+
+
+def routed_subnets(children: Graph) -> dict[str, tuple[str, object]]:
+    """Subnet URN → ("nat" | "igw", the NAT gateway or internet gateway its default route uses)."""
+    default = {}
+    for route in children.all(T.ROUTE):
+        assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+        [table] = children.deps(route, T.ROUTE_TABLE)
+        nats, igws = children.deps(route, T.NAT_GATEWAY), children.deps(route, T.INTERNET_GATEWAY)
+        assert len(nats) + len(igws) == 1, route.urn
+        default[table.urn] = ("nat", nats[0]) if nats else ("igw", igws[0])
+    routed = {}
+    for association in children.all(T.ROUTE_TABLE_ASSOCIATION):
+        [subnet], [table] = children.deps(association, T.SUBNET), children.deps(association, T.ROUTE_TABLE)
+        routed[subnet.urn] = default[table.urn]
+    return routed
+
+
+def private_subnets(children: Graph) -> list:
+    return [children.urn(u) for u, (via, _) in routed_subnets(children).items() if via == "nat"]
+
+
+def node_groups(children: Graph) -> dict[str, object]:
+    return {g.inputs["nodeGroupName"]: g for g in children.all(T.EKS_NODE_GROUP)}
+
+
+def aws_cluster(plan) -> Graph:
+    """The children of the stack's AWS cluster component."""
+    return Graph.of(plan).component(T.AWS_GPU_CLUSTER)
+
+
+@pytest.fixture
+def graph(plans, stack):
+    return aws_cluster(plans[stack])
+
+
+def test_there_are_aws_stacks_and_one_is_in_the_china_partition():
+    assert len(AWS_STACKS) >= 3
+    assert "cn-north" in AWS_STACKS
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_cluster_runs_the_planned_version_behind_a_private_endpoint(graph):
+    cloud = cluster_plan(graph).cloud
+    cluster = graph.one(T.EKS_CLUSTER)
+    assert cluster.inputs["name"] == cluster_plan(graph).name
+    assert cluster.inputs["version"] == cloud.kubernetes_version
+    vpc = cluster.inputs["vpcConfig"]
+    assert vpc["endpointPrivateAccess"] is True
+    if cloud.api_access_cidrs:
+        assert vpc["endpointPublicAccess"] is True
+        assert sorted(vpc["publicAccessCidrs"]) == sorted(cloud.api_access_cidrs)
+    else:
+        assert vpc["endpointPublicAccess"] is False
+        assert "publicAccessCidrs" not in vpc
+    # With an admin role the creator is not bootstrapped: admins are managed by access entries only.
+    assert cluster.inputs["accessConfig"] == {"authenticationMode": "API",
+                                              "bootstrapClusterCreatorAdminPermissions": not cloud.admin_role_arn}
+    assert set(cluster.inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator"}
+    encryption = cluster.inputs["encryptionConfig"]
+    assert encryption["resources"] == ["secrets"]
+    assert encryption["provider"]["keyArn"].startswith(f"arn:{partition(graph)}:kms:{cloud.region.name}:")
+    assert graph.one(T.KMS_KEY).inputs["enableKeyRotation"] is True
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_cluster_role_is_trusted_by_eks_and_holds_the_cluster_policy_of_its_partition(graph):
+    cluster = graph.one(T.EKS_CLUSTER)
+    role_arn = cluster.inputs["roleArn"]
+    assert role_arn.startswith(f"arn:{partition(graph)}:iam::")
+    assert f"arn:{partition(graph)}:iam::aws:policy/AmazonEKSClusterPolicy" in \
+        attached_policies(graph, role_name(role_arn))
+    [role] = graph.deps(cluster, T.IAM_ROLE)
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "eks.amazonaws.com"}
+    # The cluster waits for its policy, so a destroy detaches it only after the cluster is gone.
+    assert any(a.inputs["policyArn"].endswith("/AmazonEKSClusterPolicy")
+               for a in graph.deps(cluster, T.IAM_ROLE_POLICY_ATTACHMENT))
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_subnets_follow_the_plan_across_zones_and_nodes_use_only_private_ones(graph):
+    network = cluster_plan(graph).network
+    subnets = graph.all(T.SUBNET)
+    assert sorted(s.inputs["cidrBlock"] for s in subnets) == sorted(network.public_subnets + network.private_subnets)
+    private = private_subnets(graph)
+    zones = {s.inputs["availabilityZone"] for s in private}
+    assert len(zones) == len(private) == cluster_plan(graph).zone_count >= 2
+    assert {s.inputs["cidrBlock"] for s in private} == set(network.private_subnets)
+    assert all(s.inputs["tags"]["kubernetes.io/role/internal-elb"] == "1" for s in private)
+    assert all(s.inputs["tags"][f"kubernetes.io/cluster/{cluster_plan(graph).name}"] == "shared" for s in subnets)
+    by_zone = {s.inputs["availabilityZone"]: s.urn for s in private}
+    pools = {f"{cluster_plan(graph).name}-{p.name}": p for p in cluster_plan(graph).gpu_pools}
+    for holder in [graph.one(T.EKS_CLUSTER), *graph.all(T.EKS_NODE_GROUP)]:
+        ids = holder.inputs["vpcConfig"]["subnetIds"] if holder.type == T.EKS_CLUSTER else holder.inputs["subnetIds"]
+        used = graph.deps(holder, T.SUBNET)
+        assert len(used) == len(ids), holder.urn
+        # A GPU group spans the private subnets of the zones offering its GPU (catalog); the rest, all of them.
+        pool = pools.get(holder.name)
+        assert {s.urn for s in used} == ({by_zone[z] for z in pool.zones} if pool else set(by_zone.values())), \
+            holder.urn
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_each_zone_egresses_through_its_own_nat_gateway(graph):
+    nats = graph.all(T.NAT_GATEWAY)
+    assert len(nats) == cluster_plan(graph).zone_count
+    routed = routed_subnets(graph)
+    for nat in nats:
+        [public] = graph.deps(nat, T.SUBNET)
+        assert routed[public.urn][0] == "igw"
+    for subnet in private_subnets(graph):
+        _, nat = routed[subnet.urn]
+        [nat_subnet] = graph.deps(nat, T.SUBNET)
+        assert nat_subnet.inputs["availabilityZone"] == subnet.inputs["availabilityZone"]
+    assert len({routed[s.urn][1].urn for s in private_subnets(graph)}) == len(nats)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_oidc_provider_is_bound_to_the_cluster_issuer_and_trusted_by_the_ebs_csi_role(graph):
+    region = cluster_plan(graph).cloud.region
+    oidc = graph.one(T.IAM_OIDC_PROVIDER)
+    assert graph.deps(oidc, T.EKS_CLUSTER) == [graph.one(T.EKS_CLUSTER)]
+    issuer_host = re.escape(f"oidc.eks.{region.name}.{region.dns_suffix}")
+    assert re.fullmatch(rf"https://{issuer_host}/id/[0-9A-F]{{32}}", oidc.inputs["url"])
+    assert oidc.inputs["clientIdLists"] == ["sts.amazonaws.com"]
+    [csi] = [a for a in graph.all(T.EKS_ADDON) if a.inputs["addonName"] == "aws-ebs-csi-driver"]
+    [role] = graph.deps(csi, T.IAM_ROLE)
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    host = oidc.inputs["url"].removeprefix("https://")
+    assert re.fullmatch(rf"arn:{partition(graph)}:iam::\d{{12}}:oidc-provider/{re.escape(host)}",
+                        statement["Principal"]["Federated"])
+    assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert statement["Condition"]["StringEquals"] == {
+        f"{host}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa", f"{host}:aud": "sts.amazonaws.com"}
+    assert f"arn:{partition(graph)}:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" in \
+        attached_policies(graph, role_name(csi.inputs["serviceAccountRoleArn"]))
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
+    plan = cluster_plan(graph)
+    groups = node_groups(graph)
+    assert set(groups) == {"system"} | {p.name for p in plan.gpu_pools}
+    node_role = {g.inputs["nodeRoleArn"] for g in groups.values()}
+    assert len(node_role) == 1
+    assert {f"arn:{partition(graph)}:iam::aws:policy/{p}" for p in (
+        "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
+        "AmazonSSMManagedInstanceCore")} <= attached_policies(graph, role_name(node_role.pop()))
+    system = groups["system"].inputs
+    assert system["amiType"] == "AL2023_x86_64_STANDARD" and "taints" not in system
+    assert system["instanceTypes"] == [plan.system_machine_type]
+    low, high = plan.system_nodes
+    assert system["scalingConfig"] == {"minSize": low, "maxSize": high, "desiredSize": low}
+    key, value, _ = GPU_TAINT
+    for pool in plan.gpu_pools:
+        group = groups[pool.name]
+        assert group.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
+        assert group.inputs["instanceTypes"] == [pool.machine_type]
+        assert group.inputs["capacityType"] == ("SPOT" if pool.spot else "ON_DEMAND")
+        assert group.inputs["taints"] == [{"key": key, "value": value, "effect": "NO_SCHEDULE"}]
+        assert group.inputs["labels"] == dict(pool.labels)
+        assert group.inputs["scalingConfig"] == {"minSize": pool.min_nodes, "maxSize": pool.max_nodes,
+                                                 "desiredSize": pool.desired_nodes}
+        assert group.inputs["diskSize"] >= 100
+    for group in groups.values():
+        assert group.inputs["version"] == plan.cloud.kubernetes_version
+        assert "ignoreChanges" not in group.options  # the desired size is tracked: no autoscaler owns it
+        assert group.inputs["updateConfig"] == {"maxUnavailable": 1}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_gpu_node_ranges_add_up_to_the_sizing_decision(graph):
+    replicas = {m.id: m.replicas for m in graph.plan.spec.models}
+    expected: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for fit in graph.plan.decisions.fits_for("aws"):
+        expected[fit.machine_type][0] += math.ceil(replicas[fit.model].min / fit.replicas_per_node)
+        expected[fit.machine_type][1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
+    registered = {g.inputs["instanceTypes"][0]: [g.inputs["scalingConfig"]["minSize"],
+                                                 g.inputs["scalingConfig"]["maxSize"]]
+                  for name, g in node_groups(graph).items() if name != "system"}
+    assert expected and registered == dict(expected)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_addons_are_managed_and_ordered_around_the_nodes(graph):
+    addons = {a.inputs["addonName"]: a for a in graph.all(T.EKS_ADDON)}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver",
+                           "metrics-server"}
+    assert all(a.inputs["resolveConflictsOnUpdate"] == "OVERWRITE" for a in addons.values())
+    system = node_groups(graph)["system"]
+    for name in ("coredns", "metrics-server", "aws-ebs-csi-driver"):
+        assert graph.deps(addons[name], T.EKS_NODE_GROUP) == [system], name
+    for group in graph.all(T.EKS_NODE_GROUP):
+        assert {a.inputs["addonName"] for a in graph.deps(group, T.EKS_ADDON)} == {
+            "vpc-cni", "kube-proxy", "eks-pod-identity-agent"}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_kubernetes_provider_has_a_secret_kubeconfig_and_carries_the_device_plugin(graph):
+    provider = graph.one(T.K8S_PROVIDER)
+    assert provider.inputs["kubeconfig"] == SECRET_MASK
+    assert provider.inputs["deleteUnreachable"] == "true"
+    assert provider.inputs["enableServerSideApply"] == "true"
+    assert graph.deps(provider, T.EKS_CLUSTER) == [graph.one(T.EKS_CLUSTER)]
+    # The system group only: a GPU pool without capacity must not block what every cluster needs.
+    assert [u for u in provider.options["dependsOn"] if "nodeGroup" in u] == [
+        g.urn for g in graph.all(T.EKS_NODE_GROUP) if g.name.endswith("-system")]
+    plugin = graph.one(T.HELM_RELEASE)
+    assert plugin.provider == provider.urn
+    assert plugin.options["deletedWith"] == graph.one(T.EKS_CLUSTER).urn
+    assert (plugin.inputs["chart"], plugin.inputs["namespace"]) == ("nvidia-device-plugin", "kube-system")
+    assert plugin.inputs["repositoryOpts"]["repo"] == "https://nvidia.github.io/k8s-device-plugin"
+    assert re.fullmatch(r"0\.17\.\d+", plugin.inputs["version"])
+    key, _, effect = GPU_TAINT
+    assert {"key": key, "operator": "Exists", "effect": effect} in plugin.inputs["values"]["tolerations"]
+    [term] = plugin.inputs["values"]["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    [selector] = term["matchExpressions"]
+    # Every GPU pool carries the label the plugin selects on, and no other pool does.
+    for name, group in node_groups(graph).items():
+        assert (selector["key"] in group.inputs.get("labels", {})) == (name != "system")
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_resource_names_this_regions_aws_or_kubernetes_provider(graph):
+    aws_provider = graph.whole.one(T.AWS_PROVIDER, name=f"{graph.plan.spec.name}-aws")
+    assert aws_provider.inputs["region"] == cluster_plan(graph).cloud.region.name
+    k8s_provider = graph.one(T.K8S_PROVIDER)
+    custom = [r for r in graph if r.custom and not r.type.startswith("pulumi:providers:")]
+    assert len(custom) > 40
+    for r in custom:
+        expected = k8s_provider.urn if r.type.startswith("kubernetes:") else aws_provider.urn
+        assert r.provider == expected, r.urn
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_arn_uses_the_partition_of_the_region(graph):
+    arns = ARN.findall(json.dumps([r.inputs for r in graph]))
+    assert len(arns) >= 10
+    assert set(arns) == {partition(graph)}
+    account = cluster_plan(graph).cloud.account_id
+    if account:  # the provider is pinned to it, so every IAM ARN the cluster names is in that account
+        assert graph.one(T.EKS_CLUSTER).inputs["roleArn"].split(":")[4] == account
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_admin_role_gets_a_cluster_admin_access_entry_only_when_set(graph):
+    admin = cluster_plan(graph).cloud.admin_role_arn
+    entries, policies = graph.all(T.EKS_ACCESS_ENTRY), graph.all(T.EKS_ACCESS_POLICY)
+    if admin is None:
+        assert entries == [] and policies == []
+        return
+    [entry], [policy] = entries, policies
+    assert entry.inputs["principalArn"] == policy.inputs["principalArn"] == admin
+    assert policy.inputs["policyArn"] == \
+        f"arn:{partition(graph)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert policy.inputs["accessScope"] == {"type": "cluster"}
+    assert graph.deps(policy, T.EKS_ACCESS_ENTRY) == [entry]
+
+
+def test_china_stack_registers_aws_cn_arns_and_service_principals(plans):
+    graph = aws_cluster(plans["cn-north"])
+    assert partition(graph) == "aws-cn"
+    assert graph.one(T.EKS_CLUSTER).inputs["roleArn"].startswith("arn:aws-cn:iam::")
+    assert "arn:aws-cn:iam::aws:policy/AmazonEKSClusterPolicy" in \
+        attached_policies(graph, role_name(graph.one(T.EKS_CLUSTER).inputs["roleArn"]))
+    node_role = node_groups(graph)["system"].inputs["nodeRoleArn"]
+    [role] = graph.deps(node_groups(graph)["system"], T.IAM_ROLE)
+    assert node_role.startswith("arn:aws-cn:iam::")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == \
+        {"Service": "ec2.amazonaws.com.cn"}
+
+
+@pytest.mark.parametrize("cidrs, admin", [
+    ((), None),
+    (("198.51.100.0/24", "203.0.113.16/28"), "arn:aws:iam::111122223333:role/platform-admin"),
+])
+def test_public_endpoint_and_admin_entry_follow_the_spec(project_copy, cidrs, admin):
+    stack = AWS_STACKS[0]
+    path = stack_file(project_copy, stack)
+    doc = yaml.safe_load(path.read_text())
+    aws = doc["config"]["sovereign:clouds"]["aws"]
+    aws.pop("adminRoleArn", None)
+    aws["apiAccessCidrs"] = list(cidrs)
+    if admin:
+        aws["adminRoleArn"] = admin
+    path.write_text(yaml.safe_dump(doc))
+    graph = aws_cluster(plan_stack(stack, project=project_copy))
+    vpc = graph.one(T.EKS_CLUSTER).inputs["vpcConfig"]
+    assert vpc["endpointPublicAccess"] is bool(cidrs)
+    assert vpc.get("publicAccessCidrs", []) == list(cidrs)
+    assert [e.inputs["principalArn"] for e in graph.all(T.EKS_ACCESS_ENTRY)] == ([admin] if admin else [])
+
+
+def test_node_groups_skip_zones_that_do_not_offer_their_machine_type(monkeypatch):
+    """EKS rejects a node group with a subnet in a zone lacking the instance type (GPU types often do)."""
+    asked = {}
+
+    def offerings(location_type, filters, opts):
+        asked.update({f.name: f.values for f in filters}, location_type=location_type)
+        return SimpleNamespace(locations=["us-east-1c", "us-east-1a", "us-east-1f"])
+
+    monkeypatch.setattr(nodes.aws.ec2, "get_instance_type_offerings", offerings)
+    zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    assert nodes.offered_zones("p5.48xlarge", zones, None) == ["us-east-1a", "us-east-1c"]
+    assert asked == {"instance-type": ["p5.48xlarge"], "location": zones, "location_type": "availability-zone"}
+    with pytest.raises(pulumi.RunError, match="p5.48xlarge is offered in none of the cluster's zones"):
+        nodes.offered_zones("p5.48xlarge", ["us-east-1b"], None)

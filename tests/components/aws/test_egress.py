@@ -1,0 +1,255 @@
+"""`sovereign:aws:EgressFence` as the engine receives it, for every stack with an AWS cluster.
+
+Hostnames are read back from the registered resources' inputs at each layer — the gateway's and model
+servers' CiliumNetworkPolicies (pod layer), the DNS Firewall domain lists by the action of the rule that
+uses them (network layer) — and compared with the verdicts, never with the EgressPlan the fence was given.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
+from sovereign.engine.run import Plan
+from tests.support.egress import denied_hosts, reachable_hosts
+from tests.support.graph import Graph
+from tests.support.schemas import schema_errors
+from tests.support.stacks import AWS_STACKS
+from tests.support.tokens import T
+
+SOVEREIGN_ONLY = "cn-north"
+KUBE_DNS = {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}
+# DNS Firewall syntax: lowercase labels, an optional leading "*." and no trailing dot.
+FIREWALL_DOMAIN = re.compile(r"(\*\.)?([a-z0-9_-]+\.)+[a-z0-9-]+")
+
+
+def aws_fence(plan: Plan) -> Graph:
+    """The children of the stack's AWS egress fence component."""
+    return Graph.of(plan).component(T.AWS_EGRESS_FENCE)
+
+
+def cluster(graph: Graph) -> Graph:
+    """The children of the cluster component the fence guards."""
+    return graph.whole.component(T.AWS_GPU_CLUSTER)
+
+
+def k8s_provider(graph: Graph):
+    return cluster(graph).one(T.K8S_PROVIDER)
+
+
+def aws_provider(graph: Graph):
+    return graph.whole.one(T.AWS_PROVIDER, name=f"{graph.plan.spec.name}-aws")
+
+
+def cnp(graph: Graph, namespace: str):
+    found = [r for r in graph.all(T.CILIUM_NETWORK_POLICY) if r.inputs["metadata"]["namespace"] == namespace]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def pod_allowed(graph: Graph, namespace: str) -> list[str]:
+    """The names a namespace's CiliumNetworkPolicy opens, in the plan's syntax (`**.x` is the plan's `*.x`)."""
+    policy = cnp(graph, namespace)
+    if policy is None:
+        return []
+    hosts = []
+    for rule in policy.inputs["spec"]["egress"]:
+        for selector in rule.get("toFQDNs", []):
+            if "matchName" in selector:
+                hosts.append(selector["matchName"])
+            else:
+                pattern = selector["matchPattern"]
+                # Multi-level, like the plan's wildcard; one "*." would match a single label only.
+                assert pattern.startswith("**.") and "*" not in pattern[3:], pattern
+                hosts.append(pattern[1:])
+    return hosts
+
+
+def rules(graph: Graph) -> dict:
+    found = {r.inputs["action"]: r for r in graph.all(T.DNS_FIREWALL_RULE)}
+    assert len(found) == len(graph.all(T.DNS_FIREWALL_RULE)), "one rule per action"
+    return found
+
+
+def firewall_domains(graph: Graph, action: str) -> list[str]:
+    """The domains of the list the `action` rule uses; none if there is no such rule."""
+    rule = rules(graph).get(action)
+    if rule is None:
+        return []
+    [domain_list] = graph.deps(rule, T.DNS_FIREWALL_DOMAIN_LIST)
+    return domain_list.inputs["domains"]
+
+
+def overlap(a: str, b: str) -> bool:
+    """Whether two names or `*.` patterns (any name below, never the apex) select a common name."""
+    def covers(pattern: str, name: str) -> bool:
+        return pattern.startswith("*.") and name.removeprefix("*.").endswith(pattern[1:])
+    return a == b or covers(a, b) or covers(b, a)
+
+
+@pytest.fixture
+def graph(plans, stack):
+    return aws_fence(plans[stack])
+
+
+def test_there_are_aws_stacks_and_a_sovereign_only_one():
+    assert len(AWS_STACKS) >= 3 and SOVEREIGN_ONLY in AWS_STACKS
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_gateway_pods_reach_exactly_the_reachable_hosts(graph):
+    allowed = pod_allowed(graph, GATEWAY_NAMESPACE)
+    assert len(allowed) == len(set(allowed))
+    assert set(allowed) == reachable_hosts(graph.plan)
+    policy = cnp(graph, GATEWAY_NAMESPACE)
+    if policy is not None:
+        assert policy.inputs["spec"]["endpointSelector"] == {"matchLabels": GATEWAY_POD_LABELS}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_dns_firewall_allows_the_reachable_hosts_and_blocks_every_denied_providers_hosts(graph):
+    allowed, blocked = firewall_domains(graph, "ALLOW"), firewall_domains(graph, "BLOCK")
+    assert set(allowed) == reachable_hosts(graph.plan) and len(allowed) == len(set(allowed))
+    assert set(blocked) == denied_hosts(graph.plan) and len(blocked) == len(set(blocked))
+    assert blocked, "every stack denies at least one provider"
+    by_action = rules(graph)
+    assert set(by_action) == ({"ALLOW", "BLOCK"} if allowed else {"BLOCK"})
+    # First match wins: the ALLOW rule is evaluated before the BLOCK rule.
+    if allowed:
+        assert by_action["ALLOW"].inputs["priority"] < by_action["BLOCK"].inputs["priority"]
+        assert "blockResponse" not in by_action["ALLOW"].inputs
+    assert by_action["BLOCK"].inputs["blockResponse"] == "NXDOMAIN"
+    group = graph.one(T.DNS_FIREWALL_RULE_GROUP)
+    for rule in by_action.values():
+        assert graph.deps(rule, T.DNS_FIREWALL_RULE_GROUP) == [group]
+        assert rule.inputs["firewallDomainRedirectionAction"] == "INSPECT_REDIRECTION_DOMAIN"
+    for domain in allowed + blocked:
+        assert FIREWALL_DOMAIN.fullmatch(domain), domain
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_no_denied_host_is_opened_anywhere(graph):
+    denied = denied_hosts(graph.plan)
+    opened = {*firewall_domains(graph, "ALLOW"), *pod_allowed(graph, GATEWAY_NAMESPACE),
+              *pod_allowed(graph, SERVING_NAMESPACE)}
+    assert opened
+    clashes = [(host, pattern) for host in opened for pattern in denied if overlap(host, pattern)]
+    assert clashes == []
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_model_servers_reach_only_their_regions_object_store_and_token_service(graph):
+    region = graph.plan.decisions.cluster("aws").plan.cloud.region
+    platform = pod_allowed(graph, SERVING_NAMESPACE)
+    assert sorted(platform) == sorted([f"*.s3.{region.name}.{region.dns_suffix}",
+                                       f"s3.{region.name}.{region.dns_suffix}",
+                                       f"sts.{region.name}.{region.dns_suffix}"])
+    assert cnp(graph, SERVING_NAMESPACE).inputs["spec"]["endpointSelector"] == {"matchLabels": SERVING_POD_LABELS}
+    # Platform hosts are no managed API: neither opened for the gateway nor named by the DNS firewall.
+    listed = {*pod_allowed(graph, GATEWAY_NAMESPACE), *firewall_domains(graph, "ALLOW"),
+              *firewall_domains(graph, "BLOCK")}
+    assert not listed & set(platform)
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_cilium_policies_validate_and_send_dns_through_the_proxy_before_the_fqdn_rule(graph):
+    cilium = graph.one(T.HELM_RELEASE)
+    namespaces = {r.urn for r in graph.plan.resources if r.type == T.NAMESPACE
+                  and r.provider == k8s_provider(graph).urn}
+    assert len(namespaces) == 2
+    policies = graph.all(T.CILIUM_NETWORK_POLICY)
+    assert {p.inputs["metadata"]["namespace"] for p in policies} <= {GATEWAY_NAMESPACE, SERVING_NAMESPACE}
+    for policy in policies:
+        doc = policy.inputs
+        assert schema_errors(doc) == []
+        dns, fqdns = doc["spec"]["egress"]
+        assert dns == {"toEndpoints": [{"matchLabels": KUBE_DNS}],
+                       "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}],
+                                    "rules": {"dns": [{"matchPattern": "*"}]}}]}
+        # toFQDNs alone in its rule and never empty: a rule without peers would open 443 to anywhere.
+        assert set(fqdns) == {"toFQDNs", "toPorts"} and fqdns["toFQDNs"]
+        assert fqdns["toPorts"] == [{"ports": [{"port": "443", "protocol": "TCP"}]}]
+        assert policy.provider == k8s_provider(graph).urn
+        assert policy.options["deletedWith"] == cluster(graph).one(T.EKS_CLUSTER).urn
+        # The CRD comes with the Cilium operator; the namespace must exist.
+        assert {cilium.urn, *namespaces} <= set(policy.options["dependsOn"])
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_shared_network_policies_fence_both_namespaces_and_validate(graph):
+    policies = graph.all(T.NETWORK_POLICY)
+    namespaces = {r.urn for r in graph.plan.resources if r.type == T.NAMESPACE
+                  and r.provider == k8s_provider(graph).urn}
+    # Every pod selected, egress policed, nothing allowed.
+    default_deny = {p.inputs["metadata"]["namespace"] for p in policies
+                    if not p.inputs["spec"]["podSelector"].get("matchLabels") and not p.inputs["spec"].get("egress")
+                    and p.inputs["spec"]["policyTypes"] == ["Egress"]}
+    assert default_deny == {GATEWAY_NAMESPACE, SERVING_NAMESPACE}
+    for policy in policies:
+        assert schema_errors(policy.inputs) == []
+        assert policy.provider == k8s_provider(graph).urn
+        assert policy.options["deletedWith"] == cluster(graph).one(T.EKS_CLUSTER).urn
+        assert namespaces <= set(policy.options["dependsOn"])
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_dns_firewall_guards_the_cluster_vpc_and_fails_closed(graph):
+    vpc = cluster(graph).one(T.VPC)
+    [vpc_id] = {s.inputs["vpcId"] for s in cluster(graph) if s.type == T.SUBNET}
+    association = graph.one(T.DNS_FIREWALL_ASSOCIATION)
+    assert association.inputs["vpcId"] == vpc_id and graph.deps(association, T.VPC) == [vpc]
+    assert graph.deps(association, T.DNS_FIREWALL_RULE_GROUP) == [graph.one(T.DNS_FIREWALL_RULE_GROUP)]
+    # Associated only once every rule is in the group.
+    assert {r.urn for r in graph.deps(association, T.DNS_FIREWALL_RULE)} == {r.urn for r in rules(graph).values()}
+    assert 101 <= association.inputs["priority"] <= 9899
+    assert association.inputs["mutationProtection"] == "ENABLED"
+    config = graph.one(T.DNS_FIREWALL_CONFIG)
+    assert config.inputs["resourceId"] == vpc_id and graph.deps(config, T.VPC) == [vpc]
+    assert config.inputs["firewallFailOpen"] == "DISABLED"
+    aws = [r for r in graph if r.type.startswith("aws:")]
+    assert len(aws) >= 5 and {r.provider for r in aws} == {aws_provider(graph).urn}
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_cilium_chained_to_the_vpc_cni_is_the_only_policy_enforcer(graph):
+    [vpc_cni] = [a for a in cluster(graph) if a.type == T.EKS_ADDON and a.inputs["addonName"] == "vpc-cni"]
+    assert json.loads(vpc_cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "false"}
+    cilium = graph.one(T.HELM_RELEASE)
+    assert (cilium.inputs["chart"], cilium.inputs["namespace"]) == ("cilium", "kube-system")
+    assert cilium.inputs["repositoryOpts"]["repo"] == "https://helm.cilium.io"
+    assert re.fullmatch(r"1\.20\.\d+", cilium.inputs["version"])
+    values = cilium.inputs["values"]
+    assert values["cni"] == {"chainingMode": "aws-cni", "exclusive": False}
+    assert values["enableIPv4Masquerade"] is False and values["routingMode"] == "native"
+    assert values["endpointRoutes"] == {"enabled": True}
+    assert values.get("l7Proxy", True) is True  # the DNS proxy FQDN rules learn from
+    assert cilium.provider == k8s_provider(graph).urn
+    assert cilium.options["deletedWith"] == cluster(graph).one(T.EKS_CLUSTER).urn
+
+
+def test_sovereign_only_stack_opens_no_managed_api_host_and_blocks_every_denied_one(plans):
+    graph = aws_fence(plans[SOVEREIGN_ONLY])
+    verdicts = graph.plan.verdicts
+    assert not any(v.reachable for v in verdicts) and any(v.requested for v in verdicts)
+    assert cnp(graph, GATEWAY_NAMESPACE) is None
+    assert pod_allowed(graph, GATEWAY_NAMESPACE) == [] and firewall_domains(graph, "ALLOW") == []
+    assert set(rules(graph)) == {"BLOCK"} and len(graph.all(T.DNS_FIREWALL_DOMAIN_LIST)) == 1
+    blocked = set(firewall_domains(graph, "BLOCK"))
+    denied = [v for v in verdicts if not v.allowed]
+    assert {v.provider for v in denied} >= {v.provider for v in verdicts if v.requested}
+    for verdict in denied:
+        assert verdict.blocked_hosts and set(verdict.blocked_hosts) <= blocked, verdict.provider
+    # Only the model servers' platform hosts are opened, and none is a managed-API host.
+    opened = pod_allowed(graph, SERVING_NAMESPACE)
+    assert opened and not [h for h in opened for p in blocked if overlap(h, p)]
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_hosts_output_is_what_the_resources_render(graph):
+    assert graph.plan.outputs["egress"]["aws"] == {
+        "pod": {"allowed": pod_allowed(graph, GATEWAY_NAMESPACE), "denied": []},
+        "network": {"allowed": firewall_domains(graph, "ALLOW"), "denied": firewall_domains(graph, "BLOCK")},
+    }

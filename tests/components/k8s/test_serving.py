@@ -1,0 +1,142 @@
+"""Model serving as registered: one release per model per cluster, rendered through the real helm with
+the exact values the component passed, every object schema-valid and matching the sizing decision;
+and weight caches that are private, encrypted, versioned and protected."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sovereign.domain.serving import release_name
+from sovereign.domain.workloads import SERVING_NAMESPACE
+
+from tests.support.groups import RENDERED_RELEASES
+from tests.support.graph import Graph
+from tests.support.helm import REPO_ROOT, one, render
+from tests.support.schemas import schema_errors
+from tests.support.stacks import STACKS
+from tests.support.tokens import CLUSTERS, T
+
+
+pytestmark = RENDERED_RELEASES
+
+
+def _cloud_of(plan, resource) -> str:
+    # The chart's kubernetes provider is the one its cluster component created: "<region>-<cloud>".
+    return resource.provider.rsplit("::", 1)[-1].rsplit("-", 1)[-1]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_namespaced_release_per_model_per_cluster_deleted_with_its_cluster(plans, stack):
+    plan = plans[stack]
+    charts = Graph.of(plan).all(T.HELM_CHART)
+    expected = {(c.cloud, release_name(m.id)) for c in plan.spec.clouds for m in plan.spec.models}
+    assert {(_cloud_of(plan, r), r.inputs["name"]) for r in charts} == expected
+    clusters = {r.urn.rsplit("::", 1)[-1].rsplit("-", 1)[-1]: r.urn for r in plan.resources
+                if r.type in CLUSTERS.values()}
+    for chart in charts:
+        assert chart.inputs["namespace"] == SERVING_NAMESPACE
+        assert chart.inputs["chart"] == "charts/model-server"
+        assert chart.options["deletedWith"] == clusters[_cloud_of(plan, chart)]
+
+
+@pytest.fixture(scope="module")
+def rendered(plans):
+    """Every release of every stack rendered by the real helm with the values recorded in the graph."""
+    out = {}
+    for stack, plan in plans.items():
+        for chart in Graph.of(plan).all(T.HELM_CHART):
+            docs = render(REPO_ROOT / chart.inputs["chart"], chart.inputs["values"],
+                          release=chart.inputs["name"], namespace=chart.inputs["namespace"])
+            out[(stack, _cloud_of(plan, chart), chart.inputs["values"]["model"]["name"])] = (chart, docs)
+    return out
+
+
+def test_every_rendered_object_is_schema_valid(rendered):
+    assert rendered
+    errors = [e for _, docs in rendered.values() for doc in docs for e in schema_errors(doc)]
+    assert errors == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_rendered_deployment_matches_the_sizing_decision(plans, rendered, stack):
+    plan = plans[stack]
+    for fit in plan.decisions.fits:
+        chart, docs = rendered[(stack, fit.cloud, fit.model)]
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        [vllm] = [c for c in pod["containers"] if c["name"] == "vllm"]
+        gpus = vllm["resources"]["limits"]["nvidia.com/gpu"]
+        assert int(gpus) == fit.tensor_parallel == int(vllm["resources"]["requests"]["nvidia.com/gpu"])
+        assert f"--tensor-parallel-size={fit.tensor_parallel}" in vllm["args"]
+        model = next(m for m in plan.spec.models if m.id == fit.model)
+        assert f"--max-model-len={model.context_length}" in vllm["args"]
+        assert vllm["startupProbe"]["httpGet"]["path"] == "/health"
+        assert vllm["readinessProbe"]["httpGet"]["path"] == "/health"
+        assert {"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"} \
+            in pod["tolerations"]
+        pool = next(p for c in plan.decisions.clusters if c.cloud == fit.cloud for p in c.plan.gpu_pools
+                    if fit.model in p.models)
+        assert pod["nodeSelector"] == dict(pool.labels)
+        assert one(docs, "Deployment")["spec"]["replicas"] == model.replicas.min
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_weights_come_from_the_regions_bucket_through_workload_identity(plans, rendered, stack):
+    plan = plans[stack]
+    buckets = {"aws": {r.inputs.get("bucket") or r.name for r in Graph.of(plan).all(T.S3_BUCKET)},
+               "gcp": {r.name for r in Graph.of(plan).all(T.GCS_BUCKET)}}
+    for fit in plan.decisions.fits:
+        chart, docs = rendered[(stack, fit.cloud, fit.model)]
+        uri = chart.inputs["values"]["weights"]["uri"]
+        scheme = "s3" if fit.cloud == "aws" else "gs"
+        assert uri.startswith(f"{scheme}://") and uri.endswith(f"/models/{fit.model}")
+        assert any(uri.split("/")[2].startswith(b) for b in buckets[fit.cloud])
+        account = one(docs, "ServiceAccount")
+        annotation = "eks.amazonaws.com/role-arn" if fit.cloud == "aws" else "iam.gke.io/gcp-service-account"
+        assert account["metadata"]["annotations"][annotation]
+        assert account["metadata"]["name"] == release_name(fit.model)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_weight_caches_are_private_encrypted_versioned_and_protected(plans, stack):
+    plan = plans[stack]
+    clouds = {c.cloud for c in plan.spec.clouds}
+    if "aws" in clouds:
+        [bucket] = Graph.of(plan).all(T.S3_BUCKET)
+        assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
+        assert bucket.inputs.get("forceDestroy") is False
+        [block] = Graph.of(plan).all(T.S3_PUBLIC_ACCESS_BLOCK)
+        assert all(block.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                              "restrictPublicBuckets"))
+        [sse] = Graph.of(plan).all(T.S3_ENCRYPTION)
+        default = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+        assert default["sseAlgorithm"] == "aws:kms" and default["kmsMasterKeyId"].startswith("arn:")
+        [versioning] = Graph.of(plan).all(T.S3_VERSIONING)
+        assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
+        [policy] = Graph.of(plan).all(T.S3_POLICY)
+        assert json.loads(policy.inputs["policy"])["Statement"][0]["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}}
+    if "gcp" in clouds:
+        [bucket] = Graph.of(plan).all(T.GCS_BUCKET)
+        assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
+        assert bucket.inputs["uniformBucketLevelAccess"] is True
+        assert bucket.inputs["publicAccessPrevention"] == "enforced"
+        assert bucket.inputs["versioning"] == {"enabled": True}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_the_releases_service_accounts_may_read_weights(plans, stack):
+    plan = plans[stack]
+    accounts = {release_name(m.id) for m in plan.spec.models}
+    for role in Graph.of(plan).all(T.IAM_ROLE):
+        if "weights-reader" not in role.name:
+            continue
+        [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        subjects = next(v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub"))
+        assert set(subjects) == {f"system:serviceaccount:{SERVING_NAMESPACE}:{a}" for a in accounts}
+    members = {r.inputs["member"] for r in Graph.of(plan).all(T.SERVICE_ACCOUNT_IAM_MEMBER)
+               if r.inputs["role"] == "roles/iam.workloadIdentityUser"}
+    if any(c.cloud == "gcp" for c in plan.spec.clouds):
+        project = plan.spec.cloud("gcp").project
+        assert members == {f"serviceAccount:{project}.svc.id.goog[{SERVING_NAMESPACE}/{a}]" for a in accounts}

@@ -1,0 +1,99 @@
+"""`sovereign plan` as a user runs it: exit codes, summaries, snapshots and error reports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.support.stacks import STACKS
+
+
+def sovereign(*args: str, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sovereign", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def test_plan_all_stacks_prints_summaries_and_writes_identical_snapshots(tmp_path):
+    first = sovereign("plan", "--out", str(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    for stack in STACKS:
+        assert f"== {stack} (stacks/Pulumi.{stack}.yaml)" in first.stdout
+    assert f"{len(STACKS)} of {len(STACKS)} stack(s) planned" in first.stdout
+    assert "deny-of-concern" in first.stdout and "eu.api.openai.com" in first.stdout
+    assert all(len(line) <= 100 for line in first.stdout.splitlines() if str(tmp_path) not in line)
+    assert [line.split()[0] for line in first.stderr.splitlines()] == ["planned"] * len(STACKS)
+    grid = first.stdout.split("== egress per stack", 1)[1].splitlines()
+    header = next(line.split() for line in grid if line.split()[:1] == ["stack"])
+    column = header.index(next(code for code, name in zip(grid[1].split()[1::2], grid[1].split()[2::2])
+                               if name.rstrip(",") == "deepseek"))
+    rows = {line.split()[0]: line.split() for line in grid if line.split()[:1] and line.split()[0] in STACKS}
+    assert rows["it-south"][column] == "-!" and rows["sa-east"][column] == "-"
+    verbose = sovereign("plan", "--stack", "it-south", "--verbose", "--out", str(tmp_path / "b"))
+    assert "ban-deepseek-italy" in verbose.stdout and "resources by type" in verbose.stdout
+    sovereign("plan", "--out", str(tmp_path / "b"))
+    for stack in STACKS:
+        assert (tmp_path / "a" / f"{stack}.json").read_bytes() == (tmp_path / "b" / f"{stack}.json").read_bytes()
+
+
+def test_json_output_is_the_snapshots():
+    result = sovereign("plan", "--stack", "sa-east", "--stack", "cn-north", "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert [s["stack"] for s in doc["stacks"]] == ["sa-east", "cn-north"] and doc["invalid"] == {}
+
+
+def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(project_copy, tmp_path):
+    good = (project_copy / "stacks" / "Pulumi.sa-east.yaml").read_text()
+    (project_copy / "stacks" / "Pulumi.typo.yaml").write_text(good.replace("sovereign:models:", "sovereign:model:"))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "typo.json").write_text("{}")  # left by an earlier run in which the stack was valid
+    result = sovereign("plan", "--project", str(project_copy), "--out", str(out))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert [line for line in result.stderr.splitlines() if not line.startswith("planned ")] == [
+        "stacks/Pulumi.typo.yaml: invalid, nothing planned:",
+        "  stacks/Pulumi.typo.yaml: sovereign:model: unknown key 'model' (did you mean 'models'?). "
+        "Fix: use one of: apiKeys, clouds, dr, drill, jurisdiction, managedApis, models, region",
+    ]
+    assert "== sa-east" in result.stdout and f"{len(STACKS)} of {len(STACKS) + 1} stack(s) planned" in result.stdout
+    assert sorted(f.name for f in out.iterdir()) == sorted(f"{stack}.json" for stack in STACKS)
+
+
+def test_unknown_model_is_one_clear_message(project_copy):
+    good = (project_copy / "stacks" / "Pulumi.sa-east.yaml").read_text()
+    (project_copy / "stacks" / "Pulumi.sa-east.yaml").write_text(good.replace("- id: llama-3.1-8b-instruct",
+                                                                              "- id: llama-3-8b-instruct"))
+    result = sovereign("plan", "--project", str(project_copy), "--stack", "sa-east")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("  ")]
+    assert errors == ["  stacks/Pulumi.sa-east.yaml: sovereign:models[0].id: unknown value 'llama-3-8b-instruct' "
+                      "(did you mean 'llama-3.1-8b-instruct'?). Fix: use one of: deepseek-r1-distill-llama-70b, "
+                      "gemma-2-27b-it, gemma-2-9b-it, gpt-oss-120b, gpt-oss-20b, llama-3.1-405b-instruct, "
+                      "llama-3.1-70b-instruct, llama-3.1-8b-instruct, llama-3.3-70b-instruct, "
+                      "mistral-7b-instruct-v0.3, mistral-small-24b-instruct-2501, "
+                      "mixtral-8x7b-instruct-v0.1, … (14 in all)"]
+
+
+def test_broken_policy_is_reported_once_and_plans_nothing(project_copy):
+    policy = project_copy / "policy" / "sovereignty.yaml"
+    policy.write_text(policy.read_text().replace("providers: [deepseek]\n    countries: [IT]",
+                                                 "providers: [deepseek]\n    countries: [ITA]"))
+    result = sovereign("plan", "--project", str(project_copy))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "policy/sovereignty.yaml: bans[0].countries[0]: unknown value 'ITA'" in result.stderr
+
+
+def test_removing_gcp_from_a_stack_plans_a_valid_aws_only_region(project_copy):
+    stack = project_copy / "stacks" / "Pulumi.eu-central.yaml"
+    text = stack.read_text()
+    start = text.index("    gcp:\n")
+    end = text.index("  sovereign:models:")
+    stack.write_text(text[:start] + text[end:])
+    result = sovereign("plan", "--project", str(project_copy), "--stack", "eu-central", "--json")
+    assert result.returncode == 0, result.stderr
+    [doc] = json.loads(result.stdout)["stacks"]
+    assert [c["cloud"] for c in doc["clusters"]] == ["aws"]
+    types = {r["type"] for r in doc["resources"]}
+    assert "aws:eks/cluster:Cluster" in types and not any(t.startswith("gcp:") for t in types)
