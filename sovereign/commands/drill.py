@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 from typing import TextIO
 
 from ..clouds import CLOUDS
 from ..domain.stackfile import display_name
 from ..engine.drill import DrillReport, offline_drill
-from ..engine.drill_execute import DrillUnavailable, PulumiAutomation, http_probe, run_drill, write_reports
+from ..engine.drill_execute import (
+    PULUMI_MISSING, DrillUnavailable, PulumiAutomation, http_probe, run_drill, write_reports,
+)
 from .project_option import add_project_option, with_project
 
 EXIT_FAILED = 1
@@ -33,6 +36,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO) -> int:
+    if args.execute and shutil.which("pulumi") is None:  # say so before minutes of offline planning
+        print(f"sovereign drill --execute: {PULUMI_MISSING}", file=stderr)
+        return EXIT_INVALID
     report, plan = offline_drill(args.stack, args.down, project=project, policy=args.policy)
     if report is None:
         print(f"{display_name(args.stack)}: drill refused, nothing planned:", file=stderr)

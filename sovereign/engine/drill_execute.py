@@ -102,6 +102,10 @@ def http_probe(url: str) -> bool:
         return False
 
 
+PULUMI_MISSING = ("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/), log in to the "
+                  "stack's backend, then run the drill again")
+
+
 class DrillUnavailable(Exception):
     """The drill cannot run for real here; the message says what to install or set up."""
 
@@ -112,8 +116,7 @@ class PulumiAutomation:
     def __init__(self, stack: str, project_dir: Path):
         from pulumi import automation as auto  # imported here: needs the Pulumi CLI only when executing
         if shutil.which("pulumi") is None:
-            raise DrillUnavailable("the Pulumi CLI is not on PATH: install it (https://www.pulumi.com/docs/install/), "
-                                   "log in to the stack's backend, then run the drill again")
+            raise DrillUnavailable(PULUMI_MISSING)
         self._auto = auto
         try:
             self._stack = auto.select_stack(stack_name=stack, work_dir=str(project_dir))
