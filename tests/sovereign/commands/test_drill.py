@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
+from tests.support.cli import run_cli
 from tests.support.stacks import AWS_STACKS, STACKS, TWO_CLOUD
 
 SINGLE_CLOUD = [s for s in STACKS if s not in TWO_CLOUD]
@@ -14,7 +12,6 @@ SINGLE_CLOUD = [s for s in STACKS if s not in TWO_CLOUD]
 
 @pytest.mark.parametrize("stack", SINGLE_CLOUD)
 def test_single_cloud_drill_is_refused_with_a_clear_message(stack):
-    result = subprocess.run([sys.executable, "-m", "sovereign", "drill", "--stack", stack, "--down",
-                             "aws" if stack in AWS_STACKS else "gcp"], capture_output=True, text=True, timeout=300)
+    result = run_cli("drill", "--stack", stack, "--down", "aws" if stack in AWS_STACKS else "gcp")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "sovereign:drill: tearing down" in result.stderr and "single-cloud region cannot be drilled" in result.stderr

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+from tests.support.cli import run_cli
 from tests.support.stacks import STACKS
 
 
@@ -29,15 +30,15 @@ def test_plan_all_stacks_prints_summaries_and_writes_identical_snapshots(tmp_pat
                                if name.rstrip(",") == "deepseek"))
     rows = {line.split()[0]: line.split() for line in grid if line.split()[:1] and line.split()[0] in STACKS}
     assert rows["it-south"][column] == "-!" and rows["sa-east"][column] == "-"
-    verbose = sovereign("plan", "--stack", "it-south", "--verbose", "--out", str(tmp_path / "b"))
+    verbose = run_cli("plan", "--stack", "it-south", "--verbose", "--out", str(tmp_path / "b"))
     assert "ban-deepseek-italy" in verbose.stdout and "resources by type" in verbose.stdout
-    sovereign("plan", "--out", str(tmp_path / "b"))
+    run_cli("plan", "--out", str(tmp_path / "b"))
     for stack in STACKS:
         assert (tmp_path / "a" / f"{stack}.json").read_bytes() == (tmp_path / "b" / f"{stack}.json").read_bytes()
 
 
 def test_json_output_is_the_snapshots():
-    result = sovereign("plan", "--stack", "sa-east", "--stack", "cn-north", "--json")
+    result = run_cli("plan", "--stack", "sa-east", "--stack", "cn-north", "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
     assert [s["stack"] for s in doc["stacks"]] == ["sa-east", "cn-north"] and doc["invalid"] == {}
@@ -49,7 +50,7 @@ def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(pr
     out = tmp_path / "out"
     out.mkdir()
     (out / "typo.json").write_text("{}")  # left by an earlier run in which the stack was valid
-    result = sovereign("plan", "--project", str(project_copy), "--out", str(out))
+    result = run_cli("plan", "--project", str(project_copy), "--out", str(out))
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     assert [line for line in result.stderr.splitlines() if not line.startswith("planned ")] == [
@@ -65,7 +66,7 @@ def test_unknown_model_is_one_clear_message(project_copy):
     good = (project_copy / "stacks" / "Pulumi.sa-east.yaml").read_text()
     (project_copy / "stacks" / "Pulumi.sa-east.yaml").write_text(good.replace("- id: llama-3.1-8b-instruct",
                                                                               "- id: llama-3-8b-instruct"))
-    result = sovereign("plan", "--project", str(project_copy), "--stack", "sa-east")
+    result = run_cli("plan", "--project", str(project_copy), "--stack", "sa-east")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("  ")]
     assert errors == ["  stacks/Pulumi.sa-east.yaml: sovereign:models[0].id: unknown value 'llama-3-8b-instruct' "
@@ -80,7 +81,7 @@ def test_broken_policy_is_reported_once_and_plans_nothing(project_copy):
     policy = project_copy / "policy" / "sovereignty.yaml"
     policy.write_text(policy.read_text().replace("providers: [deepseek]\n    countries: [IT]",
                                                  "providers: [deepseek]\n    countries: [ITA]"))
-    result = sovereign("plan", "--project", str(project_copy))
+    result = run_cli("plan", "--project", str(project_copy))
     assert result.returncode == 2 and result.stdout == ""
     assert "policy/sovereignty.yaml: bans[0].countries[0]: unknown value 'ITA'" in result.stderr
 
@@ -91,7 +92,7 @@ def test_removing_gcp_from_a_stack_plans_a_valid_aws_only_region(project_copy):
     start = text.index("    gcp:\n")
     end = text.index("  sovereign:models:")
     stack.write_text(text[:start] + text[end:])
-    result = sovereign("plan", "--project", str(project_copy), "--stack", "eu-central", "--json")
+    result = run_cli("plan", "--project", str(project_copy), "--stack", "eu-central", "--json")
     assert result.returncode == 0, result.stderr
     [doc] = json.loads(result.stdout)["stacks"]
     assert [c["cloud"] for c in doc["clusters"]] == ["aws"]

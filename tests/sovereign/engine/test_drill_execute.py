@@ -75,16 +75,12 @@ def test_failed_drill_update_still_restores():
     assert any(e["status"] == "error" and "quota" in e["detail"] for e in timeline.events)
 
 
-def test_execute_without_the_pulumi_cli_is_one_clear_error(tmp_path):
+def test_execute_without_the_pulumi_cli_is_one_clear_error(tmp_path, monkeypatch):
     """No Pulumi CLI on PATH (as on this machine): the real drill stops before touching anything, exit 2."""
-    import os
-    import subprocess
-    import sys
+    from tests.support.cli import run_cli
 
-    env = {**os.environ, "PATH": str(tmp_path)}  # nothing named pulumi there
-    result = subprocess.run([sys.executable, "-m", "sovereign", "drill", "--stack", "eu-central", "--down", "aws",
-                             "--execute", "--report", str(tmp_path / "r")], capture_output=True, text=True,
-                            env=env, timeout=300)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    monkeypatch.setenv("PATH", str(tmp_path))  # nothing named pulumi there
+    result = run_cli("drill", "--stack", "eu-central", "--down", "aws", "--execute", "--report", str(tmp_path / "r"))
+    assert result.returncode == 2
     assert "the Pulumi CLI is not on PATH: install it" in result.stderr
     assert not (tmp_path / "r").exists()
