@@ -9,7 +9,8 @@ import pytest
 # Every release the stacks register, rendered through the real helm by the serving, policy-pack and checkov tests
 # alike (tests.support.helm.render renders each once per process); the pack's venv and checkov run once.
 RENDERED_RELEASES = pytest.mark.xdist_group("rendered-releases")
-# Every gateway config loaded by LiteLLM's own loader (~10 s), and the keyed and banned stacks it needs.
+# Every gateway config loaded by LiteLLM's own loader (~10 s), and the keyed and banned stacks it needs (the tests
+# reading every keyed stack join it; the proxy test plans only the one stack it serves).
 LITELLM_PROBE = pytest.mark.xdist_group("litellm-probe")
 # One scratch git repository and one `sovereign diff` run.
 DIFF_REPO = pytest.mark.xdist_group("diff-repo")

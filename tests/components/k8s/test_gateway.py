@@ -307,6 +307,7 @@ def test_the_real_stacks_answer_every_managed_model_with_open_weights_until_keys
         assert not any(f"apiKeys.{p}'" in w for p in denied for w in warnings), "a denied provider needs no key"
 
 
+@LITELLM_PROBE
 def test_anthropic_in_the_us_carries_inference_geo_and_openai_its_residency_hosts(keyed_plans):
     us = litellm_config(gateways(keyed_plans["us-east"])["aws"])["model_list"]
     claude = next(r for r in us if r["model_name"] == "claude-sonnet-4-5")["litellm_params"]
@@ -426,6 +427,7 @@ def test_secret_keys_are_found_at_any_depth(keyed_project):
     assert "sovereign:apiKeys" in secret_keys
 
 
+@LITELLM_PROBE
 @pytest.mark.parametrize("stack", STACKS)
 def test_keys_reach_a_kubernetes_secret_and_nothing_else(keyed_plans, stack):
     plan = keyed_plans[stack]
@@ -440,6 +442,7 @@ def test_keys_reach_a_kubernetes_secret_and_nothing_else(keyed_plans, stack):
         assert "skipAwait" not in json.dumps(deployment_of(graph)["metadata"])
 
 
+@LITELLM_PROBE
 def test_no_secret_value_in_snapshots_or_rendered_manifests(keyed_plans):
     for stack, plan in keyed_plans.items():
         assert CANARY not in dumps(snapshot(plan)), stack
@@ -588,6 +591,7 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
             f"http://{service['metadata']['name']}.{GATEWAY_NAMESPACE}.svc:{GATEWAY_PORT}/v1"
 
 
+@LITELLM_PROBE
 def test_every_rendered_gateway_object_is_schema_valid(plans, keyed_plans):
     every = [d for p in (*plans.values(), *keyed_plans.values()) for g in gateways(p).values() for d in documents(g)]
     docs = list({json.dumps(d, sort_keys=True): d for d in every}.values())   # clusters share most objects
