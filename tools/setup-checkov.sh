@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Put the pinned checkov IaC scanner in its own venv at .cache/tools/checkov, for tests/test_checkov.py:
+# Put the pinned checkov IaC scanner in its own venv at .cache/tools/checkov, for tests/policypack/test_checkov.py:
 # every release the stacks register is rendered by the real helm and scanned with checkov's kubernetes
 # framework. Separate from .venv so checkov's large dependency tree never constrains the project's pins.
 # Idempotent: a second run only checks the installed version.

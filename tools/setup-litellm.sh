@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Put the pinned LiteLLM proxy in its own venv at .cache/tools/litellm, for tests/test_gateway.py:
+# Put the pinned LiteLLM proxy in its own venv at .cache/tools/litellm, for tests/components/k8s/test_gateway.py:
 # every generated gateway config is loaded by LiteLLM's own proxy config loader and served by the
 # real proxy on a loopback port. The version MUST equal LITELLM_VERSION in
 # sovereign/domain/gateway.py (the image the clusters run); the script reads it from there.

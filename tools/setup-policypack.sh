@@ -2,8 +2,8 @@
 # Put the policy pack's pinned dependencies (policypack/requirements.txt: pulumi-policy and the Pulumi SDK)
 # in their own venv at .cache/tools/policypack. That is the venv policypack/PulumiPolicy.yaml names
 # (`virtualenv: ../.cache/tools/policypack`, relative to the pack folder), so the same environment serves
-# `pulumi preview --policy-pack policypack` and tests/test_policy_pack.py (which runs the pack's policies in
-# it through tests/policypack_harness.py).
+# `pulumi preview --policy-pack policypack` and tests/policypack/test_pack.py (which runs the pack's policies in
+# it through tests/support/policypack_harness.py).
 # Separate from .venv because pulumi-policy pins protobuf 5.29 while the program's providers need protobuf 6.
 # The policies evaluate the project's own pure-Python `sovereign` package (catalog and domain: PyYAML only);
 # a .pth file puts this checkout on the venv's path, as an editable install would without pulling in the

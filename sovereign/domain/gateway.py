@@ -55,7 +55,7 @@ from .topology import ClusterPlan
 from .verdict import Verdict
 from .workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_PORT
 
-# One version for the image the clusters run and the package tests/test_gateway.py loads configs with
+# One version for the image the clusters run and the package tests/components/k8s/test_gateway.py loads configs with
 # (tools/setup-litellm.sh reads it from this line). 1.108.7 is an LTS release with a published image
 # tag, and the newest whose `litellm[proxy]` pins (litellm-proxy-extras, litellm-enterprise) all
 # resolve on the package index the project's machines reach; 1.108.8+ and 1.109+ pin versions it lacks.

@@ -6,7 +6,7 @@ the caller: a caller that has planned before holds asyncio executor threads and 
 fork of a threaded process can deadlock. Each worker keeps its imports warm across the stacks it
 plans (the provider SDKs cost seconds to import), and `plan_stack` isolates one run from the next
 (fresh contextvars context and event loop), so a worker's results are byte-identical to sequential
-ones — tests/test_parallel.py checks that for every stack.
+ones — tests/sovereign/engine/test_parallel.py checks that for every stack.
 
 A stack whose program raises comes back as a `Plan` whose `errors` say so; a worker process that
 dies takes only its own stack with it: the stacks it had not finished are planned again, one per
