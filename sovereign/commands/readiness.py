@@ -12,6 +12,7 @@ import textwrap
 from collections import Counter
 from typing import Sequence
 
+from ..diff.compare import gpu_cost
 from ..domain.decisions import RegionDecisions
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
@@ -32,7 +33,7 @@ def readiness(plan: Plan) -> str:
                                                             else f" (overridden: {j.reason})"))
     _field(lines, "clusters", " · ".join(f"{c.cloud} {c.plan.cloud.region.name}" for c in decided.clusters)
            + (f" (drill: {spec.drill} torn down)" if spec.drill else ""))
-    lines.append("   model names    (who answers each name applications send to the gateway)")
+    lines.append(f"   {'model names':<{LABEL - 4}} (who answers each name applications send to the gateway)")
     for name, answer in _answers(decided):
         if len(name) > NAME:
             lines.append(f"     {name}")
@@ -47,8 +48,9 @@ def readiness(plan: Plan) -> str:
         _field(lines, f"fence {c.cloud}", f"gateway → {_hosts(fence.gateway)}; model servers → "
                f"{len(fence.serving)} platform hosts; network blocks {len(fence.denied)} name(s) of "
                f"{', '.join(sorted(decided.egress.denied_by_provider)) or 'no denied provider'}")
-    low, high = _gpu_cost(decided)
-    _field(lines, "cost", f"${low:,.2f}/h at min replicas, ${high:,.2f}/h at max: GPU nodes at reference-region "
+    cost = gpu_cost({"clusters": [c.plan.to_dict() for c in decided.clusters],
+                     "sizing": [f.to_dict() for f in decided.fits]})
+    _field(lines, "cost", f"${cost['min']:,.2f}/h at min replicas, ${cost['max']:,.2f}/h at max: GPU nodes at reference-region "
            "list prices (system nodes, load balancers, NAT and storage not included)")
     _field(lines, "resources", f"{len(plan.resources)} registered (--verbose: sizing, pools, releases, types)")
     return "\n".join(lines) + "\n\n"
@@ -131,10 +133,10 @@ def _answers(decided: RegionDecisions) -> list[tuple[str, str]]:
 
 
 def _missing(decided: RegionDecisions) -> list[str]:
-    spec = decided.spec
-    """sovereign:apiKeys entries still to set: the gateway's own (its pods wait for it), allowed providers'."""
-    missing = [] if GATEWAY_KEY in spec.api_keys else [GATEWAY_KEY]
-    return missing + [v.provider for v in decided.verdicts if v.reachable and v.provider not in spec.api_keys]
+    """sovereign:apiKeys entries still to set: the gateway's own (its pods wait for it), and the allowed providers
+    the gateway leaves unrouted until keyed (its own decision)."""
+    gateway = decided.clusters[0].gateway
+    return ([] if gateway.authenticated else [GATEWAY_KEY]) + list(gateway.unkeyed)
 
 
 def _failover(decided: RegionDecisions) -> str:
@@ -152,14 +154,3 @@ def _hosts(hosts: Sequence[str], shown: int = 3) -> str:
         return "nothing"
     more = f" (+{len(hosts) - shown} more)" if len(hosts) > shown else ""
     return ", ".join(hosts[:shown]) + more
-
-
-def _gpu_cost(decided: RegionDecisions) -> tuple[float, float]:
-    """USD per hour of every GPU node at the pools' minimum and maximum sizes."""
-    low = high = 0.0
-    for c in decided.clusters:
-        price = {f.machine_type: f.usd_per_hour for f in c.fits}
-        for pool in c.plan.gpu_pools:
-            low += pool.min_nodes * price[pool.machine_type]
-            high += pool.max_nodes * price[pool.machine_type]
-    return low, high

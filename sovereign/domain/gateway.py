@@ -143,6 +143,7 @@ class GatewayConfig:
     aliases: Mapping[str, str]                    # managed model without a route → open-weight model
     key_env: Mapping[str, str]                    # provider → env var holding its key (routed only)
     warnings: tuple[str, ...]
+    unkeyed: tuple[str, ...] = ()                 # allowed, requested providers waiting for their key
     authenticated: bool = True                    # the gateway key is set in sovereign:apiKeys
 
     @property
@@ -214,6 +215,7 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
     fallback_of: dict[str, str] = {}
     routed: dict[str, list[Route]] = {}
     unrouted: set[str] = set()
+    unkeyed: list[str] = []
     warnings = []
     authenticated = GATEWAY_KEY in spec.api_keys
     if not authenticated:
@@ -240,6 +242,7 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
             continue
         if not keyed:
             unrouted.update(m.name for m in request.models)
+            unkeyed.append(request.provider)
             warnings.append(f"{request.provider} is allowed but has no key: {', '.join(m.name for m in request.models)} "
                             f"answered by open weights until `pulumi config set --secret --path "
                             f"'sovereign:apiKeys.{request.provider}' <key>`")
@@ -257,7 +260,8 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
         fallbacks={m: (fallback_of[m],) for m in sorted(routed)},
         # A model also offered by a routed provider is answered by that route, not the alias.
         aliases={m: fallback_of[m] for m in sorted(unrouted - set(routed))},
-        key_env=dict(sorted(keys.items())), warnings=tuple(warnings), authenticated=authenticated)
+        key_env=dict(sorted(keys.items())), warnings=tuple(warnings), unkeyed=tuple(unkeyed),
+        authenticated=authenticated)
 
 
 def _managed_params(model: str, request: ManagedApiRequest, verdict: Verdict, spec: RegionSpec,

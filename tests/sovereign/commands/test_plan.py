@@ -99,3 +99,17 @@ def test_removing_gcp_from_a_stack_plans_a_valid_aws_only_region(project_copy):
     assert [c["cloud"] for c in doc["clusters"]] == ["aws"]
     types = {r["type"] for r in doc["resources"]}
     assert "aws:eks/cluster:Cluster" in types and not any(t.startswith("gcp:") for t in types)
+
+
+def test_readiness_names_the_missing_keys_and_the_gpu_cost_the_plan_decided(plans):
+    from sovereign.commands.readiness import readiness
+    from sovereign.diff.compare import gpu_cost
+
+    plan = plans["eu-central"]
+    screen = " ".join(readiness(plan).split())
+    gateway = plan.decisions.clusters[0].gateway
+    assert gateway.unkeyed and not gateway.authenticated  # the stack sets no key: every one is missing
+    assert f"missing keys: {', '.join(['gateway', *gateway.unkeyed])} (" in screen
+    assert "deepseek" not in gateway.unkeyed  # denied: no key to ask for
+    cost = gpu_cost(snapshot(plan))
+    assert cost["min"] < cost["max"] and f"cost ${cost['min']:,.2f}/h at min replicas, ${cost['max']:,.2f}/h" in screen
