@@ -4,7 +4,6 @@ once and the engine takes its decisions back, the CLI finds the project from whe
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from sovereign.engine.parallel import plan_stacks
 from sovereign.engine.run import plan_stack
 from sovereign.project import ProjectNotFound, find_project, project_dir
 
+from tests.support.cli import run_cli
 from tests.support.stacks import PROJECT_DIR
-
-SOVEREIGN_CLI = [sys.executable, "-m", "sovereign"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -115,15 +113,13 @@ def test_the_project_is_found_from_any_folder_inside_it(tmp_path):
 
 
 def test_the_cli_plans_from_a_subfolder_and_refuses_a_missing_project(tmp_path):
-    here = subprocess.run([*SOVEREIGN_CLI, "plan", "--stack", "sa-east", "--json"], cwd=PROJECT_DIR / "stacks",
-                          capture_output=True, text=True, timeout=300)
+    here = run_cli("plan", "--stack", "sa-east", "--json", cwd=PROJECT_DIR / "stacks")
     assert here.returncode == 0, here.stderr
     assert '"stack": "sa-east"' in here.stdout
-    missing = subprocess.run([*SOVEREIGN_CLI, "plan", "--project", str(tmp_path / "nope")], cwd=tmp_path,
-                             capture_output=True, text=True, timeout=60)
+    missing = run_cli("plan", "--project", str(tmp_path / "nope"), cwd=tmp_path)
     assert missing.returncode == 2
     assert f"--project {tmp_path / 'nope'}: no such directory" in missing.stderr
-    outside = subprocess.run([*SOVEREIGN_CLI, "plan"], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    outside = run_cli("plan", cwd=tmp_path)
     assert outside.returncode == 2 and "no Pulumi.yaml" in outside.stderr
 
 

@@ -14,5 +14,7 @@ RENDERED_RELEASES = pytest.mark.xdist_group("rendered-releases")
 LITELLM_PROBE = pytest.mark.xdist_group("litellm-probe")
 # One scratch git repository and one `sovereign diff` run.
 DIFF_REPO = pytest.mark.xdist_group("diff-repo")
+# Every stack (and one missing) planned by worker processes, for the tests of parallel planning.
+PARALLEL_RUN = pytest.mark.xdist_group("parallel-run")
 # Every stack planned under the test ban.
 BANNED_STACKS = pytest.mark.xdist_group("banned-stacks")

@@ -37,13 +37,13 @@ from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SE
 from sovereign.engine.graph import SECRET_MASK
 from sovereign.engine.run import ProgramFailed, _config_value, plan_stack, run_program
 from sovereign.engine.snapshot import dumps, snapshot
-from tests.support.stacks import PROJECT_DIR
-
 from tests.support import gateway_probe
+from tests.support.cli import run_cli
 from tests.support.graph import Graph
 from tests.support.groups import LITELLM_PROBE
 from tests.support.schemas import schema_errors
-from tests.support.stacks import EEA_STACKS, FIXTURES, POLICY_FILE, STACKS, PerStack, copy_project, policy_with_ban
+from tests.support.stacks import (EEA_STACKS, FIXTURES, POLICY_FILE, PROJECT_DIR, STACKS, PerStack, copy_project,
+                                 policy_with_ban)
 from tests.support.tokens import CLUSTERS, T
 
 TOOL_VENV = PROJECT_DIR / ".cache" / "tools" / "litellm"
@@ -111,36 +111,34 @@ def variants(plans, keyed_plans, banned_plans):
 
 @pytest.fixture(scope="session")
 def probe(litellm_python, variants, tmp_path_factory):
-    """Every gateway config of every variant loaded by LiteLLM; requests sent through each distinct one."""
+    """Every distinct gateway config of every variant loaded by LiteLLM, and requests sent through it.
+
+    A stack's clusters share one config and a ban leaves uncovered stacks' alone: a config whose content equals
+    one already probed (parsed, so formatting cannot hide a difference) is reported as that one's result."""
     folder = tmp_path_factory.mktemp("gateway-configs")
-    configs, behaviour, keys, canonical = {}, [], [], {}
+    configs, first, probed_as = {}, {}, {}
     for variant, plans in variants.items():
         for stack, plan in plans.items():
             for cloud, graph in gateways(plan).items():
                 name = f"{variant}/{stack}/{cloud}"
-                path = folder / f"{variant}-{stack}-{cloud}.yaml"
-                path.write_text(config_text(graph))
-                configs[name] = str(path)
-                # Requests go through each distinct config once (a stack's clusters share one, a ban
-                # leaves uncovered stacks alone); the copies point at that run.
                 body = json.dumps(litellm_config(graph), sort_keys=True)
-                if body not in canonical:
-                    canonical[body] = name
-                    behaviour.append(name)
-                    keys.append(name)
-                canonical[name] = canonical[body]
+                if body not in first:
+                    first[body] = name
+                    path = folder / f"{variant}-{stack}-{cloud}.yaml"
+                    path.write_text(config_text(graph))
+                    configs[name] = str(path)
+                probed_as[name] = first[body]
     request = folder / "request.json"
     result = folder / "result.json"
     env = {MASTER_KEY_ENV: env_value("gateway"),
            **{f"API_KEY_{p.upper()}": env_value(p) for p in load_catalog().providers}}
-    request.write_text(json.dumps({"configs": configs, "behaviour": behaviour, "keys": keys, "env": env}))
+    request.write_text(json.dumps({"configs": configs, "behaviour": list(configs), "keys": list(configs),
+                                   "env": env}))
     run = subprocess.run([litellm_python, PROBE, request, result], capture_output=True, text=True, timeout=600,
                          cwd=folder)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    loaded = json.loads(result.read_text())
-    for name in configs:
-        loaded[name].update({k: loaded[canonical[name]][k] for k in ("answers", "keys")})
-    return loaded
+    probed = json.loads(result.read_text())
+    return {name: probed[probe_name] for name, probe_name in probed_as.items()}
 
 
 # --- reading the graph -------------------------------------------------------------------------------
@@ -463,15 +461,18 @@ def test_no_secret_value_in_the_programs_logs_or_output(keyed_project, caplog, c
     assert CANARY not in out + err + logged
 
 
-def test_no_secret_value_in_what_sovereign_plan_prints_or_writes(keyed_project, tmp_path):
+def test_no_secret_value_in_what_sovereign_plan_prints_or_writes(keyed_project, tmp_path, caplog, capfd):
+    """The CLI's output, its snapshots, whatever reached the process's stdout and stderr and every log record."""
+    caplog.set_level(logging.DEBUG)
     stacks = ("eu-central",)   # both clouds, three provider keys and the gateway's; the rest is the same code
-    result = subprocess.run([PROJECT_DIR / ".venv" / "bin" / "sovereign", "plan", "--project", str(keyed_project),
-                             "--out", str(tmp_path), *(a for s in stacks for a in ("--stack", s))],
-                            capture_output=True, text=True, timeout=600)
+    result = run_cli("plan", "--project", str(keyed_project), "--out", str(tmp_path),
+                     *(a for s in stacks for a in ("--stack", s)))
     assert result.returncode == 0, result.stderr
     snapshots = [p.read_text() for p in sorted(tmp_path.glob("*.json"))]
     assert len(snapshots) == len(stacks) and all('"stringData": "[secret]"' in s for s in snapshots)
-    assert CANARY not in result.stdout + result.stderr + "".join(snapshots)
+    out, err = capfd.readouterr()
+    logged = "\n".join(f"{r.getMessage()} {r.args!r}" for r in caplog.records)
+    assert CANARY not in result.stdout + result.stderr + out + err + logged + "".join(snapshots)
 
 
 def graph_secret_masked(plan) -> bool:

@@ -38,14 +38,17 @@ def test_plan_all_stacks_prints_summaries_and_writes_identical_snapshots(tmp_pat
         assert (tmp_path / "a" / f"{stack}.json").read_text() == dumps(snapshot(plans[stack])), stack
 
 
-def test_json_output_is_the_snapshots():
-    result = run_cli("plan", "--stack", "sa-east", "--stack", "cn-north", "--json")
+def test_json_output_is_the_snapshots(plans):
+    result = run_cli("plan", "--stack", "sa-east", "--json")
     assert result.returncode == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert [s["stack"] for s in doc["stacks"]] == ["sa-east", "cn-north"] and doc["invalid"] == {}
+    assert doc == {"stacks": [json.loads(dumps(snapshot(plans["sa-east"])))], "invalid": {}}
 
 
 def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(project_copy, tmp_path):
+    others = ("cn-north", "sa-east")
+    for stack in set(STACKS) - set(others):
+        (project_copy / "stacks" / f"Pulumi.{stack}.yaml").unlink()
     good = (project_copy / "stacks" / "Pulumi.sa-east.yaml").read_text()
     (project_copy / "stacks" / "Pulumi.typo.yaml").write_text(good.replace("sovereign:models:", "sovereign:model:"))
     out = tmp_path / "out"
@@ -59,8 +62,8 @@ def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(pr
         "  stacks/Pulumi.typo.yaml: sovereign:model: unknown key 'model' (did you mean 'models'?). "
         "Fix: use one of: apiKeys, clouds, dr, drill, jurisdiction, managedApis, models, region",
     ]
-    assert "== sa-east" in result.stdout and f"{len(STACKS)} of {len(STACKS) + 1} stack(s) planned" in result.stdout
-    assert sorted(f.name for f in out.iterdir()) == sorted(f"{stack}.json" for stack in STACKS)
+    assert "== sa-east" in result.stdout and "2 of 3 stack(s) planned" in result.stdout
+    assert sorted(f.name for f in out.iterdir()) == [f"{stack}.json" for stack in others]
 
 
 def test_unknown_model_is_one_clear_message(project_copy):

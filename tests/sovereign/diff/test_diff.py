@@ -1,8 +1,8 @@
 """`sovereign diff`: offline infra diffs for PR review, and the workflows that post them.
 
 A scratch git repository holds a copy of this project; a second commit bans OpenAI in the EEA. The
-diff (CLI, as CI runs it) must report exactly the stacks and hosts that ban changes, in Markdown and
-JSON alike, secret-free and under GitHub's comment size limit. Then the pieces alone: the generic
+diff (CLI, as CI runs it) of four stacks must report exactly the stacks and hosts that ban changes (that
+it changes no other stack at all: tests/policy/test_ban_reaction.py), in Markdown and JSON alike, secret-free and under GitHub's comment size limit. Then the pieces alone: the generic
 comparison, truncation and the Mermaid diagrams. (The workflows that post the diff: tests/github/.)
 """
 
@@ -25,6 +25,8 @@ from tests.support.stacks import PROJECT_DIR
 from tests.support.groups import DIFF_REPO
 
 BANNED = ["eu-central", "it-south"]  # the stacks whose jurisdiction is in the EEA and that request OpenAI
+# Diffed with them: a stack requesting OpenAI outside the EEA and one that does not request it.
+DIFFED = [*BANNED, "us-east", "sa-east"]
 BAN = """bans:
   - id: ban-openai-eea
     providers: [openai]
@@ -81,7 +83,7 @@ def ban_diff(repo):
     """One `sovereign diff --base HEAD~1` run: the Markdown comment and the JSON report."""
     out = repo.parent / "out"
     result = sovereign(repo, "diff", "--base", "HEAD~1", "--format", "markdown", "--out", str(out / "diff.md"),
-                       "--json-out", str(out / "diff.json"))
+                       "--json-out", str(out / "diff.json"), *(a for s in DIFFED for a in ("--stack", s)))
     assert result.returncode == 0, result.stderr
     return (out / "diff.md").read_text(), json.loads((out / "diff.json").read_text()), result.stderr
 
@@ -93,7 +95,7 @@ def test_ban_changes_exactly_the_eea_stacks_that_request_openai(ban_diff):
     summary = report["summary"]
     assert summary["changed"] == BANNED and summary["sovereigntyChanged"] == BANNED
     assert summary["added"] == summary["removed"] == summary["invalid"] == []
-    assert sorted(summary["unchanged"] + BANNED) == sorted(s["stack"] for s in report["stacks"])
+    assert sorted(summary["unchanged"] + BANNED) == sorted(s["stack"] for s in report["stacks"]) == sorted(DIFFED)
     assert "sovereignty changes: eu-central, it-south" in stderr
     assert report["base"]["commit"] != report["head"]["commit"] and report["head"]["dirty"] is False
 

@@ -11,20 +11,32 @@ import pytest
 from sovereign.engine import parallel
 from sovereign.engine.parallel import WORKERS_ENV, default_workers, mp_context, plan_stacks, run_parallel
 from sovereign.engine.snapshot import dumps, snapshot
+from sovereign.project import load_project_policy
 
-from tests.support.stacks import STACKS
+from tests.support.groups import PARALLEL_RUN
+from tests.support.stacks import PROJECT_DIR, STACKS
+
+
+INVALID = "no-such-stack"
 
 
 @pytest.fixture(scope="module")
-def parallel_plans():
-    return plan_stacks(STACKS, max_workers=2)
+def parallel_run(tmp_path_factory):
+    """Every stack and one that does not exist, planned by two workers writing their snapshots."""
+    out = tmp_path_factory.mktemp("parallel")
+    return plan_stacks([*STACKS[:3], INVALID, *STACKS[3:]], max_workers=2, out=out), out
 
 
-def test_parallel_snapshots_are_byte_identical_to_sequential_ones(plans, parallel_plans):
-    assert [p.stack for p in parallel_plans] == list(STACKS)
-    for p in parallel_plans:
+@PARALLEL_RUN
+def test_parallel_snapshots_are_byte_identical_to_sequential_ones(plans, parallel_run):
+    results, out = parallel_run
+    valid = [p for p in results if p.stack != INVALID]
+    assert [p.stack for p in valid] == list(STACKS)
+    for p in valid:
         assert p.ok, (p.stack, p.errors)
         assert dumps(snapshot(p)) == dumps(snapshot(plans[p.stack])), p.stack
+        # The workers wrote the snapshots, exactly what the parent would have written.
+        assert (out / f"{p.stack}.json").read_text() == dumps(snapshot(plans[p.stack])), p.stack
 
 
 def test_workers_start_from_a_fork_server_never_by_forking_the_caller():
@@ -36,19 +48,19 @@ def test_workers_start_from_a_fork_server_never_by_forking_the_caller():
 
 
 def test_spawn_gives_the_same_snapshot(plans):
-    [p, q] = plan_stacks(["sa-east", "cn-north"], max_workers=2, start_method="spawn")
+    # One spawned worker: it imports everything afresh, as on a platform without a fork server.
+    [p] = run_parallel(parallel._plan_one, [("sa-east", str(PROJECT_DIR), load_project_policy(PROJECT_DIR))], 1,
+                       start_method="spawn")
     assert dumps(snapshot(p)) == dumps(snapshot(plans["sa-east"]))
-    assert dumps(snapshot(q)) == dumps(snapshot(plans["cn-north"]))
 
 
-def test_an_invalid_stack_does_not_lose_the_others(tmp_path, plans):
-    results = plan_stacks(["sa-east", "no-such-stack", "cn-north"], max_workers=2, out=tmp_path / "out")
-    assert [p.stack for p in results] == ["sa-east", "no-such-stack", "cn-north"]
-    assert [p.ok for p in results] == [True, False, True]
-    assert "no stack 'no-such-stack'" in str(results[1].errors[0])
-    # The workers wrote the valid stacks' snapshots, exactly what the parent would have written.
-    assert sorted(f.name for f in (tmp_path / "out").iterdir()) == ["cn-north.json", "sa-east.json"]
-    assert (tmp_path / "out" / "sa-east.json").read_text() == dumps(snapshot(plans["sa-east"]))
+@PARALLEL_RUN
+def test_an_invalid_stack_does_not_lose_the_others(parallel_run):
+    results, out = parallel_run
+    assert [p.stack for p in results] == [*STACKS[:3], INVALID, *STACKS[3:]]
+    assert [p.ok for p in results] == [p.stack != INVALID for p in results]
+    assert f"no stack '{INVALID}'" in str(results[3].errors[0])
+    assert sorted(f.name for f in out.iterdir()) == sorted(f"{stack}.json" for stack in STACKS)
 
 
 def test_a_stack_whose_planning_raises_comes_back_as_a_failed_plan(monkeypatch, capsys):
