@@ -1,9 +1,9 @@
 """The provider SDK class behind a type token, and how its keyword arguments map to wire inputs.
 
 Read from the packages' own resource registry (what Pulumi uses to rehydrate resource references).
-The plan benchmark's baseline replays a plan through these classes; the tests check that every
-resource a plan registers carries every input its SDK class requires — a mock that leaves an output
-unset makes the inputs built from it vanish from the plan instead of failing.
+The reality rule sdk-required-inputs-present (reality/sdk.py) checks that every resource a plan registers
+carries every input its SDK class requires — a mock that leaves an output unset makes the inputs built from it
+vanish from the plan instead of failing; the plan benchmark's baseline replays a plan through these classes.
 """
 
 from __future__ import annotations

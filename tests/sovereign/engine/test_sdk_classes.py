@@ -1,8 +1,5 @@
-"""Every resource a plan registers carries the inputs its provider SDK requires.
-
-Under mocks an output the mocks leave unset resolves to None, and an input built from it silently
-drops out of the registration (a DNS record without its zone): the plan looks complete and is not.
-"""
+"""The provider SDK classes behind type tokens, and their required inputs, read from the SDKs themselves: what
+the reality rule sdk-required-inputs-present checks every plan against (tests/sovereign/engine/test_reality.py)."""
 
 from __future__ import annotations
 
@@ -14,18 +11,9 @@ from tests.support.stacks import STACKS
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_every_registered_resource_has_its_required_inputs(plans, stack):
-    checked, missing = 0, []
-    for resource in plans[stack].resources:
-        cls = sdk_class(resource.type)
-        if cls is None:
-            continue
-        checked += 1
-        for argument, wires in required_inputs(cls).items():
-            if not wires & resource.inputs.keys():
-                missing.append(f"{resource.urn}: {argument}")
-    assert checked > 50  # the SDK registry was found: most of a stack's resources are SDK classes
-    assert not missing, "\n".join(missing)
+def test_most_of_a_stacks_resources_are_checked_against_their_sdk_class(plans, stack):
+    checked = [r for r in plans[stack].resources if sdk_class(r.type) is not None and required_inputs(sdk_class(r.type))]
+    assert len(checked) > 50  # the SDK registry was found: the rule is not checking nothing
 
 
 def test_required_inputs_are_read_from_the_sdk():
