@@ -57,7 +57,7 @@ class CloudProfile:
 AWS = CloudProfile(
     id="aws", kubernetes="EKS",
     required_keys=("region",),
-    optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn"),
+    optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn", "offeredGpus"),
     catalog=CatalogFields(
         region_fields=frozenset({"name", "partition", "country", "continent", "zones"}), location_field="name",
         partitioned=True, zone_separator="", machine_listing="aws_instance_types",
@@ -74,7 +74,7 @@ AWS = CloudProfile(
 GCP = CloudProfile(
     id="gcp", kubernetes="GKE",
     required_keys=("region", "project"),
-    optional_keys=("releaseChannel", "apiAccessCidrs", "spot"),
+    optional_keys=("releaseChannel", "apiAccessCidrs", "spot", "offeredGpus"),
     catalog=CatalogFields(
         region_fields=frozenset({"location", "country", "continent", "zones"}), location_field="location",
         partitioned=False, zone_separator="-", machine_listing="gcp_machine_types",

@@ -113,6 +113,13 @@ def size_region(spec: RegionSpec, catalog: Catalog) -> tuple[Fit, ...]:
     """One Fit per (cloud, model); raises InvalidInput naming every model that fits nothing."""
     fits, errors = [], []
     for cloud in spec.clouds:
+        if cloud.gpus_offered(catalog) is None:
+            errors.append(InputError(
+                spec.file, f"sovereign:clouds.{cloud.cloud}.offeredGpus",
+                f"the catalog has no verified GPU offerings for {cloud.cloud} {cloud.region.name}, and the stack "
+                "declares none", f"list the GPU ids the account is offered there (offeredGpus), or add the region's "
+                "offerings with their source to sovereign/catalog/data/offerings.yaml"))
+            continue
         for index, model in enumerate(spec.models):
             fit = size_model(model, cloud, catalog)
             if isinstance(fit, InputError):
@@ -155,12 +162,12 @@ def _cost_key(fit: Fit) -> tuple:
 
 
 def _candidates(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> tuple[MachineType, ...]:
-    offered = catalog.offered_gpus(cloud.cloud, cloud.region.name)
+    offered = cloud.gpus_offered(catalog) or frozenset()
     return tuple(m for m in catalog.machine_types(cloud.cloud)
                  if m.usd_per_hour is not None
                  # A GKE pool cannot request a GPU without its accelerator type.
                  and (m.gke_accelerator or not profile(cloud.cloud).catalog.accelerator_type)
-                 and (offered is None or m.gpu in offered)
+                 and m.gpu in offered
                  and (not spec.gpus or m.gpu in spec.gpus))
 
 

@@ -78,6 +78,14 @@ class CloudSpec:
     kubernetes_version: str | None = None   # EKS version (GKE follows its release channel)
     release_channel: str | None = None      # GKE release channel
     admin_role_arn: str | None = None       # IAM role granted cluster-admin through an EKS access entry
+    offered_gpus: tuple[str, ...] = ()      # declared by the stack where the catalog has no verified offerings
+
+    def gpus_offered(self, catalog: Catalog) -> frozenset[str] | None:
+        """The catalog's verified offerings in this region, else what the stack declares; None: neither knows."""
+        verified = catalog.offered_gpus(self.cloud, self.region.name)
+        if verified is not None:
+            return verified
+        return frozenset(self.offered_gpus) if self.offered_gpus else None
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,8 @@ class RegionSpec:
             "clouds": [{"cloud": c.cloud, "region": c.region.name, "country": c.region.country,
                         "project": c.project, "accountId": c.account_id, "apiAccessCidrs": list(c.api_access_cidrs),
                         "spot": c.spot, "kubernetesVersion": c.kubernetes_version,
-                        "releaseChannel": c.release_channel, "adminRoleArn": c.admin_role_arn}
+                        "releaseChannel": c.release_channel, "adminRoleArn": c.admin_role_arn,
+                        "offeredGpus": list(c.offered_gpus)}
                        for c in self.clouds],
             "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
                         "contextLength": m.context_length, "maxConcurrency": m.max_concurrency,
@@ -264,10 +273,24 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
                            EKS_VERSIONS) if "kubernetesVersion" in keys else None
         channel = r.string(get(body, "releaseChannel", "REGULAR"), f"{ck}.releaseChannel",
                            GKE_CHANNELS) if "releaseChannel" in keys else None
+        offered = _offered_gpus(r, body, ck, cloud, name, catalog) if name is not None else ()
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
-                                   version, channel, admin))
+                                   version, channel, admin, offered))
     return tuple(specs)
+
+
+def _offered_gpus(r: Reader, body: dict, ck: str, cloud: str, region: str, catalog: Catalog) -> tuple[str, ...]:
+    """GPUs the stack declares offered: only where the catalog has no verified fact (it never overrides one)."""
+    verified = catalog.offered_gpus(cloud, region)
+    if "offeredGpus" not in body:
+        return ()
+    if verified is not None:
+        r.error(f"{ck}.offeredGpus", f"the catalog knows what {region} offers "
+                f"({', '.join(sorted(verified)) or 'none of its GPUs'})", "remove offeredGpus")
+        return ()
+    on_cloud = sorted(g for g, gpu in catalog.gpus.items() if any(m.cloud == cloud for m in gpu.machine_types))
+    return r.string_list(body["offeredGpus"], f"{ck}.offeredGpus", on_cloud)
 
 
 def _cidrs(r: Reader, value: Any, key: str) -> tuple[str, ...]:

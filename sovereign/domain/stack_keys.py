@@ -30,11 +30,15 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:clouds.aws.apiAccessCidrs": "networks allowed to the public Kubernetes API (default: private only)",
     "sovereign:clouds.aws.spot": "GPU nodes on spot capacity (default false)",
     "sovereign:clouds.aws.adminRoleArn": "IAM role granted cluster-admin through an EKS access entry",
+    "sovereign:clouds.aws.offeredGpus": "GPU ids the account is offered in a region the catalog has not verified "
+                                        "(`aws ec2 describe-instance-type-offerings`); refused where it has",
     "sovereign:clouds.gcp.region": "GCP region, e.g. `europe-west3`",
     "sovereign:clouds.gcp.project": "GCP project id",
     "sovereign:clouds.gcp.releaseChannel": f"GKE release channel, one of {', '.join(GKE_CHANNELS)} (default REGULAR)",
     "sovereign:clouds.gcp.apiAccessCidrs": "networks allowed to the public Kubernetes API (default: private only)",
     "sovereign:clouds.gcp.spot": "GPU nodes on Spot VMs (default false)",
+    "sovereign:clouds.gcp.offeredGpus": "GPU ids the project is offered in a region the catalog has not verified "
+                                        "(`gcloud compute accelerator-types list`); refused where it has",
     "sovereign:models[].id": "catalog model id (sovereign/catalog/data/models.yaml)",
     "sovereign:models[].replicas": "replicas per cluster: an integer (min = max) or `{min, max}`, at least 1",
     "sovereign:models[].contextLength": "tokens per sequence the server holds (default min(8192, the model's maximum))",

@@ -87,6 +87,32 @@ def test_model_that_fits_nothing_names_model_region_and_largest_option():
     assert "lower contextLength or maxConcurrency" in error.fix
 
 
+BEIJING = {"aws": {"region": "cn-north-1"}}  # no source lists the China partition's GPU offerings
+
+
+def test_a_region_without_verified_offerings_needs_the_stack_to_declare_them():
+    assert CATALOG.offered_gpus("aws", "cn-north-1") is None
+    with pytest.raises(InvalidInput) as caught:
+        size_region(region_spec(clouds=BEIJING), CATALOG)
+    [error] = caught.value.errors
+    assert error.key == "sovereign:clouds.aws.offeredGpus" and "no verified GPU offerings" in error.problem
+    declared = region_spec(clouds={"aws": {**BEIJING["aws"], "offeredGpus": ["nvidia-a10g"]}})
+    assert {f.gpu for f in size_region(declared, CATALOG)} == {"nvidia-a10g"}
+
+
+@pytest.mark.parametrize("offered, key, words", [
+    (["nvidia-a10g"], "sovereign:clouds.aws.offeredGpus", "the catalog knows what eu-central-1 offers"),
+    (["nvidia-a10"], "sovereign:clouds.aws.offeredGpus[0]", "did you mean 'nvidia-a10g'"),
+    (["nvidia-tpu-v5e"], "sovereign:clouds.aws.offeredGpus[0]", "unknown value"),
+])
+def test_declared_offerings_never_override_the_catalog_and_name_real_gpus(offered, key, words):
+    region = "eu-central-1" if "eu-central-1" in words else "cn-north-1"
+    with pytest.raises(InvalidInput) as caught:
+        region_spec(clouds={"aws": {"region": region, "offeredGpus": offered}})
+    [error] = caught.value.errors
+    assert error.key == key and words in error.problem
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_model_is_sized_on_every_cloud(decisions, stack):
     decided = decisions[stack]
@@ -94,5 +120,5 @@ def test_every_stack_model_is_sized_on_every_cloud(decisions, stack):
         (c.cloud, m.id) for c in decided.spec.clouds for m in decided.spec.models}
     for fit in decided.fits:
         assert 0 < fit.need_per_gpu_gib <= fit.budget_per_gpu_gib
-        offered = CATALOG.offered_gpus(fit.cloud, fit.region)
-        assert offered is None or fit.gpu in offered
+        cloud_spec = next(c for c in decided.spec.clouds if c.cloud == fit.cloud)
+        assert fit.gpu in cloud_spec.gpus_offered(CATALOG)
