@@ -48,10 +48,8 @@ def readiness(plan: Plan) -> str:
         _field(lines, f"fence {c.cloud}", f"gateway → {_hosts(fence.gateway)}; model servers → "
                f"{len(fence.serving)} platform hosts; network blocks {len(fence.denied)} name(s) of "
                f"{', '.join(sorted(decided.egress.denied_by_provider)) or 'no denied provider'}")
-    cost = gpu_cost({"clusters": [c.plan.to_dict() for c in decided.clusters],
-                     "sizing": [f.to_dict() for f in decided.fits]})
-    _field(lines, "cost", f"${cost['min']:,.2f}/h at min replicas, ${cost['max']:,.2f}/h at max: GPU nodes at reference-region "
-           "list prices (system nodes, load balancers, NAT and storage not included)")
+    _field(lines, "cost", _cost(decided))
+    _field(lines, "disruption", _disruption(decided))
     _field(lines, "resources", f"{len(plan.resources)} registered (--verbose: sizing, pools, releases, types)")
     return "\n".join(lines) + "\n\n"
 
@@ -99,6 +97,34 @@ def egress_grid(plans: Sequence[Plan]) -> str:
         cells = [("+" if verdicts[p].allowed else "-") + ("!" if verdicts[p].requested else " ") for p in providers]
         lines.append(f"   {plan.stack:<{width}}  " + " ".join(f"{c:>3}" for c in cells))
     return "\n".join(lines) + "\n\n"
+
+
+def _cost(decided: RegionDecisions) -> str:
+    def of(clusters) -> dict[str, float]:
+        return gpu_cost({"clusters": [c.plan.to_dict() for c in clusters], "sizing": [f.to_dict() for f in decided.fits]})
+    total = of(decided.clusters)
+    per_cloud = "; ".join(f"{c.cloud} ${of([c])['min']:,.2f}–{of([c])['max']:,.2f}" for c in decided.clusters)
+    return (f"${total['min']:,.2f}/h at min replicas, ${total['max']:,.2f}/h at max"
+            + (f" ({per_cloud})" if len(decided.clusters) > 1 else "")
+            + ": GPU nodes at reference-region list prices (system nodes, load balancers, NAT and storage not included)")
+
+
+def _disruption(decided: RegionDecisions) -> str:
+    """What an update of a model and a node upgrade take down: the rollout the pool's spare GPUs allow
+    (serving.rollout), and single replicas, which a drain evicts with nothing else serving."""
+    modes: dict[str, list[str]] = {}
+    for c in decided.clusters:
+        for release in c.releases:
+            strategy = release.values["strategy"]
+            mode = ("surge" if strategy.get("maxSurge") else "one at a time" if strategy["type"] == "RollingUpdate"
+                    else "Recreate")
+            modes.setdefault(mode, []).append(f"{release.model} ({c.cloud})")
+    parts = [f"updates {mode}: {', '.join(models)}" for mode, models in modes.items() if mode != "surge"]
+    single = sorted({m.id for m in decided.spec.models if m.replicas.min == 1})
+    if single:
+        parts.append(f"1 replica, down while its node drains for an upgrade: {', '.join(single)} (raise replicas.min "
+                     "to 2 to serve through both)")
+    return "; ".join(parts) or "none: updates surge onto spare GPUs and every model keeps a replica through a drain"
 
 
 def _field(lines: list[str], label: str, text: str) -> None:

@@ -85,7 +85,9 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
     verdicts = evaluate_region(spec, policy, catalog)
     failover = failover_plan(spec, policy)
     serving = drilled(spec)  # a drill serves from the survivors at drill capacity
-    fits = size_region(serving, catalog)
+    # Machine types are the region's own (sized for its normal replicas): a drill adds nodes, never replaces pools.
+    survivors = {c.cloud for c in serving.clouds}
+    fits = tuple(f for f in size_region(spec, catalog) if f.cloud in survivors)
     egress = egress_plan(verdicts, serving.clouds, policy.file)
     clusters = tuple(
         ClusterDecision(

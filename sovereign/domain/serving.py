@@ -15,7 +15,7 @@ from typing import Any
 from ..catalog import Catalog
 from .sizing import GPU_MEMORY_UTILIZATION, HOST_RESERVE, SCRATCH, Fit, cache_gib, shm_gib
 from .spec import ModelSpec
-from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan
+from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan, GpuPool
 CHART_PATH = "charts/model-server"       # relative to the project root, where `pulumi up` runs
 WEIGHTS_PREFIX = "models"                 # <bucket>/models/<model id>/ holds one model's files
 CPU_PER_GPU = 2                           # tokenizer, scheduler and NCCL threads per GPU rank
@@ -44,11 +44,22 @@ def releases(plan: ClusterPlan, models: tuple[ModelSpec, ...], fits: tuple[Fit, 
     by_model = {f.model: f for f in fits if f.cloud == plan.cloud.cloud}
     pools = {m: p for p in plan.gpu_pools for m in p.models}
     return tuple(Release(release_name(m.id), m.id, plan.cloud.cloud,
-                         chart_values(m, by_model[m.id], pools[m.id].name, catalog))
+                         chart_values(m, by_model[m.id], pools[m.id], catalog))
                  for m in models)
 
 
-def chart_values(model: ModelSpec, fit: Fit, pool: str, catalog: Catalog) -> dict[str, Any]:
+def rollout(model: ModelSpec, pool: GpuPool) -> dict[str, Any]:
+    """How an update replaces the model's replicas without more nodes than the pool's minimum (no node is added
+    for it): a surge replica where the pool has a GPU spare for every model at once; else one replica at a time
+    while the others serve; a single replica is replaced in place (Recreate: down while the new one loads)."""
+    if pool.surge_room:
+        return {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 0}
+    if model.replicas.min >= 2:
+        return {"type": "RollingUpdate", "maxSurge": 0, "maxUnavailable": 1}
+    return {"type": "Recreate"}
+
+
+def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, catalog: Catalog) -> dict[str, Any]:
     tp = fit.tensor_parallel
     cpu, memory = pod_cpu(fit, catalog), fit.host_memory_gib
     return {
@@ -57,6 +68,7 @@ def chart_values(model: ModelSpec, fit: Fit, pool: str, catalog: Catalog) -> dic
         "vllm": {"tensorParallelSize": tp, "maxModelLen": model.context_length,
                  "maxNumSeqs": model.max_concurrency, "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION},
         "replicaCount": model.replicas.min,
+        "strategy": rollout(model, pool),
         "resources": {"requests": {"cpu": str(cpu), "memory": f"{memory}Gi"},
                       "limits": {"cpu": str(cpu + 1), "memory": f"{memory}Gi"}},
         # Memory-backed: counted in the memory above, which holds it (sizing.shm_gib).
@@ -64,7 +76,7 @@ def chart_values(model: ModelSpec, fit: Fit, pool: str, catalog: Catalog) -> dic
         "weights": {"cache": {"size": f"{cache_gib(fit)}Gi"}},
         "scratch": {name: f"{size}Gi" for name, size in SCRATCH.items()},
         # The pool label pins the model to the node pool sizing chose; the GPU label documents why.
-        "nodeSelector": {GPU_LABEL: fit.gpu, POOL_LABEL: pool},
+        "nodeSelector": {GPU_LABEL: fit.gpu, POOL_LABEL: pool.name},
         # Scaling on queue depth needs KEDA and a Prometheus in the cluster; until those are installed
         # the release runs replicas.min and the node pool's autoscaler has headroom up to replicas.max.
         "autoscaling": {"enabled": False},

@@ -18,17 +18,20 @@ The host must hold its replicas too: each needs its weight shard, its /dev/shm a
 machine's memory, where the catalog knows it.
 
 TP must be a power of two within one node (1, 2, 4, 8) that divides the model's attention heads.
-For each GPU type the region offers, the smallest fitting TP is taken; among the machine types that
-carry at least TP of that GPU, the cheapest per replica wins (a node with N GPUs holds N // TP
-replicas). Prices are catalog list prices in one reference region per cloud: an ordering within a
-cloud, not a bill.
+For each GPU type the region offers, the smallest fitting TP is taken. A model alone is placed where the
+nodes its own replicas need cost least (at minimum replicas, then at maximum; ties to the smaller
+machine): a 2-replica model never pays for an 8-GPU node it leaves idle. Then the models placed on one
+GPU type share one pool: its machine type is chosen again for all of them together, and the pool's node
+count is what every replica needs under any placement (`nodes_for`). Each replica requests at most its
+GPU share of a node's CPU, memory and disk, so any mix that fits by GPUs fits the host too. Prices are
+catalog list prices in one reference region per cloud: an ordering within a cloud, not a bill.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Iterable
 
 from ..catalog import Catalog, MachineType, Model
 from ..clouds import profile
@@ -120,18 +123,94 @@ def size_region(spec: RegionSpec, catalog: Catalog) -> tuple[Fit, ...]:
                 "declares none", f"list the GPU ids the account is offered there (offeredGpus), or add the region's "
                 "offerings with their source to sovereign/catalog/data/offerings.yaml"))
             continue
+        alone = []
         for index, model in enumerate(spec.models):
             fit = size_model(model, cloud, catalog)
             if isinstance(fit, InputError):
                 errors.append(InputError(spec.file, f"sovereign:models[{index}]", fit.problem, fit.fix))
             else:
-                fits.append(fit)
+                alone.append(fit)
+        fits.extend(share_pools(alone, spec, cloud, catalog))
     if errors:
         raise InvalidInput(errors)
     return tuple(fits)
 
 
+def nodes_for(pods: Iterable[int], gpus_per_node: int) -> int:
+    """Nodes of C = `gpus_per_node` GPUs that hold pods needing these GPU counts (powers of two up to C) in any
+    order and on any node the scheduler picks (its default scoring spreads pods, the worst case here).
+
+    A pod of t GPUs finds no node only when every node has fewer than t free. A node holding only pods of t GPUs
+    or more is then full (their sizes are multiples of t); one holding a smaller pod, the smallest of size s,
+    has used more than C − t in multiples of s, so it has at most t − s free. At most k nodes hold one of the k
+    smaller pods. So the other pods (D − t GPUs of all D) cannot block N nodes when
+    D − t < N·C − min(N, k)·(t − s); the count is the least N above D / C for which that holds for every t."""
+    sizes = sorted(pods)
+    total = sum(sizes)
+    nodes = -(-total // gpus_per_node)
+    def blocked(n: int) -> bool:
+        for t in set(sizes):
+            smaller = [u for u in sizes if u < t]
+            gap = (t - smaller[0]) if smaller else 0
+            if total - t >= n * gpus_per_node - min(n, len(smaller)) * gap:
+                return True
+        return False
+    while blocked(nodes):
+        nodes += 1
+    return nodes
+
+
+def pods(fits: Iterable[Fit], replicas: dict[str, Any], bound: str) -> list[int]:
+    """The GPU count of every replica of these fits at their `min` or `max` replicas."""
+    return [f.tensor_parallel for f in fits for _ in range(getattr(replicas[f.model], bound))]
+
+
+def share_pools(fits: list[Fit], spec: RegionSpec, cloud: CloudSpec, catalog: Catalog) -> list[Fit]:
+    """The models placed on one GPU type share one pool where that costs less: the machine type carrying them
+    all whose nodes cost least at minimum replicas (then maximum; ties to the smaller machine), unless the
+    machines they were sized onto alone (models on one machine type sharing its pool) cost less still."""
+    replicas = {m.id: m.replicas for m in spec.models}
+    result = []
+    for gpu in sorted({f.gpu for f in fits}):
+        members = [f for f in fits if f.gpu == gpu]
+        best, best_key = members, _pools_cost(members, replicas)
+        for machine in _candidates(None, cloud, catalog):
+            if machine.gpu != gpu or not all(_holds(machine, f) for f in members):
+                continue
+            shared = [replace(f, machine_type=machine.name, gpus_per_node=machine.gpu_count,
+                              replicas_per_node=machine.gpu_count // f.tensor_parallel,
+                              usd_per_hour=machine.usd_per_hour) for f in members]
+            key = _pools_cost(shared, replicas)
+            if key < best_key:
+                best, best_key = shared, key
+        result.extend(best)
+    order = {f.model: i for i, f in enumerate(fits)}
+    return sorted(result, key=lambda f: order[f.model])
+
+
+def _pools_cost(fits: list[Fit], replicas: dict[str, Any]) -> tuple:
+    """USD per hour of the pools these fits make (one per machine type) at minimum then maximum replicas, then
+    the largest machine's price (ties go to smaller machines)."""
+    machines = {f.machine_type: f for f in fits}
+    low = high = 0.0
+    for machine, fit in machines.items():
+        members = [f for f in fits if f.machine_type == machine]
+        low += nodes_for(pods(members, replicas, "min"), fit.gpus_per_node) * fit.usd_per_hour
+        high += nodes_for(pods(members, replicas, "max"), fit.gpus_per_node) * fit.usd_per_hour
+    return round(low, 6), round(high, 6), max(f.usd_per_hour for f in fits)
+
+
+def _holds(machine: MachineType, fit: Fit) -> bool:
+    """A node of `machine` gives a replica of `fit` its GPUs and its share of the host's memory."""
+    if machine.gpu_count < fit.tensor_parallel:
+        return False
+    per_node = machine.gpu_count // fit.tensor_parallel
+    return not machine.memory_mib or per_node * fit.host_memory_gib <= machine.memory_mib / 1024 * HOST_RESERVE
+
+
 def size_model(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> Fit | InputError:
+    """The model alone: the smallest fitting TP per machine type, the machine whose nodes for the model's own
+    replicas cost least."""
     model = spec.model
     candidates = _candidates(spec, cloud, catalog)
     best: Fit | None = None
@@ -149,7 +228,7 @@ def size_model(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> Fit | Inp
                       per_node, machine.usd_per_hour, weights_bytes(model) / GIB,
                       kv_bytes_per_token(model) * spec.context_length * spec.max_concurrency / GIB, need, budget,
                       host)
-            if best is None or _cost_key(fit) < _cost_key(best):
+            if best is None or _cost_key(fit, spec) < _cost_key(best, spec):
                 best = fit
             break  # the smallest fitting TP on this machine type
     if best is not None:
@@ -157,18 +236,22 @@ def size_model(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> Fit | Inp
     return _no_fit(spec, cloud, catalog, candidates)
 
 
-def _cost_key(fit: Fit) -> tuple:
-    return (fit.usd_per_replica_hour, fit.tensor_parallel, fit.machine_type)
+def _cost_key(fit: Fit, spec: ModelSpec) -> tuple:
+    """The model's own nodes at minimum then maximum replicas, then the smaller machine."""
+    low = math.ceil(spec.replicas.min / fit.replicas_per_node) * fit.usd_per_hour
+    high = math.ceil(spec.replicas.max / fit.replicas_per_node) * fit.usd_per_hour
+    return (round(low, 6), round(high, 6), fit.usd_per_hour, fit.tensor_parallel, fit.machine_type)
 
 
-def _candidates(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> tuple[MachineType, ...]:
+def _candidates(spec: ModelSpec | None, cloud: CloudSpec, catalog: Catalog) -> tuple[MachineType, ...]:
+    """Priced machine types of the GPUs offered in the cloud region (those `spec` allows, when given)."""
     offered = cloud.gpus_offered(catalog) or frozenset()
     return tuple(m for m in catalog.machine_types(cloud.cloud)
                  if m.usd_per_hour is not None
                  # A GKE pool cannot request a GPU without its accelerator type.
                  and (m.gke_accelerator or not profile(cloud.cloud).catalog.accelerator_type)
                  and m.gpu in offered
-                 and (not spec.gpus or m.gpu in spec.gpus))
+                 and (spec is None or not spec.gpus or m.gpu in spec.gpus))
 
 
 def _no_fit(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog, candidates) -> InputError:
@@ -193,8 +276,14 @@ def cache_gib(fit: Fit) -> int:
     return math.ceil(fit.weights_gib * CACHE_HEADROOM)
 
 
+def local_disk_gib(fit: Fit) -> int:
+    """What one replica keeps on its node's disk: its weight cache and scratch emptyDirs."""
+    return cache_gib(fit) + sum(SCRATCH.values())
+
+
 def node_disk_gib(fits: list[Fit]) -> int:
-    """The boot disk a GPU node of these fits needs: its fullest packing of one model's replicas (caches and
-    scratch) and the images, within the share the kubelet leaves before evicting (nodefs.available < 10%)."""
-    pods = max(f.replicas_per_node * (cache_gib(f) + sum(SCRATCH.values())) for f in fits)
-    return max(MIN_NODE_DISK_GIB, math.ceil((pods + IMAGES_GIB) / (1 - EVICTION_FREE)))
+    """The boot disk a GPU node of these fits needs: every GPU taken by the replicas with the most local disk per
+    GPU (any mix of the pool's models uses no more), and the images, within the share the kubelet leaves before
+    evicting (nodefs.available < 10%)."""
+    local = max(f.gpus_per_node * local_disk_gib(f) / f.tensor_parallel for f in fits)
+    return max(MIN_NODE_DISK_GIB, math.ceil((local + IMAGES_GIB) / (1 - EVICTION_FREE)))

@@ -7,14 +7,13 @@ the same ClusterPlan and only translate it into resources.
 from __future__ import annotations
 
 import ipaddress
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..catalog import Catalog
 from ..clouds import CloudProfile, profile
 from .errors import InputError, InvalidInput
-from .sizing import Fit, node_disk_gib
+from .sizing import Fit, node_disk_gib, nodes_for, pods
 from .spec import CloudSpec, RegionSpec
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
@@ -38,6 +37,9 @@ class GpuPool:
     accelerator: str | None = None  # the accelerator type a GKE pool requests; None where the machine implies it
     zones: tuple[str, ...] = ()     # the cluster's zones that offer this pool's GPU (catalog, zone level)
     disk_gib: int = 0               # boot disk per node: its replicas' weight caches and scratch, and images
+    # The minimum nodes also hold one more replica of every model at once: a rolling update's surge replicas
+    # find a GPU without a node being added (serving.rollout decides each model's strategy from it).
+    surge_room: bool = False
 
     @property
     def desired_nodes(self) -> int:
@@ -78,7 +80,7 @@ class ClusterPlan:
             "gpuPools": [{"name": p.name, "gpu": p.gpu, "machineType": p.machine_type,
                           "gpusPerNode": p.gpus_per_node, "minNodes": p.min_nodes, "maxNodes": p.max_nodes,
                           "desiredNodes": p.desired_nodes, "spot": p.spot, "labels": dict(p.labels),
-                          "models": list(p.models)} for p in self.gpu_pools],
+                          "models": list(p.models), "surgeRoom": p.surge_room} for p in self.gpu_pools],
         }
 
 
@@ -105,9 +107,9 @@ def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: C
 
 def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog,
                zones: tuple[str, ...]) -> tuple[GpuPool, ...]:
-    """One pool per GPU type the region needs (per machine type, if sizing chose two for one GPU).
+    """One pool per GPU type the region needs (per machine type, if no machine type could carry all its models).
 
-    Models sized onto the same machine type share its pool; node counts add up per model.
+    Models sized onto the same machine type share its pool: its nodes hold all their replicas (sizing.nodes_for).
     """
     replicas = {m.id: m.replicas for m in spec.models}
     groups: dict[tuple[str, str], list[Fit]] = {}
@@ -120,15 +122,18 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Cat
         name = f"gpu-{gpu.removeprefix('nvidia-')}"
         if machines_per_gpu[gpu] > 1:
             name += "-" + machine.replace(".", "-")
+        per_node = members[0].gpus_per_node
+        low = nodes_for(pods(members, replicas, "min"), per_node)
+        surge = [f.tensor_parallel for f in members]
         result.append(GpuPool(
-            name=name, gpu=gpu, machine_type=machine, gpus_per_node=members[0].gpus_per_node,
-            min_nodes=sum(math.ceil(replicas[f.model].min / f.replicas_per_node) for f in members),
-            max_nodes=sum(math.ceil(replicas[f.model].max / f.replicas_per_node) for f in members),
+            name=name, gpu=gpu, machine_type=machine, gpus_per_node=per_node,
+            min_nodes=low, max_nodes=nodes_for(pods(members, replicas, "max"), per_node),
             spot=cloud.spot, labels={GPU_LABEL: gpu, POOL_LABEL: name},
             models=tuple(f.model for f in members),
             # Sizing places GKE pools only on machine types with an accelerator type (sizing._candidates).
             accelerator=machines[machine].gke_accelerator if profile(cloud.cloud).catalog.accelerator_type else None,
-            zones=_pool_zones(spec, cloud, gpu, zones, catalog), disk_gib=node_disk_gib(members)))
+            zones=_pool_zones(spec, cloud, gpu, zones, catalog), disk_gib=node_disk_gib(members),
+            surge_room=nodes_for(pods(members, replicas, "min") + surge, per_node) <= low))
     return tuple(result)
 
 

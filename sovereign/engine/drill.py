@@ -30,9 +30,13 @@ DNS_TYPES = ("aws:route53/record:Record", "aws:route53/healthCheck:HealthCheck")
 CHART = "kubernetes:helm.sh/v4:Chart"
 
 
+# A release may only change its replica count in a drill, and the rollout strategy that follows from it
+# (serving.rollout: a second replica lets an update replace one at a time).
+SCALE_VALUES = {"replicaCount", "strategy"}
+
+
 def _values_beyond_replicas(before: dict, after: dict) -> bool:
-    """A release may only change its replica count in a drill."""
-    strip = lambda inputs: {k: v for k, v in (inputs.get("values") or {}).items() if k != "replicaCount"}  # noqa: E731
+    strip = lambda inputs: {k: v for k, v in (inputs.get("values") or {}).items() if k not in SCALE_VALUES}  # noqa: E731
     return strip(before) != strip(after)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...catalog import load_catalog
-from ...domain.sizing import EVICTION_FREE, HOST_RESERVE, IMAGES_GIB
+from ...domain.sizing import EVICTION_FREE, HOST_RESERVE, IMAGES_GIB, nodes_for
 from .engine import Graph, rule
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
@@ -87,3 +87,48 @@ def replicas_fit_their_nodes(graph: Graph, _decisions):
             yield (release.urn, f"{per_node} replica(s) × {local:.0f} GiB of local cache and scratch exceed the "
                    f"{disk} GiB node disk (less {IMAGES_GIB} GiB of images and the eviction floor)",
                    "size the pool's boot disk from its replicas' caches (the plan's pool disk)")
+
+
+def _min_nodes(pool) -> int | None:
+    """The nodes a pool keeps at its smallest: an EKS group's minimum, a GKE pool's autoscaling minimum."""
+    if pool.type == GPU_POOLS[0]:
+        return (pool.inputs.get("scalingConfig") or {}).get("minSize")
+    return (pool.inputs.get("autoscaling") or {}).get("totalMinNodeCount")
+
+
+@rule("serving-pool-holds-every-replica-and-its-surge",
+      "Kubernetes: a pod requesting nvidia.com/gpu stays Pending until one node has that many free "
+      "(https://kubernetes.io/docs/tasks/manage-gpus/scheduling-gpus/), and a RollingUpdate with maxSurge 1 creates "
+      "the new replica before removing an old one "
+      "(https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#max-surge)")
+def pool_holds_its_replicas(graph: Graph, _decisions):
+    """Together the models on one GPU pool need its minimum nodes to hold every replica in whatever order the
+    scheduler places them, and during a rolling update the surge replica of each model besides (no autoscaler
+    adds a node for it on EKS; on GKE it would wait for one)."""
+    pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
+    demand: dict[str, list[int]] = {}
+    for release in graph.of_type(CHART):
+        values = release.inputs.get("values") or {}
+        label = (values.get("nodeSelector") or {}).get(POOL_LABEL)
+        cluster = graph.by_urn.get(release.provider)
+        gpus = int((values.get("gpu") or {}).get("count") or 0)
+        if not (cluster and label and gpus and f"{cluster.name}-{label}" in pools):
+            continue
+        strategy = values.get("strategy") or {}
+        surge = strategy.get("type") == "RollingUpdate" and int(strategy.get("maxSurge") or 0) > 0
+        demand.setdefault(f"{cluster.name}-{label}", []).extend(
+            [gpus] * (int(values.get("replicaCount") or 0) + surge))
+    machines = {(m.cloud, m.name): m for gpu in load_catalog().gpus.values() for m in gpu.machine_types}
+    for name, pods in demand.items():
+        pool = pools[name]
+        machine_type, _ = _node(pool)
+        machine = machines.get(("aws" if pool.type == GPU_POOLS[0] else "gcp", machine_type))
+        have = _min_nodes(pool)
+        if machine is None or have is None:
+            continue
+        need = nodes_for(pods, machine.gpu_count)
+        if need > have:
+            yield (pool.urn, f"{have} node(s) of {machine.gpu_count} GPU(s) cannot hold {len(pods)} replica pod(s) "
+                   f"needing {sum(pods)} GPUs in any placement (with rolling-update surges): {need} can",
+                   f"raise the pool's minimum to {need}, or roll the models one replica at a time (maxSurge 0) or "
+                   "by Recreate")

@@ -220,3 +220,27 @@ def test_a_resource_needs_the_inputs_its_sdk_requires():
     assert violated(resource("aws:route53/record:Record", "api", dropped), sdk=True) == {SDK_RULE}
     assert violated(resource("aws:route53/record:Record", "api", zone), sdk=True) == set()
     assert violated(resource("sovereign:aws:GpuCluster", "c"), sdk=True) == set()  # a component has no SDK class
+
+
+def test_a_pool_holds_every_replica_and_each_rolling_surge(catalog):
+    provider = resource("pulumi:providers:kubernetes", "r-aws")
+
+    def group(minimum: int) -> RegisteredResource:  # 4 L4 per node
+        return resource("aws:eks/nodeGroup:NodeGroup", "r-aws-gpu-l4", {
+            "instanceTypes": ["g6.12xlarge"], "scalingConfig": {"minSize": minimum, "maxSize": 4, "desiredSize": minimum}})
+
+    def release(name: str, gpus: int, replicas: int, strategy: dict) -> RegisteredResource:
+        return resource("kubernetes:helm.sh/v4:Chart", name, {"values": {
+            "nodeSelector": {"sovereign.ai/pool": "gpu-l4"}, "gpu": {"count": gpus}, "replicaCount": replicas,
+            "strategy": strategy}}, provider=provider.urn)
+    surge = {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 0}
+    rule = "serving-pool-holds-every-replica-and-its-surge"
+    # Two TP2 replicas fill one node: the surge replica needs a second.
+    assert rule in violated(provider, group(1), release("a", 2, 2, surge))
+    assert rule not in violated(provider, group(2), release("a", 2, 2, surge))
+    assert rule not in violated(provider, group(1), release("a", 2, 2, {"type": "Recreate"}))
+    # A 1-GPU replica beside a 4-GPU one: spread onto both nodes first, it would leave the 4-GPU pod nowhere.
+    assert rule in violated(provider, group(2), release("a", 1, 2, {"type": "Recreate"}),
+                            release("b", 4, 1, {"type": "Recreate"}))
+    assert rule not in violated(provider, group(3), release("a", 1, 2, {"type": "Recreate"}),
+                                release("b", 4, 1, {"type": "Recreate"}))
