@@ -52,6 +52,9 @@ class CloudProfile:
     # The failover record is an A record either way (one type per failover pair, none a CNAME at the zone
     # apex): an alias to the load balancer of this ELB type, or (None) the address itself.
     lb_alias_type: str | None
+    # The managed service upgrades nodes on its own, inside the region's maintenance window (GKE); or only
+    # when an update is applied (EKS managed node groups).
+    upgrades_in_window: bool
 
 
 AWS = CloudProfile(
@@ -68,7 +71,7 @@ AWS = CloudProfile(
     # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
     platform_hosts=("*.s3.{region}.{dns_suffix}", "s3.{region}.{dns_suffix}", "sts.{region}.{dns_suffix}"),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
-    lb_status_field="hostname", lb_alias_type="network",
+    lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
 )
 
 GCP = CloudProfile(
@@ -87,7 +90,7 @@ GCP = CloudProfile(
     platform_hosts=("iamcredentials.googleapis.com", "oauth2.googleapis.com", "storage.googleapis.com",
                     "sts.googleapis.com"),
     lb_annotations=(),
-    lb_status_field="ip", lb_alias_type=None,
+    lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,
 )
 
 PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})

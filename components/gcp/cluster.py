@@ -116,6 +116,11 @@ def _cluster(name: str, plan: ClusterPlan, zones: list[str], net: GkeNetwork,
         ),
         # Recommendations for the system add-ons' requests; it acts only where a VPA object asks.
         vertical_pod_autoscaling=gcp.container.ClusterVerticalPodAutoscalingArgs(enabled=True),
+        # Auto-upgrades of the control plane and nodes only in the region's window (sovereign/domain/maintenance.py).
+        maintenance_policy=gcp.container.ClusterMaintenancePolicyArgs(
+            recurring_window=gcp.container.ClusterMaintenancePolicyRecurringWindowArgs(
+                start_time=plan.maintenance.first()[0], end_time=plan.maintenance.first()[1],
+                recurrence=plan.maintenance.recurrence())),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
             # The default pool's config is gone once the pool is; a diff on it would replace the cluster.
             ignore_changes=["nodeConfig"],

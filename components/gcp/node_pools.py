@@ -76,6 +76,8 @@ def _pool(name: str, pool_name: str, desired: int, minimum: int, maximum: int, l
         autoscaling=gcp.container.NodePoolAutoscalingArgs(
             total_min_node_count=minimum, total_max_node_count=maximum, location_policy=location_policy),
         management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+        # A new node before an old one drains: replicas move rather than wait (needs one node of spare quota).
+        upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(strategy="SURGE", max_surge=1, max_unavailable=0),
         node_config=config,
         opts=pulumi.ResourceOptions.merge(target.opts, pulumi.ResourceOptions(
             # A resize changes initial_node_count, which would otherwise replace the pool.

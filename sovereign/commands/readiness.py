@@ -124,6 +124,10 @@ def _disruption(decided: RegionDecisions) -> str:
     if single:
         parts.append(f"1 replica, down while its node drains for an upgrade: {', '.join(single)} (raise replicas.min "
                      "to 2 to serve through both)")
+    window = decided.spec.maintenance
+    for c in (c for c in decided.clusters if c.profile.upgrades_in_window):
+        parts.append(f"{c.profile.kubernetes} upgrades nodes by surge only {','.join(window.days)} {window.start_hour:02d}:00 UTC for "
+                     f"{window.hours} h (sovereign:maintenance)")
     return "; ".join(parts) or "none: updates surge onto spare GPUs and every model keeps a replica through a drain"
 
 

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from ..catalog import Catalog, CloudRegion, Model
 from ..clouds import CLOUDS, PROFILES
 from .errors import InvalidInput, did_you_mean, one_of
+from .maintenance import DAYS, DEFAULT_WINDOW, MIN_HOURS_IN_32_DAYS, MaintenanceWindow, hours_in_32_days
 from .reader import Reader, get
 from .stackfile import is_secure
 
@@ -34,7 +35,9 @@ GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 # below validate against exactly these, and the README's key reference is generated from them
 # (sovereign/domain/stack_keys.py), so the two cannot drift.
 KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "sovereign:": (("region", "clouds", "models"), ("jurisdiction", "managedApis", "dr", "apiKeys", "drill")),
+    "sovereign:": (("region", "clouds", "models"), ("jurisdiction", "managedApis", "dr", "apiKeys", "drill",
+                                                    "maintenance")),
+    "sovereign:maintenance": ((), ("days", "startHour", "hours")),
     **{f"sovereign:clouds.{p.id}": (p.required_keys, p.optional_keys) for p in PROFILES.values()},
     "sovereign:models[]": (("id",), ("replicas", "contextLength", "maxConcurrency", "gpus")),
     "sovereign:models[].replicas": (("max",), ("min",)),
@@ -151,6 +154,7 @@ class RegionSpec:
     # gateway's own key. Which ones, never the values: the program reads those as secret Outputs
     # straight into a Kubernetes Secret.
     api_keys: tuple[str, ...] = ()
+    maintenance: MaintenanceWindow = DEFAULT_WINDOW   # when GKE may upgrade nodes on its own (UTC)
 
     def cloud(self, name: str) -> CloudSpec | None:
         return next((c for c in self.clouds if c.cloud == name), None)
@@ -187,6 +191,7 @@ class RegionSpec:
                    "globalZoneId": self.dr.global_zone_id, "serves": list(self.dr.serves),
                    "default": self.dr.default, "drillCapacity": dict(sorted(self.dr.drill_capacity.items()))},
             "drill": self.drill,
+            "maintenance": self.maintenance.to_dict(),
         }
 
 
@@ -211,10 +216,31 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     dr = _dr(r, get(ours, "dr", {}), catalog, {m.id for m in models})
     drill = _drill(r, get(ours, "drill"), clouds, region)
     api_keys = _api_keys(r, get(ours, "apiKeys"), catalog, get(ours, "managedApis", []))
+    maintenance = _maintenance(r, get(ours, "maintenance"))
     if r.errors:
         raise InvalidInput(r.errors)
     return RegionSpec(stack=stack, file=file, name=region, jurisdiction=jurisdiction, clouds=clouds,
-                      models=models, managed_apis=apis, dr=dr, api_keys=api_keys, drill=drill)
+                      models=models, managed_apis=apis, dr=dr, api_keys=api_keys, drill=drill,
+                      maintenance=maintenance)
+
+
+def _maintenance(r: Reader, value: Any) -> MaintenanceWindow:
+    key = "sovereign:maintenance"
+    if value is None:
+        return DEFAULT_WINDOW
+    body = r.mapping(value, key, **_keys(key)) or {}
+    days = r.string_list(get(body, "days", list(DEFAULT_WINDOW.days)), f"{key}.days", DAYS)
+    start = r.integer(get(body, "startHour", DEFAULT_WINDOW.start_hour), f"{key}.startHour", 0, 23)
+    hours = r.integer(get(body, "hours", DEFAULT_WINDOW.hours), f"{key}.hours", 4, 24)
+    if "days" in body and isinstance(body["days"], list) and not body["days"]:
+        r.error(f"{key}.days", "empty: GKE would never upgrade", "list the days, e.g. [SA, SU]")
+    if not days or start is None or hours is None:
+        return DEFAULT_WINDOW
+    window = MaintenanceWindow(tuple(sorted(set(days), key=DAYS.index)), start, hours)
+    if hours_in_32_days(len(window.days), hours) < MIN_HOURS_IN_32_DAYS:
+        r.error(key, f"{len(window.days)} day(s) × {hours} h a week leave {hours_in_32_days(len(window.days), hours)} "
+                f"h in some 32 days; GKE requires {MIN_HOURS_IN_32_DAYS}", "add days or lengthen the window")
+    return window
 
 
 def _split_namespaces(r: Reader, config: Mapping[str, Any]) -> dict[str, Any]:

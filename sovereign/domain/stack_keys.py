@@ -23,6 +23,10 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:apiKeys": "Pulumi secrets, one per entry: `gateway` (the key applications present) and one per "
                          "requested provider; set with `pulumi config set --secret --path`",
     "sovereign:drill": "the cloud a DR drill tears down (`aws` or `gcp`); unset for normal operation",
+    "sovereign:maintenance": "the weekly UTC window in which GKE may upgrade nodes on its own (EKS has none)",
+    "sovereign:maintenance.days": "days, as MO TU WE TH FR SA SU (default [SA, SU])",
+    "sovereign:maintenance.startHour": "UTC hour the window opens, 0-23 (default 1)",
+    "sovereign:maintenance.hours": "length of each day's window, 4-24 (default 8); GKE needs 48 h in any 32 days",
     "sovereign:clouds.aws.region": "AWS region, e.g. `eu-central-1`",
     "sovereign:clouds.aws.accountId": "12-digit account the provider is pinned to (quoted)",
     "sovereign:clouds.aws.kubernetesVersion": f"EKS version, one of {', '.join(EKS_VERSIONS)} "

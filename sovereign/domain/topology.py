@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from ..catalog import Catalog
 from ..clouds import CloudProfile, profile
 from .errors import InputError, InvalidInput
+from .maintenance import DEFAULT_WINDOW, MaintenanceWindow
 from .sizing import Fit, node_disk_gib, nodes_for, pods
 from .spec import CloudSpec, RegionSpec
 
@@ -67,6 +68,7 @@ class ClusterPlan:
     system_nodes: tuple[int, int]
     gpu_pools: tuple[GpuPool, ...]
     labels: Mapping[str, str]
+    maintenance: MaintenanceWindow = DEFAULT_WINDOW
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,6 +77,7 @@ class ClusterPlan:
                 "cidr": self.network.cidr, "publicSubnets": list(self.network.public_subnets),
                 "privateSubnets": list(self.network.private_subnets), "podsCidr": self.network.pods_cidr,
                 "servicesCidr": self.network.services_cidr, "masterCidr": self.network.master_cidr},
+            "maintenance": self.maintenance.to_dict(),
             "systemPool": {"machineType": self.system_machine_type, "minNodes": self.system_nodes[0],
                            "maxNodes": self.system_nodes[1]},
             "gpuPools": [{"name": p.name, "gpu": p.gpu, "machineType": p.machine_type,
@@ -102,7 +105,8 @@ def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: C
     return ClusterPlan(
         name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=count, zones=zones,
         network=_network(profile(cloud.cloud), count), system_machine_type=profile(cloud.cloud).system_machine_type,
-        system_nodes=SYSTEM_NODES, gpu_pools=_gpu_pools(spec, cloud, fits, catalog, zones), labels=labels)
+        system_nodes=SYSTEM_NODES, gpu_pools=_gpu_pools(spec, cloud, fits, catalog, zones), labels=labels,
+        maintenance=spec.maintenance)
 
 
 def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog,

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
+
 from ...catalog import load_catalog
+from ...domain.maintenance import MIN_HOURS_IN_32_DAYS, hours_in_32_days
 from .engine import Graph, rule
 
 NODE_POOL = "gcp:container/nodePool:NodePool"
@@ -72,3 +76,22 @@ def wi_bindings_wait(graph: Graph, _decisions):
         if ".svc.id.goog[" in str(binding.inputs.get("member", "")) and not clusters & graph.upstream(binding):
             yield (binding.urn, "binds a Workload Identity member before any GKE cluster exists",
                    "make the binding depend on the cluster (its workload pool)")
+
+
+@rule("gke-maintenance-window-allows-48h-in-32-days",
+      "GKE, configure maintenance windows: at least 48 hours of maintenance availability in a 32-day rolling "
+      "window, counting contiguous windows of at least four hours; "
+      "https://cloud.google.com/kubernetes-engine/docs/how-to/maintenance-window")
+def maintenance_window_long_enough(graph: Graph, _decisions):
+    """GKE refuses a recurring window that leaves too little time for its upgrades."""
+    for cluster in graph.of_type("gcp:container/cluster:Cluster"):
+        window = ((cluster.inputs.get("maintenancePolicy") or {}).get("recurringWindow")) or {}
+        if not window:
+            continue
+        start, end = (datetime.fromisoformat(window[k].replace("Z", "+00:00")) for k in ("startTime", "endTime"))
+        days = re.search(r"BYDAY=([A-Z,]+)", window.get("recurrence", ""))
+        per_week = len(days.group(1).split(",")) if days else 7
+        hours = hours_in_32_days(per_week, int((end - start).total_seconds() // 3600))
+        if hours < MIN_HOURS_IN_32_DAYS:
+            yield (cluster.urn, f"its window ({window.get('recurrence')}, {start:%H:%M}-{end:%H:%M} UTC) allows "
+                   f"{hours} h in some 32 days", f"allow at least {MIN_HOURS_IN_32_DAYS} h: more days or longer windows")

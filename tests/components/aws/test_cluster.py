@@ -4,9 +4,7 @@ inputs and options, for every stack that runs an AWS cluster."""
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections import defaultdict
 from types import SimpleNamespace
 
 import pulumi
@@ -15,6 +13,7 @@ import yaml
 
 from components.aws import nodes
 from sovereign.domain.stackfile import stack_file
+from sovereign.domain.sizing import nodes_for, pods
 from sovereign.domain.topology import GPU_TAINT
 from sovereign.engine.graph import SECRET_MASK
 from sovereign.engine.run import plan_stack
@@ -213,14 +212,15 @@ def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_gpu_node_ranges_add_up_to_the_sizing_decision(graph):
     replicas = {m.id: m.replicas for m in graph.plan.spec.models}
-    expected: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for fit in graph.plan.decisions.fits_for("aws"):
-        expected[fit.machine_type][0] += math.ceil(replicas[fit.model].min / fit.replicas_per_node)
-        expected[fit.machine_type][1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
+    fits = graph.plan.decisions.fits_for("aws")
+    # The models on one machine type share its group: it holds all their replicas (sizing.nodes_for).
+    expected = {machine: [nodes_for(pods(members, replicas, bound), members[0].gpus_per_node) for bound in ("min", "max")]
+                for machine in {f.machine_type for f in fits}
+                for members in [[f for f in fits if f.machine_type == machine]]}
     registered = {g.inputs["instanceTypes"][0]: [g.inputs["scalingConfig"]["minSize"],
                                                  g.inputs["scalingConfig"]["maxSize"]]
                   for name, g in node_groups(graph).items() if name != "system"}
-    assert expected and registered == dict(expected)
+    assert expected and registered == expected
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)

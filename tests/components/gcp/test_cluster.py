@@ -4,10 +4,10 @@ matches the stack's ClusterPlan, the sizing decision and the catalog."""
 from __future__ import annotations
 
 import ipaddress
-import math
 
 import pytest
 
+from sovereign.domain.sizing import nodes_for, pods
 from sovereign.domain.topology import GPU_LABEL, GPU_TAINT, POOL_LABEL
 from sovereign.engine.graph import SECRET_MASK
 
@@ -55,6 +55,9 @@ def test_cluster_is_regional_private_dataplane_v2_with_workload_identity(graph):
     assert cluster["deletionProtection"] is False
     assert cluster["enableShieldedNodes"] is True
     assert cluster["networkingMode"] == "VPC_NATIVE"
+    window = plan.maintenance
+    assert cluster["maintenancePolicy"] == {"recurringWindow": {
+        "startTime": window.first()[0], "endTime": window.first()[1], "recurrence": window.recurrence()}}
     assert "WORKLOADS" in cluster["loggingConfig"]["enableComponents"]
     assert "SYSTEM_COMPONENTS" in cluster["monitoringConfig"]["enableComponents"]
 
@@ -186,6 +189,8 @@ def test_system_pool_and_one_gpu_pool_per_plan_pool(graph, catalog):
         assert (scaling["totalMinNodeCount"], scaling["totalMaxNodeCount"]) == (gpu_pool.min_nodes, gpu_pool.max_nodes)
         assert "minNodeCount" not in scaling and "maxNodeCount" not in scaling  # totals, not per zone
         assert pool["management"] == {"autoRepair": True, "autoUpgrade": True}
+    for pool in pools.values():  # upgrades add a node before draining one
+        assert pool.inputs["upgradeSettings"] == {"strategy": "SURGE", "maxSurge": 1, "maxUnavailable": 0}
 
 
 @gcp_stacks
@@ -193,11 +198,11 @@ def test_pool_sizes_follow_the_sizing_decision(graph):
     spec, decisions = graph.plan.spec, graph.plan.decisions
     replicas = {m.id: m.replicas for m in spec.models}
     expected: dict[str, list[int]] = {}
-    for fit in decisions.fits_for("gcp"):
-        pool = next(p for p in cluster_plan(graph).gpu_pools if p.machine_type == fit.machine_type)
-        sizes = expected.setdefault(pool.name, [0, 0])
-        sizes[0] += math.ceil(replicas[fit.model].min / fit.replicas_per_node)
-        sizes[1] += math.ceil(replicas[fit.model].max / fit.replicas_per_node)
+    fits = decisions.fits_for("gcp")
+    for pool in cluster_plan(graph).gpu_pools:
+        members = [f for f in fits if f.machine_type == pool.machine_type]
+        # The models on one machine type share its pool: it holds all their replicas (sizing.nodes_for).
+        expected[pool.name] = [nodes_for(pods(members, replicas, bound), pool.gpus_per_node) for bound in ("min", "max")]
     pools = node_pools(graph)
     assert set(expected) == set(pools) - {"system"}
     for name, (low, high) in expected.items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from sovereign.domain.errors import InvalidInput
+from sovereign.domain.maintenance import DEFAULT_WINDOW, hours_in_32_days
 from sovereign.domain.spec import EKS_VERSIONS, Jurisdiction, Replicas, parse_spec
 from sovereign.engine.run import plan_stack
 from tests.support.domain import CATALOG, LLAMA, region_spec, stack_config
@@ -119,3 +120,16 @@ def test_all_errors_are_collected_in_one_pass():
     assert [e.key for e in errors] == [
         "sovereign:clouds.aws.region", "sovereign:models[0].id", "sovereign:models[1].replicas"]
     assert all(e.file == "stacks/Pulumi.many.yaml" and e.fix for e in errors)
+
+
+def test_the_maintenance_window_defaults_to_weekend_nights_and_must_satisfy_gke():
+    assert region_spec().maintenance == DEFAULT_WINDOW and hours_in_32_days(2, 8) == 64
+    window = region_spec(maintenance={"days": ["SU", "WE"], "startHour": 22, "hours": 6}).maintenance
+    assert window.days == ("WE", "SU") and window.first() == ("2025-01-08T22:00:00Z", "2025-01-09T04:00:00Z")
+    for body, key, words in (({"days": ["SA"], "hours": 4}, "sovereign:maintenance", "GKE requires 48"),
+                             ({"days": ["SAT"]}, "sovereign:maintenance.days[0]", "unknown value 'SAT'"),
+                             ({"days": []}, "sovereign:maintenance.days", "empty"),
+                             ({"hours": 3}, "sovereign:maintenance.hours", "3")):
+        with pytest.raises(InvalidInput) as caught:
+            region_spec(maintenance=body)
+        assert [e.key for e in caught.value.errors] == [key] and words in caught.value.errors[0].problem, body

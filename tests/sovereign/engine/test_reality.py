@@ -244,3 +244,13 @@ def test_a_pool_holds_every_replica_and_each_rolling_surge(catalog):
                             release("b", 4, 1, {"type": "Recreate"}))
     assert rule not in violated(provider, group(3), release("a", 1, 2, {"type": "Recreate"}),
                                 release("b", 4, 1, {"type": "Recreate"}))
+
+
+def test_a_gke_maintenance_window_leaves_48_hours_in_any_32_days():
+    def cluster(recurrence: str, start: str, end: str) -> RegisteredResource:
+        return resource("gcp:container/cluster:Cluster", "c", {"maintenancePolicy": {"recurringWindow": {
+            "recurrence": recurrence, "startTime": f"2025-01-11T{start}:00Z", "endTime": f"2025-01-11T{end}:00Z"}}})
+    rule = "gke-maintenance-window-allows-48h-in-32-days"
+    assert rule in violated(cluster("FREQ=WEEKLY;BYDAY=SA", "01:00", "05:00"))         # ~16 h
+    assert rule in violated(cluster("FREQ=WEEKLY;BYDAY=SA,SU", "01:00", "04:00"))      # 3 h windows count nothing
+    assert rule not in violated(cluster("FREQ=WEEKLY;BYDAY=SA,SU", "01:00", "09:00"))  # 8 days × 8 h = 64 h
