@@ -55,12 +55,16 @@ class CloudProfile:
     # The managed service upgrades nodes on its own, inside the region's maintenance window (GKE); or only
     # when an update is applied (EKS managed node groups).
     upgrades_in_window: bool
+    # Machine families whose on-demand capacity is rarely there without a reservation: a pool of them without
+    # one is reported, and the stack may name its reservation (`capacityReservations`, where the profile takes it).
+    reservation_families: tuple[str, ...]
 
 
 AWS = CloudProfile(
     id="aws", kubernetes="EKS",
     required_keys=("region",),
-    optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn", "offeredGpus"),
+    optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn", "offeredGpus",
+                   "capacityReservations"),
     catalog=CatalogFields(
         region_fields=frozenset({"name", "partition", "country", "continent", "zones"}), location_field="name",
         partitioned=True, zone_separator="", machine_listing="aws_instance_types",
@@ -72,6 +76,9 @@ AWS = CloudProfile(
     platform_hosts=("*.s3.{region}.{dns_suffix}", "s3.{region}.{dns_suffix}", "sts.{region}.{dns_suffix}"),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
+    # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
+    # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html
+    reservation_families=("p4d.", "p4de.", "p5.", "p5e.", "p5en.", "p6-b200."),
 )
 
 GCP = CloudProfile(
@@ -91,6 +98,9 @@ GCP = CloudProfile(
                     "sts.googleapis.com"),
     lb_annotations=(),
     lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,
+    # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.
+    # https://cloud.google.com/compute/docs/accelerator-optimized-machines#consumption_options
+    reservation_families=("a3-", "a4-"),
 )
 
 PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})

@@ -12,6 +12,7 @@ from sovereign.domain.topology import GPU_TAINT, GpuPool
 SYSTEM_POOL = "system"
 GPU_AMI = "AL2023_x86_64_NVIDIA"      # NVIDIA driver and container toolkit; no device plugin
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
+ROOT_DEVICE = "/dev/xvda"             # the root volume of the EKS AL2023 AMIs
 _EFFECT = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
@@ -50,15 +51,37 @@ class NodeGroups:
 
     def gpu(self, pool: GpuPool) -> aws.eks.NodeGroup:
         key, value, effect = GPU_TAINT
+        reserved = pool.reservation
+        capacity = "CAPACITY_BLOCK" if reserved and reserved.block else "SPOT" if pool.spot else "ON_DEMAND"
+        template = self._reserved(pool) if reserved else None
         return self._group(
-            pool.name, pool.machine_type, GPU_AMI, "SPOT" if pool.spot else "ON_DEMAND",
+            pool.name, pool.machine_type, GPU_AMI, capacity,
             (pool.min_nodes, pool.max_nodes, pool.desired_nodes), dict(pool.labels),
-            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])], pool.disk_gib,
-            [z for z in pool.zones if z in self._subnets])
+            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])],
+            None if template else pool.disk_gib, [z for z in pool.zones if z in self._subnets], template)
+
+    def _reserved(self, pool: GpuPool) -> aws.ec2.LaunchTemplate:
+        """A reservation is consumed through a launch template (a node group takes none itself), and the boot disk
+        moves into it: EKS refuses a group's disk size beside a launch template."""
+        reserved = pool.reservation
+        return aws.ec2.LaunchTemplate(
+            f"{self._name}-{pool.name}",
+            description=f"{pool.name} nodes in {reserved.id}",
+            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                device_name=ROOT_DEVICE, ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                    volume_size=pool.disk_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"))],
+            capacity_reservation_specification=aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
+                capacity_reservation_target=aws.ec2
+                .LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+                    capacity_reservation_id=reserved.id)),
+            instance_market_options=aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
+            if reserved.block else None,
+            opts=self._opts)
 
     def _group(self, pool: str, machine_type: str, ami: str, capacity: str, size: tuple[int, int, int],
                labels: dict[str, str], taints: list[aws.eks.NodeGroupTaintArgs],
-               disk_gib: int | None, planned_zones: list[str]) -> aws.eks.NodeGroup:
+               disk_gib: int | None, planned_zones: list[str],
+               template: aws.ec2.LaunchTemplate | None = None) -> aws.eks.NodeGroup:
         low, high, desired = size
         zones = offered_zones(machine_type, planned_zones, self._invoke)
         return aws.eks.NodeGroup(
@@ -75,6 +98,8 @@ class NodeGroups:
             disk_size=disk_gib,
             labels=labels or None,
             taints=taints or None,
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id, version=template.latest_version.apply(str)) if template else None,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=low, max_size=high, desired_size=desired),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             opts=self._opts)

@@ -48,6 +48,7 @@ def readiness(plan: Plan) -> str:
         _field(lines, f"fence {c.cloud}", f"gateway → {_hosts(fence.gateway)}; model servers → "
                f"{len(fence.serving)} platform hosts; network blocks {len(fence.denied)} name(s) of "
                f"{', '.join(sorted(decided.egress.denied_by_provider)) or 'no denied provider'}")
+    _field(lines, "capacity", _capacity(decided))
     _field(lines, "cost", _cost(decided))
     _field(lines, "disruption", _disruption(decided))
     _field(lines, "resources", f"{len(plan.resources)} registered (--verbose: sizing, pools, releases, types)")
@@ -97,6 +98,20 @@ def egress_grid(plans: Sequence[Plan]) -> str:
         cells = [("+" if verdicts[p].allowed else "-") + ("!" if verdicts[p].requested else " ") for p in providers]
         lines.append(f"   {plan.stack:<{width}}  " + " ".join(f"{c:>3}" for c in cells))
     return "\n".join(lines) + "\n\n"
+
+
+def _capacity(decided: RegionDecisions) -> str:
+    """How each GPU pool's nodes are bought, and the pools of scarce machine families without a reservation."""
+    parts = []
+    for c in decided.clusters:
+        for p in c.plan.gpu_pools:
+            part = f"{c.cloud} {p.machine_type} × {p.min_nodes}-{p.max_nodes} {p.capacity}"
+            if p.needs_reservation:
+                part += (f" (rarely available on demand: reserve {p.min_nodes} in one of {', '.join(p.zones)}"
+                         + (f" and set sovereign:clouds.{c.cloud}.capacityReservations"
+                            if "capacityReservations" in c.profile.optional_keys else "") + ")")
+            parts.append(part)
+    return "; ".join(parts)
 
 
 def _cost(decided: RegionDecisions) -> str:

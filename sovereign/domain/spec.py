@@ -39,6 +39,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
                                                     "maintenance")),
     "sovereign:maintenance": ((), ("days", "startHour", "hours")),
     **{f"sovereign:clouds.{p.id}": (p.required_keys, p.optional_keys) for p in PROFILES.values()},
+    "sovereign:clouds.aws.capacityReservations[]": (("gpu", "id", "zone"), ("block",)),
     "sovereign:models[]": (("id",), ("replicas", "contextLength", "maxConcurrency", "gpus")),
     "sovereign:models[].replicas": (("max",), ("min",)),
     "sovereign:managedApis[]": (("provider", "models"), ("endpointRegion", "resource")),
@@ -60,6 +61,7 @@ _AWS_ACCOUNT = re.compile(r"^[0-9]{12}$")
 _AZURE_RESOURCE = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,31}$")
+_RESERVATION_ID = re.compile(r"^cr-[0-9a-f]{8,17}$")
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
 
 
@@ -82,6 +84,10 @@ class CloudSpec:
     release_channel: str | None = None      # GKE release channel
     admin_role_arn: str | None = None       # IAM role granted cluster-admin through an EKS access entry
     offered_gpus: tuple[str, ...] = ()      # declared by the stack where the catalog has no verified offerings
+    reservations: tuple[Reservation, ...] = ()   # capacity reserved per GPU type (AWS)
+
+    def reservation(self, gpu: str) -> Reservation | None:
+        return next((r for r in self.reservations if r.gpu == gpu), None)
 
     def gpus_offered(self, catalog: Catalog) -> frozenset[str] | None:
         """The catalog's verified offerings in this region, else what the stack declares; None: neither knows."""
@@ -89,6 +95,16 @@ class CloudSpec:
         if verified is not None:
             return verified
         return frozenset(self.offered_gpus) if self.offered_gpus else None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Capacity the account has reserved for one GPU type's pool: an On-Demand Capacity Reservation or an EC2
+    Capacity Block for ML (`block`), in one zone."""
+    gpu: str
+    id: str
+    zone: str
+    block: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,7 +189,9 @@ class RegionSpec:
                         "project": c.project, "accountId": c.account_id, "apiAccessCidrs": list(c.api_access_cidrs),
                         "spot": c.spot, "kubernetesVersion": c.kubernetes_version,
                         "releaseChannel": c.release_channel, "adminRoleArn": c.admin_role_arn,
-                        "offeredGpus": list(c.offered_gpus)}
+                        "offeredGpus": list(c.offered_gpus),
+                        "capacityReservations": [{"gpu": r.gpu, "id": r.id, "zone": r.zone, "block": r.block}
+                                                 for r in c.reservations]}
                        for c in self.clouds],
             "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
                         "contextLength": m.context_length, "maxConcurrency": m.max_concurrency,
@@ -300,9 +318,11 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         channel = r.string(get(body, "releaseChannel", "REGULAR"), f"{ck}.releaseChannel",
                            GKE_CHANNELS) if "releaseChannel" in keys else None
         offered = _offered_gpus(r, body, ck, cloud, name, catalog) if name is not None else ()
+        reserved = _reservations(r, get(body, "capacityReservations", []), ck, cloud, name, catalog) \
+            if name is not None else ()
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
-                                   version, channel, admin, offered))
+                                   version, channel, admin, offered, reserved))
     return tuple(specs)
 
 
@@ -317,6 +337,32 @@ def _offered_gpus(r: Reader, body: dict, ck: str, cloud: str, region: str, catal
         return ()
     on_cloud = sorted(g for g, gpu in catalog.gpus.items() if any(m.cloud == cloud for m in gpu.machine_types))
     return r.string_list(body["offeredGpus"], f"{ck}.offeredGpus", on_cloud)
+
+
+def _reservations(r: Reader, value: Any, ck: str, cloud: str, region: str,
+                  catalog: Catalog) -> tuple[Reservation, ...]:
+    """One reservation per GPU type, in a zone of the region, by its EC2 id (cr-…)."""
+    key = f"{ck}.capacityReservations"
+    found: list[Reservation] = []
+    gpus = sorted(g for g, gpu in catalog.gpus.items() if any(m.cloud == cloud for m in gpu.machine_types))
+    for i, item in enumerate(r.sequence(value, key) or ()):
+        ik = f"{key}[{i}]"
+        body = r.mapping(item, ik, **_keys(f"{ck}.capacityReservations[]"))
+        if body is None or not {"gpu", "id", "zone"} <= body.keys():
+            continue
+        gpu = r.string(body["gpu"], f"{ik}.gpu", gpus)
+        rid = r.string(body["id"], f"{ik}.id")
+        if rid and not _RESERVATION_ID.match(rid):
+            r.error(f"{ik}.id", f"'{rid}' is not a capacity reservation id", "copy it from EC2, e.g. cr-0123456789abcdef0")
+        zone = r.string(body["zone"], f"{ik}.zone", catalog.region(cloud, region).zones)
+        block = get(body, "block", False)
+        if not isinstance(block, bool):
+            r.error(f"{ik}.block", f"expected true or false, got {block!r}", "write true for a Capacity Block")
+        if gpu and any(f.gpu == gpu for f in found):
+            r.error(f"{ik}.gpu", f"a second reservation for {gpu}", "one reservation per GPU type; list it once")
+        elif gpu and rid and zone:
+            found.append(Reservation(gpu, rid, zone, block is True))
+    return tuple(found)
 
 
 def _cidrs(r: Reader, value: Any, key: str) -> tuple[str, ...]:

@@ -36,6 +36,13 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:clouds.aws.adminRoleArn": "IAM role granted cluster-admin through an EKS access entry",
     "sovereign:clouds.aws.offeredGpus": "GPU ids the account is offered in a region the catalog has not verified "
                                         "(`aws ec2 describe-instance-type-offerings`); refused where it has",
+    "sovereign:clouds.aws.capacityReservations": "capacity the account reserved, per GPU type: the GPU pool runs in "
+                                                 "the reservation's zone and launches into it",
+    "sovereign:clouds.aws.capacityReservations[].gpu": "catalog GPU id of the pool the reservation is for",
+    "sovereign:clouds.aws.capacityReservations[].id": "EC2 capacity reservation id (`cr-…`)",
+    "sovereign:clouds.aws.capacityReservations[].zone": "the reservation's availability zone",
+    "sovereign:clouds.aws.capacityReservations[].block": "true for an EC2 Capacity Block for ML (ends at its "
+                                                         "end date); default false: an On-Demand Capacity Reservation",
     "sovereign:clouds.gcp.region": "GCP region, e.g. `europe-west3`",
     "sovereign:clouds.gcp.project": "GCP project id",
     "sovereign:clouds.gcp.releaseChannel": f"GKE release channel, one of {', '.join(GKE_CHANNELS)} (default REGULAR)",

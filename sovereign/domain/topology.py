@@ -15,7 +15,7 @@ from ..clouds import CloudProfile, profile
 from .errors import InputError, InvalidInput
 from .maintenance import DEFAULT_WINDOW, MaintenanceWindow
 from .sizing import Fit, node_disk_gib, nodes_for, pods
-from .spec import CloudSpec, RegionSpec
+from .spec import CloudSpec, RegionSpec, Reservation
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
 GPU_LABEL = "sovereign.ai/gpu"       # node label the serving chart selects on
@@ -41,6 +41,16 @@ class GpuPool:
     # The minimum nodes also hold one more replica of every model at once: a rolling update's surge replicas
     # find a GPU without a node being added (serving.rollout decides each model's strategy from it).
     surge_room: bool = False
+    reservation: Reservation | None = None   # the capacity reserved for it, in its one zone
+    needs_reservation: bool = False           # a scarce machine family (profile) without one
+
+    @property
+    def capacity(self) -> str:
+        """How the pool's nodes are bought, for reports."""
+        if self.reservation:
+            kind = "Capacity Block" if self.reservation.block else "capacity reservation"
+            return f"{kind} {self.reservation.id} in {self.reservation.zone}"
+        return "spot" if self.spot else "on demand"
 
     @property
     def desired_nodes(self) -> int:
@@ -83,7 +93,8 @@ class ClusterPlan:
             "gpuPools": [{"name": p.name, "gpu": p.gpu, "machineType": p.machine_type,
                           "gpusPerNode": p.gpus_per_node, "minNodes": p.min_nodes, "maxNodes": p.max_nodes,
                           "desiredNodes": p.desired_nodes, "spot": p.spot, "labels": dict(p.labels),
-                          "models": list(p.models), "surgeRoom": p.surge_room} for p in self.gpu_pools],
+                          "models": list(p.models), "surgeRoom": p.surge_room, "capacity": p.capacity,
+                          "needsReservation": p.needs_reservation} for p in self.gpu_pools],
         }
 
 
@@ -127,17 +138,37 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Cat
         if machines_per_gpu[gpu] > 1:
             name += "-" + machine.replace(".", "-")
         per_node = members[0].gpus_per_node
+        reservation = cloud.reservation(gpu)
+        if reservation and machines_per_gpu[gpu] > 1:
+            raise InvalidInput([InputError(spec.file, f"sovereign:clouds.{cloud.cloud}.capacityReservations",
+                                           f"{gpu} runs in {machines_per_gpu[gpu]} pools of different machine types; "
+                                           "a reservation holds one instance type",
+                                           "restrict the models on it to one machine type's GPUs (`gpus:`)")])
+        zones_of_pool = _pool_zones(spec, cloud, gpu, zones, catalog)
+        if reservation:
+            if reservation.zone not in zones_of_pool:
+                raise InvalidInput([InputError(spec.file, f"sovereign:clouds.{cloud.cloud}.capacityReservations",
+                                               f"{reservation.id} is in {reservation.zone}, not one of the zones the "
+                                               f"{gpu} pool can use ({', '.join(zones_of_pool)})",
+                                               "reserve capacity in one of those zones")])
+            zones_of_pool = (reservation.zone,)
         low = nodes_for(pods(members, replicas, "min"), per_node)
         surge = [f.tensor_parallel for f in members]
         result.append(GpuPool(
             name=name, gpu=gpu, machine_type=machine, gpus_per_node=per_node,
             min_nodes=low, max_nodes=nodes_for(pods(members, replicas, "max"), per_node),
-            spot=cloud.spot, labels={GPU_LABEL: gpu, POOL_LABEL: name},
+            spot=cloud.spot and reservation is None, labels={GPU_LABEL: gpu, POOL_LABEL: name},
             models=tuple(f.model for f in members),
             # Sizing places GKE pools only on machine types with an accelerator type (sizing._candidates).
             accelerator=machines[machine].gke_accelerator if profile(cloud.cloud).catalog.accelerator_type else None,
-            zones=_pool_zones(spec, cloud, gpu, zones, catalog), disk_gib=node_disk_gib(members),
-            surge_room=nodes_for(pods(members, replicas, "min") + surge, per_node) <= low))
+            zones=zones_of_pool, disk_gib=node_disk_gib(members),
+            surge_room=nodes_for(pods(members, replicas, "min") + surge, per_node) <= low,
+            reservation=reservation,
+            needs_reservation=not reservation and machine.startswith(profile(cloud.cloud).reservation_families)))
+    if stray := sorted(r.gpu for r in cloud.reservations if r.gpu not in {gpu for gpu, _ in groups}):
+        raise InvalidInput([InputError(spec.file, f"sovereign:clouds.{cloud.cloud}.capacityReservations",
+                                       f"no pool runs {', '.join(stray)}", "remove the reservation, or let a model "
+                                       "run on that GPU (`gpus:`)")])
     return tuple(result)
 
 

@@ -29,6 +29,13 @@ def _ec2(prefix: str, kind: str) -> Callable[[Args, ProviderContext], dict[str, 
     return outputs
 
 
+def _launch_template(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    """EC2 numbers a new template's first version 1 (default and latest)."""
+    template_id = _ec2_id("lt", args)
+    return {"id": template_id, "arn": ctx.arn("ec2", f"launch-template/{template_id}"), "latestVersion": 1,
+            "defaultVersion": 1}
+
+
 def _vpc(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     vpc_id = _ec2_id("vpc", args)
     return {"id": vpc_id, "arn": ctx.arn("ec2", f"vpc/{vpc_id}"), "ownerId": ctx.account,
@@ -172,6 +179,7 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:ec2/eip:Eip": _eip,
     "aws:ec2/natGateway:NatGateway": _nat,
     "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
     "aws:ec2/route:Route": _route,
     "aws:ec2/routeTableAssociation:RouteTableAssociation": lambda args, ctx: {"id": _ec2_id("rtbassoc", args)},
     "aws:iam/role:Role": _iam_role,

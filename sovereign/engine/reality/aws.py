@@ -79,3 +79,47 @@ def version_in_standard_support(graph: Graph, _decisions):
         if support != "STANDARD":
             yield (cluster.urn, f"upgradePolicy.supportType is {support or 'unset (EKS default: EXTENDED)'}",
                    "set supportType STANDARD so the cluster is never billed for extended support silently")
+
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+SUBNET = "aws:ec2/subnet:Subnet"
+
+
+@rule("eks-node-group-disk-size-in-its-launch-template",
+      "Amazon EKS, customizing managed nodes with launch templates: disk size is set in the template's block "
+      "device mappings, and CreateNodegroup refuses diskSize beside a launch template (InvalidParameterException); "
+      "https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html")
+def disk_size_in_template(graph: Graph, _decisions):
+    """A group launching from a template takes its boot disk from the template."""
+    for group in graph.of_type(NODE_GROUP):
+        if group.inputs.get("launchTemplate") and group.inputs.get("diskSize"):
+            yield (group.urn, "sets diskSize beside a launch template",
+                   "size the root volume in the template's blockDeviceMappings and drop diskSize")
+
+
+@rule("eks-reserved-node-group-launches-into-its-reservation",
+      "Amazon EKS, managed node groups with Capacity Blocks for ML: a custom launch template with instance market "
+      "type capacity-block and the reservation as target, capacityType CAPACITY_BLOCK, and subnets only in the "
+      "reservation's zone (a reservation holds capacity in one zone); "
+      "https://docs.aws.amazon.com/eks/latest/userguide/capacity-blocks-mng.html")
+def reserved_group_shape(graph: Graph, _decisions):
+    """Launches outside the reservation's zone find no reserved capacity; a Capacity Block is used only by a
+    CAPACITY_BLOCK group whose template says so."""
+    for group in graph.of_type(NODE_GROUP):
+        template = graph.linked(group, "launchTemplate", LAUNCH_TEMPLATE)
+        spec = (template.inputs.get("capacityReservationSpecification") or {}) if template else {}
+        target = (spec.get("capacityReservationTarget") or {}).get("capacityReservationId")
+        market = ((template.inputs.get("instanceMarketOptions") or {}).get("marketType")) if template else None
+        block = group.inputs.get("capacityType") == "CAPACITY_BLOCK"
+        if block and (market != "capacity-block" or not target):
+            yield (group.urn, "capacityType CAPACITY_BLOCK without a launch template targeting a Capacity Block",
+                   "launch from a template with instanceMarketOptions.marketType capacity-block and the block's id")
+        elif market == "capacity-block" and not block:
+            yield (group.urn, f"launches into a Capacity Block with capacityType {group.inputs.get('capacityType')}",
+                   "set capacityType CAPACITY_BLOCK")
+        if target:
+            zones = {graph.by_urn[u].inputs.get("availabilityZone") for u in group.dependencies.get("subnetIds", [])
+                     if u in graph.by_urn and graph.by_urn[u].type == SUBNET}
+            if len(zones) > 1:
+                yield (group.urn, f"reserved capacity {target} is in one zone but the group spans {len(zones)} "
+                       f"({', '.join(sorted(z for z in zones if z))})", "give the group the reservation zone's subnet only")

@@ -27,11 +27,8 @@ def dns_provider_pinned(graph: Graph, _decisions):
 
 def _zone_of(graph: Graph, record) -> tuple[str, str] | None:
     """(zone URN, zone name) of a record written into a zone this graph creates."""
-    for urn in record.dependencies.get("zoneId", []):
-        zone = graph.by_urn.get(urn)
-        if zone is not None and zone.type == ZONE:
-            return zone.urn, zone.inputs.get("name", "").rstrip(".")
-    return None
+    zone = graph.linked(record, "zoneId", ZONE)
+    return (zone.urn, zone.inputs.get("name", "").rstrip(".")) if zone else None
 
 
 @rule("route53-no-cname-at-the-zone-apex",

@@ -51,6 +51,13 @@ class Graph:
                     found |= self.upstream(dependency)
         return found
 
+    def linked(self, resource: RegisteredResource, key: str, type_: str) -> RegisteredResource | None:
+        """The resource of `type_` this graph creates whose output `resource`'s input `key` was built from."""
+        for urn in (resource.dependencies or {}).get(key, []):
+            if (found := self.by_urn.get(urn)) is not None and found.type == type_:
+                return found
+        return None
+
     def provider_inputs(self, resource: RegisteredResource) -> dict[str, Any]:
         provider = self.by_urn.get(resource.provider)
         return provider.inputs if provider else {}

@@ -348,3 +348,27 @@ def test_node_groups_skip_zones_that_do_not_offer_their_machine_type(monkeypatch
     assert asked == {"instance-type": ["p5.48xlarge"], "location": zones, "location_type": "availability-zone"}
     with pytest.raises(pulumi.RunError, match="p5.48xlarge is offered in none of the cluster's zones"):
         nodes.offered_zones("p5.48xlarge", ["us-east-1b"], None)
+
+
+@pytest.mark.parametrize("block", [False, True])
+def test_a_reserved_gpu_pool_launches_into_its_reservation(project_copy, block):
+    path = stack_file(project_copy, "us-east")
+    doc = yaml.safe_load(path.read_text())
+    plan = plan_stack("us-east", project=project_copy)
+    [pool] = [p for p in plan.decisions.cluster("aws").plan.gpu_pools if p.needs_reservation]
+    doc["config"]["sovereign:clouds"]["aws"]["capacityReservations"] = [
+        {"gpu": pool.gpu, "id": "cr-0123456789abcdef0", "zone": pool.zones[-1], "block": block}]
+    path.write_text(yaml.safe_dump(doc))
+    plan = plan_stack("us-east", project=project_copy)
+    assert plan.ok, (plan.errors, plan.violations)
+    graph = aws_cluster(plan)
+    group = node_groups(graph)[pool.name].inputs
+    [template] = graph.all("aws:ec2/launchTemplate:LaunchTemplate")
+    assert graph.deps(node_groups(graph)[pool.name], "aws:ec2/launchTemplate:LaunchTemplate") == [template]
+    assert group["launchTemplate"]["id"].startswith("lt-") and "diskSize" not in group
+    assert group["capacityType"] == ("CAPACITY_BLOCK" if block else "ON_DEMAND")
+    assert len(group["subnetIds"]) == 1  # the reservation's zone only
+    assert template.inputs["capacityReservationSpecification"] == {
+        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}}
+    assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == pool.disk_gib
+    assert ("instanceMarketOptions" in template.inputs) is block

@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from sovereign.domain.decisions import decide_region
+from sovereign.domain.errors import InvalidInput
 from sovereign.domain.serving import rollout
 from sovereign.domain.sizing import nodes_for, size_region
 from sovereign.domain.topology import plan_clusters
@@ -119,3 +120,39 @@ def test_a_drill_adds_nodes_but_keeps_every_machine_type(decisions, policy):
     for pool in survivor.plan.gpu_pools:
         assert pool.machine_type == before[pool.name].machine_type
         assert pool.min_nodes >= before[pool.name].min_nodes
+
+
+VIRGINIA = "us-east-1"
+A100_40 = [{"id": "llama-3.3-70b-instruct", "replicas": 1, "gpus": ["nvidia-a100-40gb"]}]
+
+
+def reserved(**reservation) -> dict:
+    return {"aws": {"region": VIRGINIA, "capacityReservations": [
+        {"gpu": "nvidia-a100-40gb", "id": "cr-0123456789abcdef0", "zone": "us-east-1b", **reservation}]}}
+
+
+def test_a_scarce_machine_family_without_a_reservation_is_reported_and_a_reservation_pins_its_zone():
+    spec = region_spec(clouds={"aws": {"region": VIRGINIA, "spot": True}}, models=A100_40)
+    [pool] = plan_clusters(spec, size_region(spec, CATALOG), CATALOG)[0].gpu_pools
+    assert pool.machine_type.startswith("p4d.") and pool.needs_reservation and pool.capacity == "spot"
+    spec = region_spec(clouds={"aws": {**reserved()["aws"], "spot": True}}, models=A100_40)
+    [pool] = plan_clusters(spec, size_region(spec, CATALOG), CATALOG)[0].gpu_pools
+    assert pool.zones == ("us-east-1b",) and not pool.needs_reservation and not pool.spot
+    assert pool.capacity == "capacity reservation cr-0123456789abcdef0 in us-east-1b"
+    spec = region_spec(clouds=reserved(block=True), models=A100_40)
+    [pool] = plan_clusters(spec, size_region(spec, CATALOG), CATALOG)[0].gpu_pools
+    assert pool.capacity.startswith("Capacity Block cr-")
+
+
+@pytest.mark.parametrize("clouds, models, key, words", [
+    (reserved(), [{"id": LLAMA, "gpus": ["nvidia-l40s"]}], "sovereign:clouds.aws.capacityReservations",
+     "no pool runs nvidia-a100-40gb"),
+    (reserved(zone="us-east-1f"), A100_40, "sovereign:clouds.aws.capacityReservations", "not one of the zones"),
+    (reserved(id="r-123"), A100_40, "sovereign:clouds.aws.capacityReservations[0].id", "not a capacity reservation"),
+    (reserved(zone="eu-west-1a"), A100_40, "sovereign:clouds.aws.capacityReservations[0].zone", "unknown value"),
+])
+def test_a_reservation_names_a_gpu_a_pool_runs_in_one_of_its_zones(clouds, models, key, words):
+    with pytest.raises(InvalidInput) as caught:
+        spec = region_spec(clouds=clouds, models=models)
+        plan_clusters(spec, size_region(spec, CATALOG), CATALOG)
+    assert [e.key for e in caught.value.errors] == [key] and words in caught.value.errors[0].problem

@@ -254,3 +254,24 @@ def test_a_gke_maintenance_window_leaves_48_hours_in_any_32_days():
     assert rule in violated(cluster("FREQ=WEEKLY;BYDAY=SA", "01:00", "05:00"))         # ~16 h
     assert rule in violated(cluster("FREQ=WEEKLY;BYDAY=SA,SU", "01:00", "04:00"))      # 3 h windows count nothing
     assert rule not in violated(cluster("FREQ=WEEKLY;BYDAY=SA,SU", "01:00", "09:00"))  # 8 days × 8 h = 64 h
+
+
+def test_a_reserved_node_group_launches_into_its_reservation_from_its_template():
+    def template(block: bool) -> RegisteredResource:
+        return resource("aws:ec2/launchTemplate:LaunchTemplate", "lt", {
+            "capacityReservationSpecification": {"capacityReservationTarget": {"capacityReservationId": "cr-0a1b2c3d"}},
+            **({"instanceMarketOptions": {"marketType": "capacity-block"}} if block else {})})
+    subnets = [resource("aws:ec2/subnet:Subnet", f"s-{z}", {"availabilityZone": f"us-east-1{z}"}) for z in "ab"]
+
+    def group(lt: RegisteredResource, capacity: str, zones: str = "a", disk: int | None = None) -> RegisteredResource:
+        return resource("aws:eks/nodeGroup:NodeGroup", "gpu", {
+            "launchTemplate": {"id": "lt-1", "version": "1"}, "capacityType": capacity,
+            "scalingConfig": {"minSize": 1, "maxSize": 2, "desiredSize": 1}, **({"diskSize": disk} if disk else {})},
+            dependencies={"launchTemplate": [lt.urn], "subnetIds": [s.urn for s in subnets if s.name[-1] in zones]})
+    rule, disk_rule = "eks-reserved-node-group-launches-into-its-reservation", "eks-node-group-disk-size-in-its-launch-template"
+    for lt, capacity in ((template(False), "ON_DEMAND"), (template(True), "CAPACITY_BLOCK")):
+        assert violated(lt, *subnets, group(lt, capacity)) == set()
+        assert violated(lt, *subnets, group(lt, capacity, zones="ab")) == {rule}  # launches outside the zone
+    assert violated(template(True), *subnets, group(template(True), "ON_DEMAND")) == {rule}
+    assert violated(template(False), *subnets, group(template(False), "CAPACITY_BLOCK")) == {rule}
+    assert violated(template(False), *subnets, group(template(False), "ON_DEMAND", disk=200)) == {disk_rule}
