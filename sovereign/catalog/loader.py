@@ -264,7 +264,7 @@ def _providers(f: _File, availability: dict[str, frozenset[str]]) -> dict[str, P
     providers, used = {}, set()
     for pid, raw in f.table(f.data, "(top)").items():
         entry = f.entry(raw, pid, {"company", "hq_country", "docs", "hosts", "availability"},
-                        frozenset({"related_hosts", "regional_hosts", "request_params"}))
+                        frozenset({"related_hosts", "regional_hosts", "request_params", "request_param_models"}))
         hosts = tuple(_host_spec(f, h, f"{pid}.hosts[{i}]")
                       for i, h in enumerate(f.items(entry["hosts"], f"{pid}.hosts")))
         # related_hosts (e.g. Claude Platform on AWS) are never allowed, but blocked when a provider is denied.
@@ -280,6 +280,11 @@ def _providers(f: _File, availability: dict[str, frozenset[str]]) -> dict[str, P
         params = {name: f.strings(values, f"{pid}.request_params.{name}")
                   for name, values in f.table(entry.get("request_params", {}), f"{pid}.request_params",
                                               allow_empty=True).items()}
+        scoped = {name: f.strings(patterns, f"{pid}.request_param_models.{name}")
+                  for name, patterns in f.table(entry.get("request_param_models", {}), f"{pid}.request_param_models",
+                                                allow_empty=True).items()}
+        if stray := sorted(scoped.keys() - params.keys()):
+            f.fail(f"{pid}.request_param_models", f"{stray[0]!r} is not one of its request_params")
         providers[pid] = Provider(
             id=pid,
             company=f.value(entry, pid, "company", str),
@@ -290,6 +295,7 @@ def _providers(f: _File, availability: dict[str, frozenset[str]]) -> dict[str, P
             related_hosts=related,
             supported_countries=availability[list_id] if list_id else None,
             request_params=MappingProxyType(params),
+            request_param_models=MappingProxyType(scoped),
         )
     if unused := sorted(availability.keys() - used):
         f.fail("(top)", f"no provider uses the availability list(s) {', '.join(unused)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import fnmatch
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
@@ -61,6 +62,12 @@ class Provider:
     related_hosts: tuple[HostSpec, ...]  # other endpoints of the provider (blocked on denial, never allowed)
     supported_countries: frozenset[str] | None  # None = the provider publishes no list that applies
     request_params: Mapping[str, tuple[str, ...]]  # e.g. {"inference_geo": ("global", "us")}
+    # Parameter → the model names (fnmatch patterns) that take it; a parameter absent here applies to every model.
+    request_param_models: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def accepts(self, param: str, model: str) -> bool:
+        patterns = self.request_param_models.get(param)
+        return patterns is None or any(fnmatch.fnmatchcase(model, p) for p in patterns)
 
 
 @dataclass(frozen=True)

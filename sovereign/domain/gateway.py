@@ -283,7 +283,9 @@ def _managed_params(model: str, request: ManagedApiRequest, verdict: Verdict, sp
     if request.provider == "azure_openai":
         params["api_version"] = AZURE_API_VERSION
     params[adapter.credential] = f"os.environ/{key_env(request.provider)}"
-    params.update(sorted(verdict.request_params.items()))   # e.g. Anthropic inference_geo: us
+    # e.g. Anthropic inference_geo: us, only for the models the provider takes it for (others answer 400)
+    provider = catalog.providers[request.provider]
+    params.update(sorted((k, v) for k, v in verdict.request_params.items() if provider.accepts(k, model)))
     return params
 
 

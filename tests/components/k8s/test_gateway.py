@@ -241,7 +241,7 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
 
 @LITELLM_PROBE
 @pytest.mark.parametrize("variant,stack", VARIANT_STACKS)
-def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stack):
+def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stack, catalog):
     plan = variants[variant][stack]
     want = expected(plan)
     charts = [r for r in plan.resources if r.type == T.HELM_CHART]
@@ -268,7 +268,10 @@ def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stac
             assert route_host(params) in want["routed"][route["model_name"]][provider], route
             assert params["model"] == f"{LITELLM_PROVIDER[provider]}/{route['model_name']}"
             verdict = next(v for v in plan.verdicts if v.provider == provider)
-            assert {k: params.get(k) for k in verdict.request_params} == dict(verdict.request_params)
+            # The verdict's request parameters, on the models the catalog says take them.
+            takes = catalog.providers[provider].accepts
+            assert {k: params.get(k) for k in verdict.request_params} == {
+                k: v if takes(k, route["model_name"]) else None for k, v in verdict.request_params.items()}
             # Credentials only as references to the pod's environment, one variable per provider.
             credentials = {k: params[k] for k in CREDENTIAL_FIELDS if k in params}
             assert credentials and all(v == f"os.environ/API_KEY_{provider.upper()}" for v in credentials.values())
@@ -308,8 +311,11 @@ def test_the_real_stacks_answer_every_managed_model_with_open_weights_until_keys
 @LITELLM_PROBE
 def test_anthropic_in_the_us_carries_inference_geo_and_openai_its_residency_hosts(keyed_plans):
     us = litellm_config(gateways(keyed_plans["us-east"])["aws"])["model_list"]
-    claude = next(r for r in us if r["model_name"] == "claude-sonnet-4-5")["litellm_params"]
-    assert claude["inference_geo"] == "us" and claude["model"] == "anthropic/claude-sonnet-4-5"
+    opus = next(r for r in us if r["model_name"] == "claude-opus-4-6")["litellm_params"]
+    assert opus["inference_geo"] == "us" and opus["model"] == "anthropic/claude-opus-4-6"
+    # Anthropic takes inference_geo only for the models the catalog lists; Sonnet 4.5 would answer 400.
+    sonnet = next(r for r in us if r["model_name"] == "claude-sonnet-4-5")["litellm_params"]
+    assert "inference_geo" not in sonnet and sonnet["model"] == "anthropic/claude-sonnet-4-5"
     assert {route_host(r["litellm_params"]) for r in us if r["model_name"].startswith("gpt-")} == {"us.api.openai.com"}
     eu = litellm_config(gateways(keyed_plans["eu-central"])["gcp"])["model_list"]
     assert route_host(next(r for r in eu if r["model_name"] == "gpt-4.1")["litellm_params"]) == "eu.api.openai.com"

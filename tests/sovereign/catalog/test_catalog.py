@@ -680,6 +680,8 @@ CORRUPTIONS = [
     ("providers.yaml", lambda d: d["aws_bedrock"]["hosts"][0].update(pattern="bedrock.{zone}.amazonaws.com"),
      "aws_bedrock.hosts[0].pattern"),
     ("providers.yaml", lambda d: d["mistral"].update(hosts=[]), "mistral.hosts"),
+    ("providers.yaml", lambda d: d["anthropic"].update(request_param_models={"inference_region": ["claude-*"]}),
+     "anthropic.request_param_models"),
     ("providers.yaml", lambda d: d["openai"]["regional_hosts"][0].update(countries=["ZZ"]),
      "openai.regional_hosts[0].countries"),
     ("providers.yaml", lambda d: d["xai"].update(hq_contry=d["xai"].pop("hq_country")), "xai"),
