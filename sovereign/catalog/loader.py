@@ -264,12 +264,17 @@ def _providers(f: _File, availability: dict[str, frozenset[str]]) -> dict[str, P
     providers, used = {}, set()
     for pid, raw in f.table(f.data, "(top)").items():
         entry = f.entry(raw, pid, {"company", "hq_country", "docs", "hosts", "availability"},
-                        frozenset({"related_hosts", "regional_hosts", "request_params", "request_param_models"}))
+                        frozenset({"related_hosts", "regional_hosts", "request_params", "request_param_models",
+                                   "auth_hosts"}))
         hosts = tuple(_host_spec(f, h, f"{pid}.hosts[{i}]")
                       for i, h in enumerate(f.items(entry["hosts"], f"{pid}.hosts")))
         # related_hosts (e.g. Claude Platform on AWS) are never allowed, but blocked when a provider is denied.
         related = tuple(_host_spec(f, h, f"{pid}.related_hosts[{i}]") for i, h in enumerate(
             f.items(entry.get("related_hosts", []), f"{pid}.related_hosts", allow_empty=True)))
+        auth = tuple(_host_spec(f, h, f"{pid}.auth_hosts[{i}]") for i, h in enumerate(
+            f.items(entry.get("auth_hosts", []), f"{pid}.auth_hosts", allow_empty=True)))
+        if any(h.host is None for h in auth):
+            f.fail(f"{pid}.auth_hosts", "token endpoints are exact hosts, not patterns")
         regional = tuple(_regional_host(f, r, f"{pid}.regional_hosts[{i}]") for i, r in enumerate(
             f.items(entry.get("regional_hosts", []), f"{pid}.regional_hosts", allow_empty=True)))
         list_id = f.value(entry, pid, "availability", str, nullable=True)
@@ -296,6 +301,7 @@ def _providers(f: _File, availability: dict[str, frozenset[str]]) -> dict[str, P
             supported_countries=availability[list_id] if list_id else None,
             request_params=MappingProxyType(params),
             request_param_models=MappingProxyType(scoped),
+            auth_hosts=tuple(h.host for h in auth),
         )
     if unused := sorted(availability.keys() - used):
         f.fail("(top)", f"no provider uses the availability list(s) {', '.join(unused)}")

@@ -64,6 +64,7 @@ class Provider:
     request_params: Mapping[str, tuple[str, ...]]  # e.g. {"inference_geo": ("global", "us")}
     # Parameter → the model names (fnmatch patterns) that take it; a parameter absent here applies to every model.
     request_param_models: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    auth_hosts: tuple[str, ...] = ()   # token endpoints its credentials are exchanged at: reached with it, never blocked
 
     def accepts(self, param: str, model: str) -> bool:
         patterns = self.request_param_models.get(param)

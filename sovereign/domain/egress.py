@@ -1,6 +1,7 @@
 """The region's egress fence, decided once from its verdicts and rendered by every layer.
 
-`allowed` — the hosts the gateway's pods may reach on 443 (every reachable verdict's hosts);
+`allowed` — the hosts the gateway's pods may reach on 443 (every reachable verdict's hosts, and the token
+            endpoints its credentials are exchanged at, e.g. Vertex's oauth2.googleapis.com);
 `denied`  — every hostname of every denied provider, blocked at the network layer whatever the
             pod layer says. Hosts of allowed-but-unrequested providers are in neither: the pod
             layer's default deny already keeps them closed.
@@ -55,7 +56,7 @@ def matches(pattern: str, host: str) -> bool:
 
 def egress_plan(verdicts: tuple[Verdict, ...], clouds: tuple[CloudSpec, ...], policy_file: str) -> EgressPlan:
     platform = {c.cloud: platform_hosts(c) for c in clouds}
-    allowed_by = {v.provider: v.hosts for v in verdicts if v.reachable}
+    allowed_by = {v.provider: v.hosts + v.auth_hosts for v in verdicts if v.reachable}
     allowed_by_with_platform = {**allowed_by, **{f"platform ({c})": hosts for c, hosts in platform.items()}}
     denied_by = {v.provider: v.blocked_hosts for v in verdicts if not v.allowed}
     allowed = tuple(sorted({h for hosts in allowed_by.values() for h in hosts}))

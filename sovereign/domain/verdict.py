@@ -21,6 +21,7 @@ class Verdict:
     blocked_hosts: tuple[str, ...]     # every host of a denied provider, blocked at the network layer
     residency: str | None              # id of the residency preference applied
     request_params: Mapping[str, str]  # e.g. {"inference_geo": "us"}
+    auth_hosts: tuple[str, ...] = ()   # token endpoints the gateway reaches with `hosts` (catalog)
 
     @property
     def reachable(self) -> bool:
@@ -42,6 +43,7 @@ class Verdict:
                            "countries": list(d.countries)} for d in self.decided_by],
             "hosts": list(self.hosts), "blockedHosts": list(self.blocked_hosts),
             "residency": self.residency, "requestParams": dict(sorted(self.request_params.items())),
+            "authHosts": list(self.auth_hosts),
         }
 
 
@@ -66,7 +68,8 @@ def evaluate(spec: RegionSpec, policy: Policy, catalog: Catalog, provider_id: st
         return Verdict(provider_id, False, True, decided_by, (), (), None, {})
     names = preference.hosts if preference and preference.hosts else default_host_names(provider)
     return Verdict(provider_id, True, True, decided_by, reachable_hosts(names, request, catalog), (),
-                   preference.id if preference else None, dict(preference.params) if preference else {})
+                   preference.id if preference else None, dict(preference.params) if preference else {},
+                   provider.auth_hosts)
 
 
 _KIND_ORDER = {"ban": 0, "availability": 1, "rule": 2, "default": 3}  # strongest reason first

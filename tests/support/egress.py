@@ -5,8 +5,8 @@ from __future__ import annotations
 
 
 def reachable_hosts(plan) -> set[str]:
-    """Hosts the region reaches: every reachable verdict's hosts."""
-    return {h for v in plan.verdicts if v.reachable for h in v.hosts}
+    """Hosts the region reaches: every reachable verdict's hosts and the token endpoints its credentials need."""
+    return {h for v in plan.verdicts if v.reachable for h in (*v.hosts, *v.auth_hosts)}
 
 
 def denied_hosts(plan) -> set[str]:

@@ -92,7 +92,9 @@ def test_model_servers_may_reach_only_their_clouds_platform_hosts(fence):
     assert policy.inputs["spec"]["podSelector"] == {"matchLabels": SERVING_POD_LABELS}
     assert sorted(fqdn_hosts(fence, SERVING_NAMESPACE)) == sorted(platform_hosts(cluster_plan(fence).cloud))
     assert [r["ports"] for r in policy.inputs["spec"]["egress"]] == [HTTPS_TCP]
-    assert not set(fqdn_hosts(fence, SERVING_NAMESPACE)) & (reachable_hosts(fence.plan) | denied_hosts(fence.plan))
+    # No managed API's own host (its token endpoint is Google's, shared with the weight prefetch's identity).
+    api_hosts = {h for v in fence.plan.verdicts if v.reachable for h in v.hosts}
+    assert not set(fqdn_hosts(fence, SERVING_NAMESPACE)) & (api_hosts | denied_hosts(fence.plan))
 
 
 @gcp_stacks
@@ -204,7 +206,8 @@ def test_me_central_blocks_openai_at_the_network_layer_and_reaches_only_regional
     [openai] = [v for v in fence.plan.verdicts if v.provider == "openai"]
     assert openai.requested and not openai.allowed and "api.openai.com" in openai.blocked_hosts
     assert set(openai.blocked_hosts) <= set(ngfw_hosts(fence, "deny")) & set(dns_blocked(fence))
-    vertex_regional = ["me-central2-aiplatform.googleapis.com"]
+    # The regional Vertex endpoint, and the token endpoint its service-account key is exchanged at.
+    vertex_regional = ["me-central2-aiplatform.googleapis.com", "oauth2.googleapis.com"]
     assert ngfw_hosts(fence, "allow") == fqdn_hosts(fence, GATEWAY_NAMESPACE) == vertex_regional
     assert "*.api.x.ai" in dns_blocked(fence)  # a wildcard NGFW cannot express, blocked by DNS
 
