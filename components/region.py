@@ -11,6 +11,7 @@ from typing import Callable, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from sovereign.domain.decisions import RegionDecisions
 from sovereign.domain.spec import CloudSpec
@@ -31,6 +32,7 @@ from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
 from .k8s.namespaces import namespaces
 from .k8s.public_endpoint import gateway_load_balancer
 from .k8s.serving import ModelServing, ModelServingArgs
+from .k8s.serving_key import ServingKey, ServingKeyArgs
 from .weights_args import WeightCacheArgs, WeightReaderArgs
 
 Opts = Optional[pulumi.ResourceOptions]
@@ -73,6 +75,8 @@ class Region(pulumi.ComponentResource):
         self.gateways: dict[str, InferenceGateway] = {}
         public: dict[str, PublicGateway] = {}
         region = decided.spec.name
+        # Explicit, as every provider of the stack (pulumi:disable-default-providers).
+        random_provider = random.Provider(f"{region}-random", opts=pulumi.ResourceOptions(parent=self))
         # Stateful and cluster-independent: every cloud's weights survive a drill that tears it down.
         for stateful in decided.stateful:
             cloud, kit = stateful.cloud.cloud, KITS[stateful.cloud.cloud]
@@ -97,17 +101,20 @@ class Region(pulumi.ComponentResource):
             reader = kit.reader(plan.name, WeightReaderArgs(
                 plan=plan, provider=provider, cache=cache, cluster=cluster,
                 service_accounts=tuple(r.name for r in decision.releases)), on_cloud)
+            key = ServingKey(plan.name, ServingKeyArgs(
+                random_provider=random_provider, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster),
+                pulumi.ResourceOptions(parent=self, depends_on=list(spaces.values())))
             self.serving[cloud] = ModelServing(plan.name, ModelServingArgs(
                 releases=decision.releases, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
                 weights_uri=cache.uri, service_account_values=reader.service_account_values,
                 weights_values=reader.weights_values),
                 # Pods started before the fence's enforcer (Cilium) would run unfenced until restarted.
-                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
+                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             # The region's one endpoint per cluster: open weights here, managed APIs where the verdicts allow.
             self.gateways[cloud] = InferenceGateway(plan.name, InferenceGatewayArgs(
                 config=decision.gateway, k8s_provider=cluster.k8s_provider,
                 cluster=cluster.cluster, api_keys=args.api_keys),
-                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence]))
+                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
                 public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,
                                                       pulumi.ResourceOptions(

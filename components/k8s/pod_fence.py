@@ -3,6 +3,9 @@
 Default-deny egress, DNS to the cluster resolver, gateway → model servers, and the serving pods'
 platform hosts are plain NetworkPolicy (enforced by Cilium on EKS and Dataplane V2 on GKE). The
 managed-API FQDN allowlist is cloud-specific and lives with each cloud's fence.
+
+Ingress to the model servers: from the gateway's pods only (no other pod may skip the gateway's key and
+routes). Kubelet probes come from the node, which NetworkPolicy always admits.
 """
 
 from __future__ import annotations
@@ -35,13 +38,18 @@ def network_policies(name: str, opts: pulumi.ResourceOptions) -> list[k8s.networ
         [{"to": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: SERVING_NAMESPACE}},
                   "podSelector": {"matchLabels": SERVING_POD_LABELS}}],
           "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}], opts))
+    policies.append(_policy(
+        f"{name}-serving-from-gateway", SERVING_NAMESPACE, "allow-only-the-gateway-in", SERVING_POD_LABELS,
+        [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: GATEWAY_NAMESPACE}},
+                    "podSelector": {"matchLabels": GATEWAY_POD_LABELS}}],
+          "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}], opts, direction="Ingress"))
     return policies
 
 
-def _policy(resource: str, namespace: str, name: str, pods: dict, egress: list,
-            opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+def _policy(resource: str, namespace: str, name: str, pods: dict, rules: list,
+            opts: pulumi.ResourceOptions, direction: str = "Egress") -> k8s.networking.v1.NetworkPolicy:
     return k8s.networking.v1.NetworkPolicy(
         resource,
         metadata={"name": name, "namespace": namespace, "labels": {"app.kubernetes.io/part-of": "sovereign-egress-fence"}},
-        spec={"podSelector": {"matchLabels": pods}, "policyTypes": ["Egress"], "egress": egress},
+        spec={"podSelector": {"matchLabels": pods}, "policyTypes": [direction], direction.lower(): rules},
         opts=opts)

@@ -53,7 +53,7 @@ from .serving import release_name
 from .spec import GATEWAY_KEY, ManagedApiRequest, RegionSpec
 from .topology import ClusterPlan
 from .verdict import Verdict
-from .workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_PORT
+from .workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_NAMESPACE, SERVING_PORT
 
 # One version for the image the clusters run and the package tests/components/k8s/test_gateway.py loads configs with
 # (tools/setup-litellm.sh reads it from this line). 1.108.7 is an LTS release with a published image
@@ -210,7 +210,8 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
     """Raises InvalidInput when the stack names a managed model so that the gateway could not tell
     which answer it means."""
     served = tuple(sorted(m.id for m in spec.models))
-    routes = [Route(m, None, {"model": f"{OPEN_WEIGHT_PREFIX}/{m}", "api_base": serving_url(m)}) for m in served]
+    routes = [Route(m, None, {"model": f"{OPEN_WEIGHT_PREFIX}/{m}", "api_base": serving_url(m),
+                              "api_key": f"os.environ/{SERVING_KEY_ENV}"}) for m in served]
     by_provider = {v.provider: v for v in verdicts}
     fallback_of: dict[str, str] = {}
     routed: dict[str, list[Route]] = {}

@@ -13,7 +13,7 @@ from .gateway import (
     CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LITELLM_VERSION, LIVENESS_PATH,
     MASTER_KEY_ENV, READINESS_PATH, GatewayConfig,
 )
-from .workloads import GATEWAY_POD_LABELS
+from .workloads import GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET
 
 # Every gateway object's labels; the pods' GATEWAY_POD_LABELS are what fences and routes select on.
 GATEWAY_LABELS = {**GATEWAY_POD_LABELS, "app.kubernetes.io/part-of": "sovereign-inference",
@@ -39,6 +39,9 @@ def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name:
     # The gateway key is always referenced: without it the pod does not start (fail-closed).
     env += [{"name": var, "valueFrom": {"secretKeyRef": {"name": KEYS_SECRET, "key": var}}}
             for var in (MASTER_KEY_ENV, *config.key_env.values())]
+    # The model servers' key, presented on every open-weight route.
+    env.append({"name": SERVING_KEY_ENV,
+                "valueFrom": {"secretKeyRef": {"name": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD}}})
     container = {
         "name": "litellm",
         "image": GATEWAY_IMAGE,

@@ -15,6 +15,7 @@ from typing import Any
 from ..catalog import Catalog
 from .sizing import GPU_MEMORY_UTILIZATION, HOST_RESERVE, SCRATCH, Fit, cache_gib, shm_gib
 from .spec import ModelSpec
+from .workloads import SERVING_KEY_FIELD, SERVING_KEY_SECRET
 from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan, GpuPool
 CHART_PATH = "charts/model-server"       # relative to the project root, where `pulumi up` runs
 WEIGHTS_PREFIX = "models"                 # <bucket>/models/<model id>/ holds one model's files
@@ -73,6 +74,8 @@ def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, catalog: Catalog) ->
                       "limits": {"cpu": str(cpu + 1), "memory": f"{memory}Gi"}},
         # Memory-backed: counted in the memory above, which holds it (sizing.shm_gib).
         "shm": {"sizeLimit": f"{shm_gib(tp)}Gi"},
+        # vLLM answers /v1 only with this key, which the gateway alone holds besides the pods.
+        "apiKey": {"secretName": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD},
         "weights": {"cache": {"size": f"{cache_gib(fit)}Gi"}},
         "scratch": {name: f"{size}Gi" for name, size in SCRATCH.items()},
         # The pool label pins the model to the node pool sizing chose; the GPU label documents why.

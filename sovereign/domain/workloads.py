@@ -10,3 +10,8 @@ GATEWAY_POD_LABELS = {"app.kubernetes.io/name": "inference-gateway"}
 SERVING_POD_LABELS = {"app.kubernetes.io/name": "model-server"}
 SERVING_PORT = 8000
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"  # set by Kubernetes on every namespace
+# The model servers' API key: generated per cluster, held by the serving pods (vLLM's VLLM_API_KEY) and the
+# gateway alone, so a pod that reaches a model server past the ingress policy still cannot use it.
+SERVING_KEY_SECRET = "model-server-api-key"
+SERVING_KEY_FIELD = "key"
+SERVING_KEY_ENV = "SERVING_API_KEY"   # the gateway's variable holding it

@@ -16,7 +16,14 @@ from ..catalog import Catalog
 from . import mocks_aws, mocks_gcp, mocks_k8s, mocks_storage
 from .mock_context import ProviderContext, short_hash
 
-OUTPUTS = {**mocks_aws.OUTPUTS, **mocks_gcp.OUTPUTS, **mocks_k8s.OUTPUTS, **mocks_storage.OUTPUTS}
+def _random_password(args: pulumi.runtime.MockResourceArgs, _ctx: ProviderContext) -> dict[str, Any]:
+    """A fixed stand-in of the requested length (the provider marks `result` secret), so plans stay identical."""
+    length = int(args.inputs.get("length", 16))
+    return {"result": (f"mock-random-{short_hash(args.name, n=16)}" * length)[:length]}
+
+
+OUTPUTS = {**mocks_aws.OUTPUTS, **mocks_gcp.OUTPUTS, **mocks_k8s.OUTPUTS, **mocks_storage.OUTPUTS,
+           "random:index/randomPassword:RandomPassword": _random_password}
 CALLS = {**mocks_aws.CALLS, **mocks_gcp.CALLS}
 
 

@@ -33,7 +33,10 @@ from sovereign.domain.gateway import (
     READINESS_PATH, ROUTER_SETTINGS,
 )
 from sovereign.domain.stackfile import read_stack_config
-from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_PORT
+from sovereign.domain.workloads import (
+    GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE,
+    SERVING_PORT,
+)
 from sovereign.engine.graph import SECRET_MASK
 from sovereign.engine.run import ProgramFailed, _config_value, plan_stack, run_program
 from sovereign.engine.snapshot import dumps, snapshot
@@ -130,7 +133,7 @@ def probe(litellm_python, variants, tmp_path_factory):
                 probed_as[name] = first[body]
     request = folder / "request.json"
     result = folder / "result.json"
-    env = {MASTER_KEY_ENV: env_value("gateway"),
+    env = {MASTER_KEY_ENV: env_value("gateway"), SERVING_KEY_ENV: env_value(SERVING_KEY_ENV),
            **{f"API_KEY_{p.upper()}": env_value(p) for p in load_catalog().providers}}
     request.write_text(json.dumps({"configs": configs, "behaviour": list(configs), "keys": list(configs),
                                    "env": env}))
@@ -257,7 +260,8 @@ def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stac
                        and c.provider == one_of_kind(graph, "Deployment").provider]
             assert route["litellm_params"] == {
                 "model": f"hosted_vllm/{route['model_name']}",
-                "api_base": f"http://{chart.inputs['name']}.{chart.inputs['namespace']}.svc:{SERVING_PORT}/v1"}
+                "api_base": f"http://{chart.inputs['name']}.{chart.inputs['namespace']}.svc:{SERVING_PORT}/v1",
+                "api_key": f"os.environ/{SERVING_KEY_ENV}"}
             assert chart.inputs["namespace"] == SERVING_NAMESPACE
         # One route per allowed (and keyed) managed model, to a host the verdict allows for its provider.
         assert {r["model_name"] for r in managed} == set(want["routed"])
@@ -362,6 +366,9 @@ def test_every_request_lands_where_the_verdicts_say(variants, probe, variant, st
     assert set(answers) == want["open"] | set(want["routed"]) | set(want["aliases"])
     for model, answer in answers.items():
         assert answer["error"] is None, (model, answer["error"])
+        # Every answer comes from a model server, and the gateway presented the model servers' key to it.
+        sent = [{k.lower(): v for k, v in h.items()}.get("authorization") for h in answer["headers"]]
+        assert sent == [f"Bearer {env_value(SERVING_KEY_ENV)}"], (model, sent)
         if model in want["open"]:
             assert (answer["dialled"], answer["answered_by"]) == ([], [model])
         elif model in want["routed"]:
@@ -442,7 +449,9 @@ def test_keys_reach_a_kubernetes_secret_and_nothing_else(keyed_plans, stack):
         providers = sorted({p for hosts in want["routed"].values() for p in hosts})
         assert secret_env(graph) == [MASTER_KEY_ENV, *(f"API_KEY_{p.upper()}" for p in providers)]
         refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container_of(graph)["env"] if "valueFrom" in e}
-        assert refs == {env: {"name": secret["metadata"]["name"], "key": env} for env in secret_env(graph)}
+        # The provider keys from the stack's secrets, and the model servers' generated key from its own Secret.
+        assert refs == {**{env: {"name": secret["metadata"]["name"], "key": env} for env in secret_env(graph)},
+                        SERVING_KEY_ENV: {"name": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD}}
         assert "skipAwait" not in json.dumps(deployment_of(graph)["metadata"])
 
 

@@ -9,7 +9,10 @@ import json
 import pytest
 
 from sovereign.domain.serving import release_name
-from sovereign.domain.workloads import SERVING_NAMESPACE
+from sovereign.domain.workloads import (
+    GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, NAMESPACE_LABEL, SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE,
+    SERVING_POD_LABELS, SERVING_PORT,
+)
 
 from tests.support.groups import RENDERED_RELEASES
 from tests.support.graph import Graph
@@ -79,6 +82,15 @@ def test_rendered_deployment_matches_the_sizing_decision(plans, rendered, stack)
                     if fit.model in p.models)
         assert pod["nodeSelector"] == dict(pool.labels)
         assert one(docs, "Deployment")["spec"]["replicas"] == model.replicas.min
+        # The rollout the pool's spare GPUs allow (serving.rollout), as rendered.
+        strategy = chart.inputs["values"]["strategy"]
+        rendered_strategy = one(docs, "Deployment")["spec"]["strategy"]
+        assert rendered_strategy["type"] == strategy["type"]
+        if strategy["type"] == "RollingUpdate":
+            assert rendered_strategy["rollingUpdate"] == {k: strategy[k] for k in ("maxSurge", "maxUnavailable")}
+        # vLLM serves /v1 only with the model servers' key, read from its Secret.
+        assert {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {
+            "name": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD}}} in vllm["env"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -140,3 +152,23 @@ def test_only_the_releases_service_accounts_may_read_weights(plans, stack):
     if any(c.cloud == "gcp" for c in plan.spec.clouds):
         project = plan.spec.cloud("gcp").project
         assert members == {f"serviceAccount:{project}.svc.id.goog[{SERVING_NAMESPACE}/{a}]" for a in accounts}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_only_the_gateway_reaches_the_model_servers_and_only_with_their_key(plans, stack):
+    graph = Graph.of(plans[stack])
+    clusters = len(plans[stack].spec.clouds)
+    [ingress] = {json.dumps(p.inputs["spec"], sort_keys=True) for p in graph.all(T.NETWORK_POLICY)
+                 if "Ingress" in p.inputs["spec"]["policyTypes"]}
+    assert json.loads(ingress) == {
+        "podSelector": {"matchLabels": SERVING_POD_LABELS}, "policyTypes": ["Ingress"],
+        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: GATEWAY_NAMESPACE}},
+                               "podSelector": {"matchLabels": GATEWAY_POD_LABELS}}],
+                     "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}]}
+    keys = graph.all("random:index/randomPassword:RandomPassword")
+    [provider] = graph.all("pulumi:providers:random")
+    assert len(keys) == clusters and all(k.provider.startswith(provider.urn) for k in keys)
+    secrets = [r for r in graph.all(T.SECRET) if r.inputs["metadata"]["name"] == SERVING_KEY_SECRET]
+    assert sorted(r.inputs["metadata"]["namespace"] for r in secrets) == sorted(
+        [SERVING_NAMESPACE, GATEWAY_NAMESPACE] * clusters)
+    assert all(r.inputs["stringData"] == "[secret]" for r in secrets)  # a Pulumi secret end to end

@@ -40,7 +40,8 @@ def test_every_served_model_is_a_route_to_its_in_cluster_server():
     open_weight = [r for r in gateway.routes if r.open_weight]
     assert [r.model_name for r in open_weight] == sorted([LLAMA, MISTRAL])
     for route in open_weight:
-        assert route.params == {"model": f"hosted_vllm/{route.model_name}", "api_base": serving_url(route.model_name)}
+        assert route.params == {"model": f"hosted_vllm/{route.model_name}", "api_base": serving_url(route.model_name),
+                                "api_key": "os.environ/SERVING_API_KEY"}  # the model servers' key (vLLM --api-key)
     assert (gateway.cluster, gateway.cloud) == ("test-aws", "aws")
 
 
