@@ -18,8 +18,8 @@ from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS
 from .network import cluster_network
 from .nodes import NodeGroups
 
-CONTROL_PLANE_LOGS = ["api", "audit", "authenticator"]
-CONTROL_PLANE_LOG_DAYS = 90  # EKS would create the group itself with no expiry, and leave it after a destroy
+# Every control-plane log type: the scheduler's and controller manager's decisions are part of the audit trail.
+CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
                  "AmazonSSMManagedInstanceCore")  # SSM instead of SSH for node access
 
@@ -53,7 +53,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
         key_use = aws.iam.RolePolicy(f"{name}-cluster-secrets-key", role=cluster_role.name,
                                      policy=key.arn.apply(iam.key_use_policy), opts=child)
         logs = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{plan.name}/cluster",
-                                       retention_in_days=CONTROL_PLANE_LOG_DAYS, opts=child)
+                                       # EKS would create the group itself with no expiry, and leave it after a destroy.
+                                       retention_in_days=plan.log_retention_days, opts=child)
         cluster = aws.eks.Cluster(
             name,
             name=plan.name,

@@ -4,7 +4,8 @@ pod layer     — Cilium (egress_cilium) enforces the shared NetworkPolicies (po
                 DNS, gateway → model servers) plus two CiliumNetworkPolicies: the gateway's pods may
                 reach the allowed managed-API hosts on 443, the model servers the platform hosts (S3, STS).
 network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC: ALLOW the allowed hosts,
-                BLOCK (NXDOMAIN) every denied provider's host, for every pod and node.
+                BLOCK (NXDOMAIN) every denied provider's host, for every pod and node; its evidence
+                (evidence): VPC flow logs and resolver query logs.
 Hostnames come from the cluster's FenceHosts as they are; nothing is decided here.
 """
 
@@ -19,6 +20,7 @@ from ..egress_args import EgressFenceArgs
 from ..k8s.pod_fence import network_policies
 from .egress_cilium import cilium_release, fqdn_policy
 from .egress_dns import dns_firewall
+from .evidence import vpc_evidence
 
 
 class AwsEgressFence(pulumi.ComponentResource):
@@ -40,8 +42,9 @@ class AwsEgressFence(pulumi.ComponentResource):
                         gateway, after_cilium)
         fqdn_policy(f"{name}-serving-fqdns", SERVING_NAMESPACE, "allow-platform-hosts", SERVING_POD_LABELS,
                     list(fence.serving), after_cilium)
-        dns_firewall(name, allowed, denied, args.network_id,
-                     pulumi.ResourceOptions(parent=self, provider=args.provider))
+        on_cloud = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        dns_firewall(name, allowed, denied, args.network_id, on_cloud)
+        vpc_evidence(name, args.network_id, args.plan.log_retention_days, on_cloud)
 
         # The pod layer only allows (its default deny closes the rest); `*.x` is rendered `**.x` there.
         self.hosts = {"pod": {"allowed": gateway, "denied": []}, "network": {"allowed": allowed, "denied": denied}}

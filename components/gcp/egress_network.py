@@ -57,6 +57,7 @@ def _firewall(name: str, plan: ClusterPlan, allowed: list[str], denied: list[str
             f"{name}-ngfw-allow-{i}", firewall_policy=policy.name, rule_name=f"allow-managed-apis-{i}",
             priority=ALLOW_PRIORITY + i, direction="EGRESS", action="allow",
             match={"dest_fqdns": hosts, "layer4_configs": [{"ip_protocol": "tcp", "ports": [str(HTTPS)]}]},
+            enable_logging=True,  # every connection to a managed API, for the audit trail
             opts=opts)
     for i, hosts in enumerate(_chunks(denied)):
         gcp.compute.NetworkFirewallPolicyRule(
@@ -76,6 +77,11 @@ def _dns_block(name: str, plan: ClusterPlan, denied: list[str], network_id: pulu
     api = gcp.projects.Service(f"{name}-dns-api", service="dns.googleapis.com",
                                disable_on_destroy=False,  # other stacks share the project
                                opts=opts)
+    # The audit trail: every query the network's resolver answers, response-policy answers included, goes to
+    # Cloud Logging (the subnet's flow logs are the other half).
+    gcp.dns.Policy(f"{name}-dns-logging", name=f"{plan.name}-dns-logging", enable_logging=True,
+                   description="Log every DNS query of the cluster's network", networks=[{"network_url": network_id}],
+                   opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[api])))
     policy = gcp.dns.ResponsePolicy(
         f"{name}-dns-deny", response_policy_name=f"{plan.name}-egress-deny",
         description="Hosts of managed LLM API providers denied in this region",

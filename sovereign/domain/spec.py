@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from ..catalog import Catalog, CloudRegion, Model
 from ..clouds import CLOUDS, PROFILES
 from .errors import InvalidInput, did_you_mean, one_of
+from .evidence import CLOUDWATCH_RETENTION_DAYS, DEFAULT_RETENTION_DAYS
 from .maintenance import DAYS, DEFAULT_WINDOW, MIN_HOURS_IN_32_DAYS, MaintenanceWindow, hours_in_32_days
 from .reader import Reader, get
 from .stackfile import is_secure
@@ -36,7 +37,7 @@ GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 # (sovereign/domain/stack_keys.py), so the two cannot drift.
 KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sovereign:": (("region", "clouds", "models"), ("jurisdiction", "managedApis", "dr", "apiKeys", "drill",
-                                                    "maintenance")),
+                                                    "maintenance", "logRetentionDays")),
     "sovereign:maintenance": ((), ("days", "startHour", "hours")),
     **{f"sovereign:clouds.{p.id}": (p.required_keys, p.optional_keys) for p in PROFILES.values()},
     "sovereign:clouds.aws.capacityReservations[]": (("gpu", "id", "zone"), ("block",)),
@@ -171,6 +172,7 @@ class RegionSpec:
     # straight into a Kubernetes Secret.
     api_keys: tuple[str, ...] = ()
     maintenance: MaintenanceWindow = DEFAULT_WINDOW   # when GKE may upgrade nodes on its own (UTC)
+    log_retention_days: int = DEFAULT_RETENTION_DAYS   # flow, DNS query and control-plane logs
 
     def cloud(self, name: str) -> CloudSpec | None:
         return next((c for c in self.clouds if c.cloud == name), None)
@@ -210,6 +212,7 @@ class RegionSpec:
                    "default": self.dr.default, "drillCapacity": dict(sorted(self.dr.drill_capacity.items()))},
             "drill": self.drill,
             "maintenance": self.maintenance.to_dict(),
+            "logRetentionDays": self.log_retention_days,
         }
 
 
@@ -235,11 +238,15 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     drill = _drill(r, get(ours, "drill"), clouds, region)
     api_keys = _api_keys(r, get(ours, "apiKeys"), catalog, get(ours, "managedApis", []))
     maintenance = _maintenance(r, get(ours, "maintenance"))
+    retention = get(ours, "logRetentionDays", DEFAULT_RETENTION_DAYS)
+    if retention not in CLOUDWATCH_RETENTION_DAYS or isinstance(retention, bool):
+        r.error("sovereign:logRetentionDays", f"{retention!r} is not a retention CloudWatch Logs takes",
+                f"use one of: {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))}")
     if r.errors:
         raise InvalidInput(r.errors)
     return RegionSpec(stack=stack, file=file, name=region, jurisdiction=jurisdiction, clouds=clouds,
                       models=models, managed_apis=apis, dr=dr, api_keys=api_keys, drill=drill,
-                      maintenance=maintenance)
+                      maintenance=maintenance, log_retention_days=retention)
 
 
 def _maintenance(r: Reader, value: Any) -> MaintenanceWindow:

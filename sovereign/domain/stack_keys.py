@@ -23,6 +23,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:apiKeys": "Pulumi secrets, one per entry: `gateway` (the key applications present) and one per "
                          "requested provider; set with `pulumi config set --secret --path`",
     "sovereign:drill": "the cloud a DR drill tears down (`aws` or `gcp`); unset for normal operation",
+    "sovereign:logRetentionDays": "days the audit trail is kept: VPC flow, DNS query and control-plane logs "
+                                  "(a CloudWatch Logs retention, default 365)",
     "sovereign:maintenance": "the weekly UTC window in which GKE may upgrade nodes on its own (EKS has none)",
     "sovereign:maintenance.days": "days, as MO TU WE TH FR SA SU (default [SA, SU])",
     "sovereign:maintenance.startHour": "UTC hour the window opens, 0-23 (default 1)",

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from ..catalog import Catalog
 from ..clouds import CloudProfile, profile
 from .errors import InputError, InvalidInput
+from .evidence import DEFAULT_RETENTION_DAYS
 from .maintenance import DEFAULT_WINDOW, MaintenanceWindow
 from .sizing import Fit, node_disk_gib, nodes_for, pods
 from .spec import CloudSpec, RegionSpec, Reservation
@@ -79,6 +80,7 @@ class ClusterPlan:
     gpu_pools: tuple[GpuPool, ...]
     labels: Mapping[str, str]
     maintenance: MaintenanceWindow = DEFAULT_WINDOW
+    log_retention_days: int = DEFAULT_RETENTION_DAYS   # the cluster's audit trail (flow, DNS query, control plane)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,7 +89,7 @@ class ClusterPlan:
                 "cidr": self.network.cidr, "publicSubnets": list(self.network.public_subnets),
                 "privateSubnets": list(self.network.private_subnets), "podsCidr": self.network.pods_cidr,
                 "servicesCidr": self.network.services_cidr, "masterCidr": self.network.master_cidr},
-            "maintenance": self.maintenance.to_dict(),
+            "maintenance": self.maintenance.to_dict(), "logRetentionDays": self.log_retention_days,
             "systemPool": {"machineType": self.system_machine_type, "minNodes": self.system_nodes[0],
                            "maxNodes": self.system_nodes[1]},
             "gpuPools": [{"name": p.name, "gpu": p.gpu, "machineType": p.machine_type,
@@ -117,7 +119,7 @@ def plan_cluster(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: C
         name=f"{spec.name}-{cloud.cloud}", cloud=cloud, zone_count=count, zones=zones,
         network=_network(profile(cloud.cloud), count), system_machine_type=profile(cloud.cloud).system_machine_type,
         system_nodes=SYSTEM_NODES, gpu_pools=_gpu_pools(spec, cloud, fits, catalog, zones), labels=labels,
-        maintenance=spec.maintenance)
+        maintenance=spec.maintenance, log_retention_days=spec.log_retention_days)
 
 
 def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Catalog,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 from ...catalog import load_catalog
+from ...domain.evidence import CLOUDWATCH_RETENTION_DAYS
 from .engine import Graph, rule
 
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
@@ -123,3 +124,16 @@ def reserved_group_shape(graph: Graph, _decisions):
             if len(zones) > 1:
                 yield (group.urn, f"reserved capacity {target} is in one zone but the group spans {len(zones)} "
                        f"({', '.join(sorted(z for z in zones if z))})", "give the group the reservation zone's subnet only")
+
+
+@rule("cloudwatch-log-retention-is-one-it-takes",
+      "Amazon CloudWatch Logs API, PutRetentionPolicy: retentionInDays takes only 1, 3, 5, 7, 14, 30, 60, 90, 120, "
+      "150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 (InvalidParameterException "
+      "otherwise); https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html")
+def log_retention_taken(graph: Graph, _decisions):
+    """A log group with another retention is refused at creation; one without any keeps logs forever."""
+    for group in graph.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        days = group.inputs.get("retentionInDays")
+        if days not in CLOUDWATCH_RETENTION_DAYS:
+            yield (group.urn, f"retentionInDays {days!r} is not one CloudWatch Logs takes",
+                   "use one of the listed periods (sovereign:logRetentionDays)")

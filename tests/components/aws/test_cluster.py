@@ -96,7 +96,9 @@ def test_cluster_runs_the_planned_version_behind_a_private_endpoint(graph):
     # With an admin role the creator is not bootstrapped: admins are managed by access entries only.
     assert cluster.inputs["accessConfig"] == {"authenticationMode": "API",
                                               "bootstrapClusterCreatorAdminPermissions": not cloud.admin_role_arn}
-    assert set(cluster.inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator"}
+    # Every control-plane log type, kept for the stack's retention.
+    assert set(cluster.inputs["enabledClusterLogTypes"]) == {"api", "audit", "authenticator", "controllerManager",
+                                                             "scheduler"}
     encryption = cluster.inputs["encryptionConfig"]
     assert encryption["resources"] == ["secrets"]
     assert encryption["provider"]["keyArn"].startswith(f"arn:{partition(graph)}:kms:{cloud.region.name}:")

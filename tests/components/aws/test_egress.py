@@ -253,3 +253,24 @@ def test_hosts_output_is_what_the_resources_render(graph):
         "pod": {"allowed": pod_allowed(graph, GATEWAY_NAMESPACE), "denied": []},
         "network": {"allowed": firewall_domains(graph, "ALLOW"), "denied": firewall_domains(graph, "BLOCK")},
     }
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_flow_and_dns_query_of_the_vpc_is_logged_for_the_stacks_retention(graph):
+    vpc = cluster(graph).one(T.VPC)
+    [vpc_id] = {s.inputs["vpcId"] for s in cluster(graph) if s.type == T.SUBNET}
+    retention = graph.plan.decisions.cluster("aws").plan.log_retention_days
+    groups = {g.name: g for g in graph.all("aws:cloudwatch/logGroup:LogGroup")}
+    assert {g.inputs["retentionInDays"] for g in groups.values()} == {retention} and len(groups) == 2
+    flow = graph.one("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["vpcId"] == vpc_id and graph.deps(flow, T.VPC) == [vpc]
+    assert (flow.inputs["trafficType"], flow.inputs["logDestinationType"]) == ("ALL", "cloud-watch-logs")
+    assert graph.deps(flow, "aws:cloudwatch/logGroup:LogGroup") == [groups[f"{graph.plan.spec.name}-aws-flow-logs"]]
+    role = graph.one("aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert [s["Principal"] for s in trust] == [{"Service": "vpc-flow-logs.amazonaws.com"}]
+    queries = graph.one("aws:route53/resolverQueryLogConfig:ResolverQueryLogConfig")
+    assert graph.deps(queries, "aws:cloudwatch/logGroup:LogGroup") == [
+        groups[f"{graph.plan.spec.name}-aws-dns-queries"]]
+    association = graph.one("aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation")
+    assert association.inputs["resourceId"] == vpc_id

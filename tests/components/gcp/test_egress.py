@@ -226,3 +226,12 @@ def _document(resource) -> dict:
     return {k: resource.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
 
 
+
+
+@gcp_stacks
+def test_every_dns_query_and_managed_api_connection_of_the_network_is_logged(fence):
+    [policy] = fence.all("gcp:dns/policy:Policy")
+    [response_policy] = fence.all("gcp:dns/responsePolicy:ResponsePolicy")
+    assert policy.inputs["enableLogging"] is True
+    assert policy.inputs["networks"] == response_policy.inputs["networks"]  # the cluster's network
+    assert all(rule.inputs["enableLogging"] is True for rule in fence.all(T.NGFW_RULE))

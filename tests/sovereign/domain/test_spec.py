@@ -133,3 +133,11 @@ def test_the_maintenance_window_defaults_to_weekend_nights_and_must_satisfy_gke(
         with pytest.raises(InvalidInput) as caught:
             region_spec(maintenance=body)
         assert [e.key for e in caught.value.errors] == [key] and words in caught.value.errors[0].problem, body
+
+
+def test_log_retention_is_one_cloudwatch_takes():
+    assert region_spec().log_retention_days == 365 and region_spec(logRetentionDays=30).log_retention_days == 30
+    for value in (45, "30", True):
+        with pytest.raises(InvalidInput) as caught:
+            region_spec(logRetentionDays=value)
+        assert [e.key for e in caught.value.errors] == ["sovereign:logRetentionDays"], value

@@ -275,3 +275,10 @@ def test_a_reserved_node_group_launches_into_its_reservation_from_its_template()
     assert violated(template(True), *subnets, group(template(True), "ON_DEMAND")) == {rule}
     assert violated(template(False), *subnets, group(template(False), "CAPACITY_BLOCK")) == {rule}
     assert violated(template(False), *subnets, group(template(False), "ON_DEMAND", disk=200)) == {disk_rule}
+
+
+def test_a_log_group_keeps_a_retention_cloudwatch_takes():
+    rule = "cloudwatch-log-retention-is-one-it-takes"
+    assert violated(resource("aws:cloudwatch/logGroup:LogGroup", "g", {"retentionInDays": 45})) == {rule}
+    assert violated(resource("aws:cloudwatch/logGroup:LogGroup", "g", {})) == {rule}   # kept forever
+    assert violated(resource("aws:cloudwatch/logGroup:LogGroup", "g", {"retentionInDays": 365})) == set()
