@@ -73,6 +73,12 @@ def details(plan: Plan) -> str:
         model = next(m for m in spec.models if m.id == f.model)
         lines.append(f"     {f.cloud:<4} {release_name(f.model):<32} {f.tensor_parallel} GPU/replica × "
                      f"{model.replicas.min}-{model.replicas.max} replicas on {f.gpu}")
+    lines.append("   egress        (per cloud and layer: the hosts each fence layer renders, as the plan registered them)")
+    for cloud, layers in sorted((plan.outputs.get("egress") or {}).items()):
+        for layer, hosts in sorted(layers.items()):
+            for verb in ("allowed", "denied"):
+                if hosts.get(verb):
+                    lines += _wrap(", ".join(hosts[verb]), f"     {cloud:<4} {layer:<8} {verb:<8} ", 28)
     lines.append("   resources by type")
     lines += [f"     {n:>4} × {t}" for t, n in sorted(Counter(r.type for r in plan.resources).items())]
     lines.append("   managed APIs  (requested first; rule that decided; hosts reached or reason)")

@@ -33,6 +33,12 @@ def test_plan_all_stacks_prints_summaries_and_writes_identical_snapshots(tmp_pat
     assert rows["it-south"][column] == "-!" and rows["sa-east"][column] == "-"
     verbose = run_cli("plan", "--stack", "it-south", "--verbose")
     assert "ban-deepseek-italy" in verbose.stdout and "resources by type" in verbose.stdout
+    # Every host of every fence layer, as the plan registered them (the snapshot's egress section).
+    listed = " ".join(verbose.stdout.split("   egress", 1)[1].split("resources by type", 1)[0].split())
+    for cloud, layers in plans["it-south"].outputs["egress"].items():
+        for layer, hosts in layers.items():
+            for verb, names in hosts.items():
+                assert not names or f"{cloud} {layer} {verb} {', '.join(names)}" in listed, (cloud, layer, verb)
     # Byte-identical to another run: this process's own plan of every stack (the `plans` fixture).
     for stack in STACKS:
         assert (tmp_path / "a" / f"{stack}.json").read_text() == dumps(snapshot(plans[stack])), stack
