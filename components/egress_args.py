@@ -30,3 +30,6 @@ class EgressFenceArgs:
     network_id: pulumi.Input[str]           # VPC id / VPC network self link
     cluster: pulumi.Resource                # pod-layer objects are deleted with it
     namespaces: Sequence[pulumi.Resource]   # the fenced namespaces; policies are created after them
+    # The cluster's policy enforcer, which also registers the policy kinds it reads (Cilium's CRDs): policies
+    # are created after it. None where the dataplane enforces from the start.
+    enforcer: pulumi.Resource | None = None

@@ -96,7 +96,8 @@ class Region(pulumi.ComponentResource):
             fence = self.fences[cloud] = kit.fence(
                 plan.name, EgressFenceArgs(fence=decision.fence, plan=plan, provider=provider,
                                            k8s_provider=cluster.k8s_provider, network_id=cluster.network_id,
-                                           cluster=cluster.cluster, namespaces=list(spaces.values())),
+                                           cluster=cluster.cluster, namespaces=list(spaces.values()),
+                                           enforcer=cluster.policy_enforcer),
                 pulumi.ResourceOptions(parent=self))
             reader = kit.reader(plan.name, WeightReaderArgs(
                 plan=plan, provider=provider, cache=cache, cluster=cluster,

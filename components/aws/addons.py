@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
@@ -11,14 +9,11 @@ import pulumi_kubernetes as k8s
 from sovereign.domain.topology import GPU_LABEL, GPU_TAINT
 
 # DaemonSets that nodes need from their first boot: created before the node groups.
-NODE_ADDONS = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
+NODE_ADDONS = ("kube-proxy", "eks-pod-identity-agent")   # the CNI is Cilium (egress_cilium), not vpc-cni
 # Deployments: they need the system nodes to schedule on, or the add-on never becomes ACTIVE.
 SYSTEM_ADDONS = ("coredns", "metrics-server")  # metrics-server feeds the HPA
 EBS_CSI = "aws-ebs-csi-driver"
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
-# Cilium (installed by the egress fence, chained to the VPC CNI) enforces every network policy: the VPC
-# CNI's own policy agent stays off so exactly one enforcer reads them.
-ADDON_CONFIGURATION = {"vpc-cni": {"enableNetworkPolicy": "false"}}
 # The AL2023 NVIDIA AMI has the driver and container toolkit but not the device plugin.
 DEVICE_PLUGIN_CHART = "nvidia-device-plugin"
 DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin"
@@ -32,12 +27,9 @@ def addon(name: str, cluster: aws.eks.Cluster, addon_name: str, kubernetes_versi
     # The output form: the lookup runs beside the rest of the program instead of blocking it.
     version = aws.eks.get_addon_version_output(addon_name=addon_name, kubernetes_version=kubernetes_version,
                                                opts=pulumi.InvokeOutputOptions(provider=provider)).version
-    configuration = ADDON_CONFIGURATION.get(addon_name)
     return aws.eks.Addon(
         f"{name}-{addon_name}", cluster_name=cluster.name, addon_name=addon_name, addon_version=version,
         service_account_role_arn=service_account_role_arn,
-        configuration_values=json.dumps(configuration) if configuration else None,
-        # EKS installs vpc-cni, kube-proxy and coredns itself; the managed add-on takes them over.
         resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE", opts=opts)
 
 

@@ -5,6 +5,8 @@ Every size, range, address and pool comes from the plan; this file only maps it 
 
 from __future__ import annotations
 
+import json
+
 from typing import Optional
 
 import pulumi
@@ -14,13 +16,15 @@ import pulumi_kubernetes as k8s
 from ..cluster_args import GpuClusterArgs
 from ..k8s.kubeconfig import exec_kubeconfig
 from . import iam
+from .egress_cilium import OPERATOR_EC2_ACTIONS, OPERATOR_SERVICE_ACCOUNT, cilium_release
 from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS, addon, device_plugin
 from .network import cluster_network
 from .nodes import NodeGroups
 
 # Every control-plane log type: the scheduler's and controller manager's decisions are part of the audit trail.
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
+# No CNI policy: Cilium's operator manages the ENIs through its own role (egress_cilium.OPERATOR_EC2_ACTIONS).
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly",
                  "AmazonSSMManagedInstanceCore")  # SSM instead of SSH for node access
 
 
@@ -67,6 +71,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 endpoint_public_access=bool(cloud.api_access_cidrs),
                 public_access_cidrs=list(cloud.api_access_cidrs) or None),
             enabled_cluster_log_types=CONTROL_PLANE_LOGS,
+            # No aws-node, kube-proxy or CoreDNS from EKS: Cilium is the only CNI (egress_cilium), kube-proxy and
+            # CoreDNS come as managed add-ons. Changing this replaces the cluster.
+            bootstrap_self_managed_addons=False,
             # Standard support only: EKS defaults to EXTENDED, billed per cluster-hour once standard ends.
             upgrade_policy=aws.eks.ClusterUpgradePolicyArgs(support_type="STANDARD"),
             # Access entries only: no aws-auth ConfigMap to drift or lock everyone out.
@@ -128,6 +135,16 @@ class AwsGpuCluster(pulumi.ComponentResource):
             # GPU type without capacity must not block the CNI, the fences and the gateway.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[system]))
         device_plugin(name, cluster, self.k8s_provider, self)
+        operator_role, _ = iam.role(
+            f"{name}-cilium-operator",
+            pulumi.Output.all(oidc.arn, issuer).apply(
+                lambda a: iam.service_account_trust(a[0], a[1], *OPERATOR_SERVICE_ACCOUNT)), [], child)
+        operator_policy = aws.iam.RolePolicy(f"{name}-cilium-operator", role=operator_role.id, policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(OPERATOR_EC2_ACTIONS),
+                                                    "Resource": "*"}]}), opts=child)
+        # The cluster's CNI and policy enforcer: nodes stay NotReady (and tainted) until its agent runs on them.
+        self.policy_enforcer = cilium_release(name, operator_role.arn, pulumi.ResourceOptions(
+            parent=self, provider=self.k8s_provider, deleted_with=cluster, depends_on=[operator_policy]))
 
         self.cluster = cluster
         self.cluster_name = cluster.name

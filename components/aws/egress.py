@@ -1,6 +1,6 @@
 """`sovereign:aws:EgressFence`: the region's EgressPlan rendered on an EKS cluster and its VPC.
 
-pod layer     — Cilium (egress_cilium) enforces the shared NetworkPolicies (pod_fence: default deny,
+pod layer     — Cilium, the cluster's CNI (egress_cilium), enforces the shared NetworkPolicies (pod_fence: default deny,
                 DNS, gateway → model servers) plus two CiliumNetworkPolicies: the gateway's pods may
                 reach the allowed managed-API hosts on 443, the model servers the platform hosts (S3, STS).
 network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC: ALLOW the allowed hosts,
@@ -18,7 +18,7 @@ import pulumi
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from ..egress_args import EgressFenceArgs
 from ..k8s.pod_fence import network_policies
-from .egress_cilium import cilium_release, fqdn_policy
+from .egress_cilium import fqdn_policy
 from .egress_dns import dns_firewall
 from .evidence import vpc_evidence
 
@@ -30,10 +30,10 @@ class AwsEgressFence(pulumi.ComponentResource):
         in_cluster = pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster)
         in_namespaces = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(
             depends_on=list(args.namespaces)))
-        release = cilium_release(name, in_cluster)
-        network_policies(name, in_namespaces)
-        # The CiliumNetworkPolicy CRD exists once the release's operator is up.
-        after_cilium = pulumi.ResourceOptions.merge(in_namespaces, pulumi.ResourceOptions(depends_on=[release]))
+        # Cilium (the cluster's CNI) enforces them and registers the CiliumNetworkPolicy CRD once its operator is up.
+        after_cilium = pulumi.ResourceOptions.merge(in_namespaces, pulumi.ResourceOptions(
+            depends_on=[args.enforcer] if args.enforcer else []))
+        network_policies(name, after_cilium)
         gateway, allowed, denied = list(fence.gateway), list(fence.allowed), list(fence.denied)
         # No allowed host (a sovereign-only region): no FQDN policy, whose empty peer list would open 443 to
         # anywhere; the default deny keeps the gateway in.

@@ -1,19 +1,18 @@
-"""The pod layer's enforcer on EKS: Cilium chained to the VPC CNI, and its FQDN allowlists.
+"""Cilium on EKS: the cluster's only CNI, in ENI mode, and the FQDN allowlists it enforces.
 
-Why Cilium: EKS's own `ApplicationNetworkPolicy` domain rules are enforced only on Auto Mode nodes, not
-on managed node groups, where they would silently allow everything. Cilium runs in chaining mode: the VPC
-CNI keeps pod networking and IPAM, Cilium attaches its eBPF programs to the same interfaces and enforces
-the NetworkPolicies and CiliumNetworkPolicies (the VPC CNI's policy agent is off, see addons.py).
+Why Cilium, and why alone: EKS's own `ApplicationNetworkPolicy` domain rules are enforced only on Auto Mode
+nodes, not on managed node groups, where they would silently allow everything. Cilium chained to the VPC CNI
+does not support L7 policies, FQDN rules included (cilium/cilium#17122; its AWS-CNI conformance workflow
+skips the to-fqdns tests), so the FQDN fence would not hold. ENI mode is the mode Cilium documents and
+tests for EKS (docs.cilium.io, Installation using Helm, EKS tab): Cilium's operator allocates VPC addresses
+from ENIs for every pod (native routing, like the VPC CNI), and its agent enforces NetworkPolicies,
+CiliumNetworkPolicies and the DNS proxy the FQDN rules learn from. The cluster is created without EKS's
+self-managed add-ons (no aws-node to fight over the ENIs), and every node group carries the
+`node.cilium.io/agent-not-ready` taint until the agent runs on it, so no pod ever starts unfenced.
 
-Caveats, to check on every cluster before trusting the fence:
-- Cilium's docs say L7 features "may be limited" in chaining mode, and FQDN rules need the L7 DNS proxy.
-  Gate each cluster on `cilium connectivity test` (its to-fqdns tests must pass).
-- Pods started before Cilium are not managed by it: restart every pod (coredns included) after the first
-  install, or the kube-dns selector and the FQDN rules never match them.
-- FQDN rules learn names only from pods' queries to the cluster DNS (kube-dns) through the DNS proxy;
-  a pod resolving elsewhere (NodeLocal DNSCache, hostNetwork, DoH) learns nothing and is denied.
-- The CRDs are registered by the Cilium operator when it starts, not by the chart: the policies wait for
-  the release to be ready, so it must stay awaited.
+Checks only a real cluster makes: `cilium status` and `cilium connectivity test` (its to-fqdns tests must
+pass) before trusting the fence; FQDN rules learn names only from pods' queries through the agent's DNS
+proxy, so a pod resolving elsewhere (hostNetwork, DoH) learns nothing and is denied.
 """
 
 from __future__ import annotations
@@ -27,12 +26,21 @@ CHART = "cilium"
 REPO = "https://helm.cilium.io"
 VERSION = "1.20.0"  # `**.` (multi-level wildcard) needs 1.19+
 VALUES = {
-    "cni": {"chainingMode": "aws-cni", "exclusive": False},  # leave the VPC CNI's config in place
-    "enableIPv4Masquerade": False,  # the VPC CNI SNATs pod traffic leaving the VPC
+    "eni": {"enabled": True},
+    "ipam": {"mode": "eni"},
     "routingMode": "native",
-    "endpointRoutes": {"enabled": True},
     "l7Proxy": True,  # hosts the DNS proxy the FQDN rules learn from
 }
+AGENT_NOT_READY_TAINT = ("node.cilium.io/agent-not-ready", "true", "NoExecute")  # removed by the agent
+OPERATOR_SERVICE_ACCOUNT = ("kube-system", "cilium-operator")
+# What the operator calls to create ENIs and hand out their addresses (docs.cilium.io, AWS ENI IPAM,
+# Required Privileges), DescribeTags for ENI garbage collection and UnassignPrivateIpAddresses to release.
+OPERATOR_EC2_ACTIONS = (
+    "ec2:DeleteNetworkInterface", "ec2:DescribeInstanceTypes", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+    "ec2:DescribeVpcs", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups", "ec2:CreateNetworkInterface",
+    "ec2:AttachNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute", "ec2:AssignPrivateIpAddresses",
+    "ec2:CreateTags", "ec2:DescribeTags", "ec2:UnassignPrivateIpAddresses",
+)
 API_VERSION, KIND = "cilium.io/v2", "CiliumNetworkPolicy"
 _KUBE_DNS = {"matchLabels": {"k8s:io.kubernetes.pod.namespace": "kube-system", "k8s:k8s-app": "kube-dns"}}
 # Every query goes through the DNS proxy (that is how Cilium learns name → IP); which names resolve at all
@@ -41,10 +49,14 @@ _DNS_RULE = {"toEndpoints": [_KUBE_DNS],
              "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]}
 
 
-def cilium_release(name: str, opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+def cilium_release(name: str, operator_role_arn: pulumi.Input[str],
+                   opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
+    """Awaited: the policy CRDs exist once the operator is up, and the fences wait for this release."""
     return k8s.helm.v3.Release(
         f"{name}-{CHART}", name=CHART, chart=CHART, version=VERSION,
-        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPO), namespace="kube-system", values=VALUES,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPO), namespace="kube-system",
+        values={**VALUES, "serviceAccounts": {"operator": {
+            "name": OPERATOR_SERVICE_ACCOUNT[1], "annotations": {"eks.amazonaws.com/role-arn": operator_role_arn}}}},
         opts=opts)
 
 

@@ -9,6 +9,8 @@ import pulumi_aws as aws
 
 from sovereign.domain.topology import GPU_TAINT, GpuPool
 
+from .egress_cilium import AGENT_NOT_READY_TAINT
+
 SYSTEM_POOL = "system"
 GPU_AMI = "AL2023_x86_64_NVIDIA"      # NVIDIA driver and container toolkit; no device plugin
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
@@ -49,16 +51,19 @@ class NodeGroups:
         return self._group(SYSTEM_POOL, machine_type, SYSTEM_AMI, "ON_DEMAND", (low, high, low), {}, [], None,
                            list(self._subnets))
 
+    @staticmethod
+    def _taint(taint: tuple[str, str, str]) -> aws.eks.NodeGroupTaintArgs:
+        key, value, effect = taint
+        return aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])
+
     def gpu(self, pool: GpuPool) -> aws.eks.NodeGroup:
-        key, value, effect = GPU_TAINT
         reserved = pool.reservation
         capacity = "CAPACITY_BLOCK" if reserved and reserved.block else "SPOT" if pool.spot else "ON_DEMAND"
         template = self._reserved(pool) if reserved else None
         return self._group(
             pool.name, pool.machine_type, GPU_AMI, capacity,
             (pool.min_nodes, pool.max_nodes, pool.desired_nodes), dict(pool.labels),
-            [aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])],
-            None if template else pool.disk_gib, [z for z in pool.zones if z in self._subnets], template)
+            [self._taint(GPU_TAINT)], None if template else pool.disk_gib, [z for z in pool.zones if z in self._subnets], template)
 
     def _reserved(self, pool: GpuPool) -> aws.ec2.LaunchTemplate:
         """A reservation is consumed through a launch template (a node group takes none itself), and the boot disk
@@ -97,7 +102,8 @@ class NodeGroups:
             capacity_type=capacity,
             disk_size=disk_gib,
             labels=labels or None,
-            taints=taints or None,
+            # Every node starts tainted until Cilium's agent runs on it (it removes the taint): no pod unfenced.
+            taints=[self._taint(AGENT_NOT_READY_TAINT), *taints],
             launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
                 id=template.id, version=template.latest_version.apply(str)) if template else None,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=low, max_size=high, desired_size=desired),

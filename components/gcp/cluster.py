@@ -63,6 +63,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
         self.node_identity = account.email
         self.workload_identity = cluster.workload_identity_config.workload_pool
         self.gpu_pools = {pool_name: pool.id for pool_name, pool in pools.items()}
+        self.policy_enforcer = None  # Dataplane V2 enforces network policy from the cluster's creation
         self.register_outputs({
             "clusterName": self.cluster_name, "endpoint": self.endpoint, "networkId": self.network_id,
             "nodeIdentity": self.node_identity, "workloadIdentity": self.workload_identity,

@@ -137,3 +137,37 @@ def log_retention_taken(graph: Graph, _decisions):
         if days not in CLOUDWATCH_RETENTION_DAYS:
             yield (group.urn, f"retentionInDays {days!r} is not one CloudWatch Logs takes",
                    "use one of the listed periods (sovereign:logRetentionDays)")
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+ADDON = "aws:eks/addon:Addon"
+CILIUM_POLICY = "kubernetes:cilium.io/v2:CiliumNetworkPolicy"
+NOT_READY = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
+
+
+@rule("eks-cilium-fqdn-fence-in-a-supported-mode",
+      "Cilium docs, Installation using Helm (EKS: ENI mode, aws-node out of the way, node groups tainted "
+      "node.cilium.io/agent-not-ready:NoExecute; https://docs.cilium.io/en/stable/installation/k8s-install-helm/) "
+      "and AWS-CNI chaining, which supports no L7 policy, FQDN rules included (cilium/cilium#17122; "
+      "https://docs.cilium.io/en/stable/installation/cni-chaining-aws-cni/)")
+def cilium_supported_mode(graph: Graph, _decisions):
+    """FQDN policies hold only with Cilium as the CNI in ENI mode: no VPC CNI beside it (EKS's self-managed
+    aws-node or the vpc-cni add-on would fight over the ENIs), and every node tainted until its agent runs, or
+    pods start unfenced."""
+    cilium = [r for r in graph.of_type(HELM_RELEASE) if r.inputs.get("chart") == "cilium"]
+    if not cilium or not list(graph.of_type(CILIUM_POLICY)):
+        return
+    values = cilium[0].inputs.get("values") or {}
+    if (values.get("cni") or {}).get("chainingMode") or not (values.get("eni") or {}).get("enabled"):
+        yield (cilium[0].urn, "FQDN policies under Cilium outside ENI mode (chained to the AWS CNI: no L7 support)",
+               "run Cilium as the only CNI: eni.enabled, ipam.mode eni, routingMode native")
+    for cluster in graph.of_type(CLUSTER):
+        if cluster.inputs.get("bootstrapSelfManagedAddons") is not False:
+            yield (cluster.urn, "EKS installs its own aws-node CNI beside Cilium", "set bootstrapSelfManagedAddons false")
+    for addon in graph.of_type(ADDON):
+        if addon.inputs.get("addonName") == "vpc-cni":
+            yield addon.urn, "the VPC CNI add-on beside Cilium in ENI mode", "remove the vpc-cni add-on"
+    for group in graph.of_type(NODE_GROUP):
+        if NOT_READY not in (group.inputs.get("taints") or []):
+            yield (group.urn, "nodes untainted until Cilium's agent runs: pods may start unfenced",
+                   "taint the group node.cilium.io/agent-not-ready=true:NoExecute")

@@ -186,11 +186,14 @@ def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
     assert set(groups) == {"system"} | {p.name for p in plan.gpu_pools}
     node_role = {g.inputs["nodeRoleArn"] for g in groups.values()}
     assert len(node_role) == 1
+    # No CNI policy on the nodes: Cilium's operator manages the ENIs through a role of its own.
     assert {f"arn:{partition(graph)}:iam::aws:policy/{p}" for p in (
-        "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy",
-        "AmazonSSMManagedInstanceCore")} <= attached_policies(graph, role_name(node_role.pop()))
+        "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly",
+        "AmazonSSMManagedInstanceCore")} == attached_policies(graph, role_name(node_role.pop()))
+    # Every node starts tainted until Cilium's agent runs on it.
+    not_ready = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
     system = groups["system"].inputs
-    assert system["amiType"] == "AL2023_x86_64_STANDARD" and "taints" not in system
+    assert system["amiType"] == "AL2023_x86_64_STANDARD" and system["taints"] == [not_ready]
     assert system["instanceTypes"] == [plan.system_machine_type]
     low, high = plan.system_nodes
     assert system["scalingConfig"] == {"minSize": low, "maxSize": high, "desiredSize": low}
@@ -200,7 +203,7 @@ def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
         assert group.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
         assert group.inputs["instanceTypes"] == [pool.machine_type]
         assert group.inputs["capacityType"] == ("SPOT" if pool.spot else "ON_DEMAND")
-        assert group.inputs["taints"] == [{"key": key, "value": value, "effect": "NO_SCHEDULE"}]
+        assert group.inputs["taints"] == [not_ready, {"key": key, "value": value, "effect": "NO_SCHEDULE"}]
         assert group.inputs["labels"] == dict(pool.labels)
         assert group.inputs["scalingConfig"] == {"minSize": pool.min_nodes, "maxSize": pool.max_nodes,
                                                  "desiredSize": pool.desired_nodes}
@@ -228,15 +231,15 @@ def test_gpu_node_ranges_add_up_to_the_sizing_decision(graph):
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_addons_are_managed_and_ordered_around_the_nodes(graph):
     addons = {a.inputs["addonName"]: a for a in graph.all(T.EKS_ADDON)}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver",
-                           "metrics-server"}
+    # No vpc-cni: Cilium is the CNI, and EKS installs no self-managed add-on beside these.
+    assert set(addons) == {"coredns", "kube-proxy", "eks-pod-identity-agent", "aws-ebs-csi-driver", "metrics-server"}
+    assert graph.one(T.EKS_CLUSTER).inputs["bootstrapSelfManagedAddons"] is False
     assert all(a.inputs["resolveConflictsOnUpdate"] == "OVERWRITE" for a in addons.values())
     system = node_groups(graph)["system"]
     for name in ("coredns", "metrics-server", "aws-ebs-csi-driver"):
         assert graph.deps(addons[name], T.EKS_NODE_GROUP) == [system], name
     for group in graph.all(T.EKS_NODE_GROUP):
-        assert {a.inputs["addonName"] for a in graph.deps(group, T.EKS_ADDON)} == {
-            "vpc-cni", "kube-proxy", "eks-pod-identity-agent"}
+        assert {a.inputs["addonName"] for a in graph.deps(group, T.EKS_ADDON)} == {"kube-proxy", "eks-pod-identity-agent"}
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
@@ -249,7 +252,7 @@ def test_kubernetes_provider_has_a_secret_kubeconfig_and_carries_the_device_plug
     # The system group only: a GPU pool without capacity must not block what every cluster needs.
     assert [u for u in provider.options["dependsOn"] if "nodeGroup" in u] == [
         g.urn for g in graph.all(T.EKS_NODE_GROUP) if g.name.endswith("-system")]
-    plugin = graph.one(T.HELM_RELEASE)
+    plugin = graph.one(T.HELM_RELEASE, name_contains="nvidia-device-plugin")
     assert plugin.provider == provider.urn
     assert plugin.options["deletedWith"] == graph.one(T.EKS_CLUSTER).urn
     assert (plugin.inputs["chart"], plugin.inputs["namespace"]) == ("nvidia-device-plugin", "kube-system")

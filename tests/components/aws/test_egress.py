@@ -156,7 +156,7 @@ def test_model_servers_reach_only_their_regions_object_store_and_token_service(g
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_cilium_policies_validate_and_send_dns_through_the_proxy_before_the_fqdn_rule(graph):
-    cilium = graph.one(T.HELM_RELEASE)
+    cilium = cluster(graph).one(T.HELM_RELEASE, name_contains="cilium")
     namespaces = {r.urn for r in graph.plan.resources if r.type == T.NAMESPACE
                   and r.provider == k8s_provider(graph).urn}
     assert len(namespaces) == 2
@@ -214,20 +214,33 @@ def test_dns_firewall_guards_the_cluster_vpc_and_fails_closed(graph):
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_cilium_chained_to_the_vpc_cni_is_the_only_policy_enforcer(graph):
-    [vpc_cni] = [a for a in cluster(graph) if a.type == T.EKS_ADDON and a.inputs["addonName"] == "vpc-cni"]
-    assert json.loads(vpc_cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "false"}
-    cilium = graph.one(T.HELM_RELEASE)
+def test_cilium_in_eni_mode_is_the_clusters_only_cni_and_policy_enforcer(graph):
+    """The mode Cilium documents and tests for EKS (chaining to the VPC CNI supports no FQDN rule)."""
+    eks = cluster(graph)
+    assert not [a for a in eks.all(T.EKS_ADDON) if a.inputs["addonName"] == "vpc-cni"]
+    assert eks.one(T.EKS_CLUSTER).inputs["bootstrapSelfManagedAddons"] is False   # no aws-node either
+    cilium = eks.one(T.HELM_RELEASE, name_contains="cilium")
     assert (cilium.inputs["chart"], cilium.inputs["namespace"]) == ("cilium", "kube-system")
     assert cilium.inputs["repositoryOpts"]["repo"] == "https://helm.cilium.io"
     assert re.fullmatch(r"1\.20\.\d+", cilium.inputs["version"])
     values = cilium.inputs["values"]
-    assert values["cni"] == {"chainingMode": "aws-cni", "exclusive": False}
-    assert values["enableIPv4Masquerade"] is False and values["routingMode"] == "native"
-    assert values["endpointRoutes"] == {"enabled": True}
-    assert values.get("l7Proxy", True) is True  # the DNS proxy FQDN rules learn from
+    assert (values["eni"], values["ipam"], values["routingMode"]) == ({"enabled": True}, {"mode": "eni"}, "native")
+    assert "cni" not in values and values.get("l7Proxy", True) is True  # the DNS proxy FQDN rules learn from
     assert cilium.provider == k8s_provider(graph).urn
-    assert cilium.options["deletedWith"] == cluster(graph).one(T.EKS_CLUSTER).urn
+    assert cilium.options["deletedWith"] == eks.one(T.EKS_CLUSTER).urn
+    # The operator creates ENIs through its own IRSA role, with the privileges Cilium documents and no more.
+    operator = values["serviceAccounts"]["operator"]
+    [role] = [r for r in eks.all("aws:iam/role:Role") if "cilium-operator" in r.name]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert operator["name"] == "cilium-operator"
+    assert re.fullmatch(rf"arn:aws[a-z-]*:iam::\d{{12}}:role/{role.name}-[0-9a-f]+",
+                        operator["annotations"]["eks.amazonaws.com/role-arn"])
+    assert any(v == "system:serviceaccount:kube-system:cilium-operator"
+               for v in trust["Condition"]["StringEquals"].values())
+    [policy] = [r for r in eks.all("aws:iam/rolePolicy:RolePolicy") if "cilium-operator" in r.name]
+    [statement] = json.loads(policy.inputs["policy"])["Statement"]
+    assert "ec2:CreateNetworkInterface" in statement["Action"] and all(a.startswith("ec2:") for a in statement["Action"])
+    assert policy.urn in cilium.options["dependsOn"]  # the operator has its permissions when it starts
 
 
 def test_sovereign_only_stack_opens_no_managed_api_host_and_blocks_every_denied_one(plans):

@@ -282,3 +282,22 @@ def test_a_log_group_keeps_a_retention_cloudwatch_takes():
     assert violated(resource("aws:cloudwatch/logGroup:LogGroup", "g", {"retentionInDays": 45})) == {rule}
     assert violated(resource("aws:cloudwatch/logGroup:LogGroup", "g", {})) == {rule}   # kept forever
     assert violated(resource("aws:cloudwatch/logGroup:LogGroup", "g", {"retentionInDays": 365})) == set()
+
+
+def test_the_eks_fqdn_fence_runs_cilium_in_eni_mode_alone_on_tainted_nodes():
+    rule = "eks-cilium-fqdn-fence-in-a-supported-mode"
+    policy = resource("kubernetes:cilium.io/v2:CiliumNetworkPolicy", "fqdns")
+    taint = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
+
+    def cilium(values: dict) -> RegisteredResource:
+        return resource("kubernetes:helm.sh/v3:Release", "cilium", {"chart": "cilium", "values": values})
+    eni = cilium({"eni": {"enabled": True}, "ipam": {"mode": "eni"}, "routingMode": "native"})
+    cluster = resource("aws:eks/cluster:Cluster", "c", {"bootstrapSelfManagedAddons": False,
+                                                        "upgradePolicy": {"supportType": "STANDARD"}})
+    group = resource("aws:eks/nodeGroup:NodeGroup", "g", {"taints": [taint], "scalingConfig": {
+        "minSize": 1, "maxSize": 1, "desiredSize": 1}})
+    assert rule not in violated(eni, cluster, group, policy)
+    assert rule in violated(cilium({"cni": {"chainingMode": "aws-cni"}}), cluster, group, policy)
+    assert rule in violated(eni, resource("aws:eks/cluster:Cluster", "c", {}), group, policy)
+    assert rule in violated(eni, cluster, group, policy, resource("aws:eks/addon:Addon", "a", {"addonName": "vpc-cni"}))
+    assert rule in violated(eni, cluster, resource("aws:eks/nodeGroup:NodeGroup", "g", {}), policy)
