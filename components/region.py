@@ -109,7 +109,7 @@ class Region(pulumi.ComponentResource):
                 releases=decision.releases, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
                 weights_uri=cache.uri, service_account_values=reader.service_account_values,
                 weights_values=reader.weights_values),
-                # Pods started before the fence's enforcer (Cilium) would run unfenced until restarted.
+                # The fence's policies exist before any model server or gateway pod starts.
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             # The region's one endpoint per cluster: open weights here, managed APIs where the verdicts allow.
             self.gateways[cloud] = InferenceGateway(plan.name, InferenceGatewayArgs(

@@ -83,20 +83,46 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 authentication_mode="API", bootstrap_cluster_creator_admin_permissions=not cloud.admin_role_arn),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"], provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn)),
-            # The role must keep its permissions until the cluster is gone; the log group must exist first.
+            # The role must keep its permissions until the cluster is gone; the log group must exist first. The
+            # name is the plan's and EKS names are unique per region, so a replacement must delete first.
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
-                depends_on=[*cluster_policies, key_use, logs])))
+                depends_on=[*cluster_policies, key_use, logs], delete_before_replace=True)))
 
         issuer = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
         oidc = aws.iam.OpenIdConnectProvider(f"{name}-oidc", url=issuer, client_id_lists=[iam.STS_AUDIENCE],
                                              opts=child)
+        access: list[pulumi.Resource] = []
         if cloud.admin_role_arn:
             entry = aws.eks.AccessEntry(f"{name}-admin", cluster_name=cluster.name,
                                         principal_arn=cloud.admin_role_arn, type="STANDARD", opts=child)
-            aws.eks.AccessPolicyAssociation(
+            access = [entry]
+            access.append(aws.eks.AccessPolicyAssociation(
                 f"{name}-admin", cluster_name=cluster.name, principal_arn=entry.principal_arn,
                 policy_arn=f"arn:{partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child)
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
+
+        region = cloud.region.name
+        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
+            cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),
+        ).apply(lambda a: exec_kubeconfig(a[0], a[1], a[2], "aws", [
+            "eks", "get-token", "--cluster-name", a[0], "--region", region, "--output", "json",
+            *(["--role-arn", cloud.admin_role_arn] if cloud.admin_role_arn else [])])))
+        # The CNI comes before any node can be Ready, and EKS finishes a node group only once its nodes are: Cilium
+        # goes in through a provider that waits for no node, beside the node groups (not after them), and its
+        # release waits until its agents run on the nodes as they join.
+        bootstrap = k8s.Provider(
+            f"{name}-bootstrap", kubeconfig=self.kubeconfig, enable_server_side_apply=True, delete_unreachable=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster, *access]))
+        operator_role, _ = iam.role(
+            f"{name}-cilium-operator",
+            pulumi.Output.all(oidc.arn, issuer).apply(
+                lambda a: iam.service_account_trust(a[0], a[1], *OPERATOR_SERVICE_ACCOUNT)), [], child)
+        operator_policy = aws.iam.RolePolicy(f"{name}-cilium-operator", role=operator_role.id, policy=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(OPERATOR_EC2_ACTIONS),
+                                                    "Resource": "*"}]}), opts=child)
+        # The cluster's CNI and policy enforcer: nodes stay NotReady (and tainted) until its agent runs on them.
+        self.policy_enforcer = cilium_release(name, operator_role.arn, pulumi.ResourceOptions(
+            parent=self, provider=bootstrap, deleted_with=cluster, depends_on=[operator_policy]))
 
         node_role, node_policies = iam.role(
             f"{name}-node", iam.service_trust(f"ec2.{dns_suffix}"),
@@ -121,12 +147,6 @@ class AwsGpuCluster(pulumi.ComponentResource):
               pulumi.ResourceOptions.merge(on_system_nodes, pulumi.ResourceOptions(depends_on=ebs_policies)),
               service_account_role_arn=ebs_role.arn)
 
-        region = cloud.region.name
-        self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
-            cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),
-        ).apply(lambda a: exec_kubeconfig(a[0], a[1], a[2], "aws", [
-            "eks", "get-token", "--cluster-name", a[0], "--region", region, "--output", "json",
-            *(["--role-arn", cloud.admin_role_arn] if cloud.admin_role_arn else [])])))
         self.k8s_provider = k8s.Provider(
             name, kubeconfig=self.kubeconfig, enable_server_side_apply=True,
             # A cluster already gone (a drill's teardown) must not block destroying what ran on it.
@@ -135,16 +155,6 @@ class AwsGpuCluster(pulumi.ComponentResource):
             # GPU type without capacity must not block the CNI, the fences and the gateway.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[system]))
         device_plugin(name, cluster, self.k8s_provider, self)
-        operator_role, _ = iam.role(
-            f"{name}-cilium-operator",
-            pulumi.Output.all(oidc.arn, issuer).apply(
-                lambda a: iam.service_account_trust(a[0], a[1], *OPERATOR_SERVICE_ACCOUNT)), [], child)
-        operator_policy = aws.iam.RolePolicy(f"{name}-cilium-operator", role=operator_role.id, policy=json.dumps({
-            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(OPERATOR_EC2_ACTIONS),
-                                                    "Resource": "*"}]}), opts=child)
-        # The cluster's CNI and policy enforcer: nodes stay NotReady (and tainted) until its agent runs on them.
-        self.policy_enforcer = cilium_release(name, operator_role.arn, pulumi.ResourceOptions(
-            parent=self, provider=self.k8s_provider, deleted_with=cluster, depends_on=[operator_policy]))
 
         self.cluster = cluster
         self.cluster_name = cluster.name

@@ -8,7 +8,8 @@ tests for EKS (docs.cilium.io, Installation using Helm, EKS tab): Cilium's opera
 from ENIs for every pod (native routing, like the VPC CNI), and its agent enforces NetworkPolicies,
 CiliumNetworkPolicies and the DNS proxy the FQDN rules learn from. The cluster is created without EKS's
 self-managed add-ons (no aws-node to fight over the ENIs), and every node group carries the
-`node.cilium.io/agent-not-ready` taint until the agent runs on it, so no pod ever starts unfenced.
+`node.cilium.io/agent-not-ready` taint until the agent runs on it (the operator then lifts it), so no pod ever
+starts unfenced.
 
 Checks only a real cluster makes: `cilium status` and `cilium connectivity test` (its to-fqdns tests must
 pass) before trusting the fence; FQDN rules learn names only from pods' queries through the agent's DNS
@@ -31,7 +32,10 @@ VALUES = {
     "routingMode": "native",
     "l7Proxy": True,  # hosts the DNS proxy the FQDN rules learn from
 }
-AGENT_NOT_READY_TAINT = ("node.cilium.io/agent-not-ready", "true", "NoExecute")  # removed by the agent
+# Removed from each node by Cilium's operator once the agent runs there.
+AGENT_NOT_READY_TAINT = ("node.cilium.io/agent-not-ready", "true", "NoExecute")
+# Long enough for the node groups created beside the release to launch and join (helm's default is 5 min).
+RELEASE_TIMEOUT_S = 1800
 OPERATOR_SERVICE_ACCOUNT = ("kube-system", "cilium-operator")
 # What the operator calls to create ENIs and hand out their addresses (docs.cilium.io, AWS ENI IPAM,
 # Required Privileges), DescribeTags for ENI garbage collection and UnassignPrivateIpAddresses to release.
@@ -51,9 +55,10 @@ _DNS_RULE = {"toEndpoints": [_KUBE_DNS],
 
 def cilium_release(name: str, operator_role_arn: pulumi.Input[str],
                    opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
-    """Awaited: the policy CRDs exist once the operator is up, and the fences wait for this release."""
+    """Awaited until its agents and operator run (nodes joining meanwhile): the policy CRDs exist once the
+    operator is up, and the fences wait for this release."""
     return k8s.helm.v3.Release(
-        f"{name}-{CHART}", name=CHART, chart=CHART, version=VERSION,
+        f"{name}-{CHART}", name=CHART, chart=CHART, version=VERSION, timeout=RELEASE_TIMEOUT_S,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPO), namespace="kube-system",
         values={**VALUES, "serviceAccounts": {"operator": {
             "name": OPERATOR_SERVICE_ACCOUNT[1], "annotations": {"eks.amazonaws.com/role-arn": operator_role_arn}}}},

@@ -113,7 +113,8 @@ def _capacity(decided: RegionDecisions) -> str:
         for p in c.plan.gpu_pools:
             part = f"{c.cloud} {p.machine_type} × {p.min_nodes}-{p.max_nodes} {p.capacity}"
             if p.needs_reservation:
-                part += (f" (rarely available on demand: reserve {p.min_nodes} in one of {', '.join(p.zones)}"
+                part += (f" (rarely available on demand: reserve {p.min_nodes}, or {p.max_nodes} to scale, in one of "
+                         f"{', '.join(p.zones)}"
                          + (f" and set sovereign:clouds.{c.cloud}.capacityReservations"
                             if "capacityReservations" in c.profile.optional_keys else "") + ")")
             parts.append(part)
@@ -173,6 +174,9 @@ def _answers(decided: RegionDecisions) -> list[tuple[str, str]]:
             routed = [r for r in gateway.routes if r.model_name == model.name and r.provider == request.provider]
             if routed:
                 answer = f"{request.provider} via {routed[0].host}; falls back to {model.fallback}"
+                dropped = sorted(k for k in verdict.request_params if k not in routed[0].params)
+                if dropped:
+                    answer += f" (no {', '.join(dropped)}: the model does not take it)"
             elif not verdict.allowed:
                 answer = f"{model.fallback} (open weights): {request.provider} denied by {verdict.rule_ids[0]}"
             elif request.provider not in decided.spec.api_keys:

@@ -241,6 +241,12 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
         if not verdict.reachable or not verdict.hosts:
             unrouted.update(m.name for m in request.models)
             continue
+        provider = catalog.providers[request.provider]
+        for param, value in sorted(verdict.request_params.items()):
+            if without := [m.name for m in request.models if not provider.accepts(param, m.name)]:
+                warnings.append(f"{request.provider} {param}={value} (residency {verdict.residency}) is not sent with "
+                                f"{', '.join(without)}: the provider refuses it for those models, so they run "
+                                "wherever it places them")
         if not keyed:
             unrouted.update(m.name for m in request.models)
             unkeyed.append(request.provider)

@@ -10,13 +10,14 @@ more replicas keeps serving through it; a single replica goes down while its nod
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
 DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")   # RFC 5545 BYDAY codes
 MIN_HOURS_IN_32_DAYS = 48
 MIN_CONTIGUOUS_HOURS = 4
-# The first occurrence a recurring window is written from: any fixed Monday keeps snapshots byte-identical.
-ANCHOR_MONDAY = "2025-01-06"
+# The first occurrence a recurring window is written from: a fixed Monday keeps snapshots byte-identical.
+ANCHOR_MONDAY = datetime.datetime(2025, 1, 6, tzinfo=datetime.timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -30,10 +31,9 @@ class MaintenanceWindow:
 
     def first(self) -> tuple[str, str]:
         """RFC 3339 start and end of the first window, on the anchor week's first listed day."""
-        day = int(ANCHOR_MONDAY[-2:]) + DAYS.index(self.days[0])
-        start = self.start_hour
-        end_day, end = day + (start + self.hours) // 24, (start + self.hours) % 24
-        return (f"{ANCHOR_MONDAY[:-2]}{day:02d}T{start:02d}:00:00Z", f"{ANCHOR_MONDAY[:-2]}{end_day:02d}T{end:02d}:00:00Z")
+        start = ANCHOR_MONDAY + datetime.timedelta(days=DAYS.index(self.days[0]), hours=self.start_hour)
+        end = start + datetime.timedelta(hours=self.hours)
+        return start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def to_dict(self) -> dict:
         return {"days": list(self.days), "startHour": self.start_hour, "hours": self.hours,

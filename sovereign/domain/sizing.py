@@ -141,18 +141,18 @@ def nodes_for(pods: Iterable[int], gpus_per_node: int) -> int:
     order and on any node the scheduler picks (its default scoring spreads pods, the worst case here).
 
     A pod of t GPUs finds no node only when every node has fewer than t free. A node holding only pods of t GPUs
-    or more is then full (their sizes are multiples of t); one holding a smaller pod, the smallest of size s,
-    has used more than C − t in multiples of s, so it has at most t − s free. At most k nodes hold one of the k
-    smaller pods. So the other pods (D − t GPUs of all D) cannot block N nodes when
-    D − t < N·C − min(N, k)·(t − s); the count is the least N above D / C for which that holds for every t."""
+    or more is then full (their sizes are multiples of t); one holding a smaller pod of s GPUs has used more
+    than C − t in multiples of s, so at most t − s is free there. At most one such node per smaller pod, so the
+    others (D − t of all D GPUs) cannot block N nodes when D − t < N·C − (the min(N, k) largest of the k smaller
+    pods' t − s). The count is the least N of at least D / C for which that holds for every t."""
     sizes = sorted(pods)
     total = sum(sizes)
     nodes = -(-total // gpus_per_node)
+
     def blocked(n: int) -> bool:
         for t in set(sizes):
-            smaller = [u for u in sizes if u < t]
-            gap = (t - smaller[0]) if smaller else 0
-            if total - t >= n * gpus_per_node - min(n, len(smaller)) * gap:
+            gaps = sorted((t - u for u in sizes if u < t), reverse=True)
+            if total - t >= n * gpus_per_node - sum(gaps[:n]):
                 return True
         return False
     while blocked(nodes):

@@ -152,8 +152,9 @@ NOT_READY = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect":
       "https://docs.cilium.io/en/stable/installation/cni-chaining-aws-cni/)")
 def cilium_supported_mode(graph: Graph, _decisions):
     """FQDN policies hold only with Cilium as the CNI in ENI mode: no VPC CNI beside it (EKS's self-managed
-    aws-node or the vpc-cni add-on would fight over the ENIs), and every node tainted until its agent runs, or
-    pods start unfenced."""
+    aws-node or the vpc-cni add-on would fight over the ENIs), installed without waiting for node groups (which
+    complete only once their nodes are Ready, which needs the CNI), and every node tainted until its agent runs,
+    or pods start unfenced."""
     cilium = [r for r in graph.of_type(HELM_RELEASE) if r.inputs.get("chart") == "cilium"]
     if not cilium or not list(graph.of_type(CILIUM_POLICY)):
         return
@@ -167,6 +168,11 @@ def cilium_supported_mode(graph: Graph, _decisions):
     for addon in graph.of_type(ADDON):
         if addon.inputs.get("addonName") == "vpc-cni":
             yield addon.urn, "the VPC CNI add-on beside Cilium in ENI mode", "remove the vpc-cni add-on"
+    provider = graph.by_urn.get(cilium[0].provider)
+    waits_for = graph.upstream(provider) if provider else set()
+    if any(graph.by_urn[u].type == NODE_GROUP for u in waits_for if u in graph.by_urn):
+        yield (cilium[0].urn, "the CNI is installed only after node groups, which EKS finishes only once their "
+               "nodes are Ready, which needs the CNI", "install Cilium through a provider that waits for no node group")
     for group in graph.of_type(NODE_GROUP):
         if NOT_READY not in (group.inputs.get("taints") or []):
             yield (group.urn, "nodes untainted until Cilium's agent runs: pods may start unfenced",

@@ -37,7 +37,12 @@ def cluster(graph: Graph) -> Graph:
 
 
 def k8s_provider(graph: Graph):
-    return cluster(graph).one(T.K8S_PROVIDER)
+    """The cluster's main kubernetes provider (the other installs the CNI before any node group is done)."""
+    return cluster(graph).one(T.K8S_PROVIDER, name=f"{graph.plan.spec.name}-aws")
+
+
+def bootstrap_provider(graph: Graph):
+    return cluster(graph).one(T.K8S_PROVIDER, name=f"{graph.plan.spec.name}-aws-bootstrap")
 
 
 def aws_provider(graph: Graph):
@@ -226,7 +231,12 @@ def test_cilium_in_eni_mode_is_the_clusters_only_cni_and_policy_enforcer(graph):
     values = cilium.inputs["values"]
     assert (values["eni"], values["ipam"], values["routingMode"]) == ({"enabled": True}, {"mode": "eni"}, "native")
     assert "cni" not in values and values.get("l7Proxy", True) is True  # the DNS proxy FQDN rules learn from
-    assert cilium.provider == k8s_provider(graph).urn
+    # Installed beside the node groups, which complete only once their nodes are Ready, i.e. once the CNI runs:
+    # its provider waits for the cluster and nobody's nodes, and the release for the nodes to join.
+    bootstrap = bootstrap_provider(graph)
+    assert cilium.provider == bootstrap.urn and cilium.inputs["timeout"] >= 1200
+    assert eks.one(T.EKS_CLUSTER).urn in bootstrap.options["dependsOn"]
+    assert not [u for u in bootstrap.options["dependsOn"] if "nodeGroup" in u]
     assert cilium.options["deletedWith"] == eks.one(T.EKS_CLUSTER).urn
     # The operator creates ENIs through its own IRSA role, with the privileges Cilium documents and no more.
     operator = values["serviceAccounts"]["operator"]

@@ -92,3 +92,17 @@ def test_a_managed_model_named_like_an_open_weight_model_is_refused():
     clash = [{"provider": "openai", "models": [{"name": LLAMA, "fallback": MISTRAL}]}]
     with pytest.raises(InvalidInput, match=r"managedApis\[0\]\.models\[0\]\.name: .* also the name of an open-weight"):
         decide(region_spec(models=MODELS, managedApis=clash), policy_of(ALLOW_ALL_BUT_DEEPSEEK))
+
+
+def test_a_residency_parameter_goes_only_to_the_models_that_take_it_and_the_rest_is_said():
+    policy = policy_of(ALLOW_ALL_BUT_DEEPSEEK + "  - {id: anthropic-us-geo, provider: anthropic, countries: [US], "
+                                                "params: {inference_geo: us}, reason: r}\n")
+    apis = [{"provider": "anthropic", "models": [{"name": "claude-sonnet-4-5", "fallback": MISTRAL},
+                                                 {"name": "claude-opus-4-6", "fallback": MISTRAL}]}]
+    spec = region_spec(clouds={"aws": {"region": "us-east-1"}}, models=MODELS, managedApis=apis,
+                       apiKeys=keys("gateway", "anthropic"))
+    gateway = decide(spec, policy).cluster("aws").gateway
+    params = {r.model_name: r.params for r in gateway.routes if r.provider == "anthropic"}
+    assert params["claude-opus-4-6"]["inference_geo"] == "us" and "inference_geo" not in params["claude-sonnet-4-5"]
+    [warning] = [w for w in gateway.warnings if "inference_geo" in w]
+    assert "claude-sonnet-4-5" in warning and "claude-opus-4-6" not in warning and "anthropic-us-geo" in warning

@@ -3,7 +3,7 @@ nodes in any placement, and each model's rollout is what the pool's spare GPUs a
 
 from __future__ import annotations
 
-import random
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -34,14 +34,15 @@ def can_get_stuck(pods: list[int], gpus: int, nodes: int) -> bool:
 
 
 @pytest.mark.parametrize("gpus", [1, 2, 4, 8])
-def test_nodes_for_holds_every_pod_in_any_placement_and_one_node_less_does_not_always(gpus):
-    rng = random.Random(gpus)
+def test_nodes_for_holds_every_pod_in_any_placement_and_one_node_less_does_not(gpus):
+    # Every multiset of 1 to 6 pods: enough nodes under every order and placement, and with one node fewer some
+    # order and placement leaves a pod with nowhere to go.
     sizes = [t for t in (1, 2, 4, 8) if t <= gpus]
-    for _ in range(40):
-        pods = [rng.choice(sizes) for _ in range(rng.randint(1, 5))]
-        nodes = nodes_for(pods, gpus)
-        assert nodes >= -(-sum(pods) // gpus)
-        assert not can_get_stuck(pods, gpus, nodes), (pods, gpus, nodes)
+    for count in range(1, 7):
+        for pods in itertools.combinations_with_replacement(sizes, count):
+            nodes = nodes_for(pods, gpus)
+            assert not can_get_stuck(list(pods), gpus, nodes), (pods, gpus, nodes)
+            assert nodes == 1 or can_get_stuck(list(pods), gpus, nodes - 1), (pods, gpus, nodes)
 
 
 def test_fragmentation_needs_a_node_more_than_the_gpu_count_suggests():

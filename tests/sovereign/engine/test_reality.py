@@ -301,3 +301,11 @@ def test_the_eks_fqdn_fence_runs_cilium_in_eni_mode_alone_on_tainted_nodes():
     assert rule in violated(eni, resource("aws:eks/cluster:Cluster", "c", {}), group, policy)
     assert rule in violated(eni, cluster, group, policy, resource("aws:eks/addon:Addon", "a", {"addonName": "vpc-cni"}))
     assert rule in violated(eni, cluster, resource("aws:eks/nodeGroup:NodeGroup", "g", {}), policy)
+    # Installed through a provider that waits for a node group: those complete only once the CNI runs.
+    waiting = resource("pulumi:providers:kubernetes", "k", dependsOn=[group.urn])
+    late = resource("kubernetes:helm.sh/v3:Release", "cilium", {"chart": "cilium", "values": eni.inputs["values"]},
+                    provider=waiting.urn)
+    assert rule in violated(late, waiting, cluster, group, policy)
+    early = resource("pulumi:providers:kubernetes", "k", dependsOn=[cluster.urn])
+    assert rule not in violated(resource("kubernetes:helm.sh/v3:Release", "cilium", {
+        "chart": "cilium", "values": eni.inputs["values"]}, provider=early.urn), early, cluster, group, policy)
