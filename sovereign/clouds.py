@@ -45,7 +45,7 @@ class CloudProfile:
     system_machine_type: str           # 4 vCPU / 16 GiB: DNS, gateway, agents
     # Hosts the model servers' weight prefetch needs through workload identity; `{region}` and
     # `{dns_suffix}` are the cluster's region and its partition's DNS suffix.
-    platform_hosts: tuple[str, ...]
+    platform_hosts: tuple[tuple[str, str], ...]   # (host template, why the model servers need it)
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
@@ -73,7 +73,11 @@ AWS = CloudProfile(
     network_cidr="10.10.0.0/16", public_subnets=True, pods_cidr=None, services_cidr=None, master_cidr=None,
     system_machine_type="m7i.xlarge",
     # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
-    platform_hosts=("*.s3.{region}.{dns_suffix}", "s3.{region}.{dns_suffix}", "sts.{region}.{dns_suffix}"),
+    platform_hosts=(
+        ("*.s3.{region}.{dns_suffix}", "the weight bucket, virtual-hosted (<bucket>.s3.<region>…)"),
+        ("s3.{region}.{dns_suffix}", "the weight bucket, path-style requests"),
+        ("sts.{region}.{dns_suffix}", "IRSA: AssumeRoleWithWebIdentity for the bucket reader's role"),
+    ),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
@@ -94,8 +98,12 @@ GCP = CloudProfile(
     master_cidr="172.16.0.0/28",
     system_machine_type="e2-standard-4",
     # GKE Workload Identity exchanges tokens with STS and IAM credentials, then reads GCS.
-    platform_hosts=("iamcredentials.googleapis.com", "oauth2.googleapis.com", "storage.googleapis.com",
-                    "sts.googleapis.com"),
+    platform_hosts=(
+        ("iamcredentials.googleapis.com", "Workload Identity: the service account's access token"),
+        ("oauth2.googleapis.com", "Google's token endpoint the client libraries call"),
+        ("storage.googleapis.com", "the weight bucket (GCS JSON and XML APIs)"),
+        ("sts.googleapis.com", "Workload Identity: the federated token exchange"),
+    ),
     lb_annotations=(),
     lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from ..diff.compare import gpu_cost
 from ..domain.decisions import RegionDecisions
+from ..domain.egress import platform_host_reasons
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
 from ..domain.stackfile import display_name
@@ -79,6 +80,9 @@ def details(plan: Plan) -> str:
             for verb in ("allowed", "denied"):
                 if hosts.get(verb):
                     lines += _wrap(", ".join(hosts[verb]), f"     {cloud:<4} {layer:<8} {verb:<8} ", 28)
+    for c in decided.clusters:
+        for host, why in platform_host_reasons(c.plan.cloud).items():
+            lines += _wrap(f"{host}: {why}", f"     {c.cloud:<4} {'serving':<8} {'allowed':<8} ", 28)
     lines.append("   resources by type")
     lines += [f"     {n:>4} × {t}" for t, n in sorted(Counter(r.type for r in plan.resources).items())]
     lines.append("   managed APIs  (requested first; rule that decided; hosts reached or reason)")

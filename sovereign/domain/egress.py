@@ -73,5 +73,10 @@ def egress_plan(verdicts: tuple[Verdict, ...], clouds: tuple[CloudSpec, ...], po
 
 def platform_hosts(cloud: CloudSpec) -> tuple[str, ...]:
     """Object store and workload-identity token endpoints of the cluster's own cloud region."""
-    return tuple(h.format(region=cloud.region.name, dns_suffix=cloud.region.dns_suffix)
-                 for h in profile(cloud.cloud).platform_hosts)
+    return tuple(platform_host_reasons(cloud))
+
+
+def platform_host_reasons(cloud: CloudSpec) -> dict[str, str]:
+    """Each platform host of the cluster's cloud region, with why the model servers need it."""
+    return {h.format(region=cloud.region.name, dns_suffix=cloud.region.dns_suffix): why
+            for h, why in profile(cloud.cloud).platform_hosts}

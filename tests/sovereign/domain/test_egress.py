@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sovereign.domain.egress import egress_plan, matches, platform_hosts
+from sovereign.domain.egress import egress_plan, matches, platform_host_reasons, platform_hosts
 from sovereign.domain.errors import InvalidInput
 from sovereign.domain.verdict import Verdict, evaluate_region
 from tests.support.domain import CATALOG, LLAMA, policy_of, region_spec
@@ -54,6 +54,10 @@ def test_model_servers_reach_their_own_clouds_object_store_and_token_endpoints()
     assert all(h.endswith(".amazonaws.com.cn") for h in platform_hosts(china))
     [gcp] = region_spec(clouds={"gcp": {"region": "europe-west3", "project": "sovereign-test"}}).clouds
     assert "storage.googleapis.com" in platform_hosts(gcp)
+    # Each declared once per cloud, with why the model servers need it (plan --verbose prints it).
+    for cloud in (aws, china, gcp):
+        reasons = platform_host_reasons(cloud)
+        assert tuple(reasons) == platform_hosts(cloud) and all(len(why) > 10 for why in reasons.values())
 
 
 def test_a_host_both_reached_and_blocked_is_refused_naming_both_providers():
