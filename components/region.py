@@ -83,7 +83,8 @@ class Region(pulumi.ComponentResource):
             provider = self.providers[cloud] = kit.provider(f"{region}-{cloud}", stateful.cloud,
                                                            dict(stateful.labels), self)
             self.caches[cloud] = kit.cache(f"{region}-{cloud}", WeightCacheArgs(
-                cloud=stateful.cloud, labels=stateful.labels, provider=provider),
+                cloud=stateful.cloud, labels=stateful.labels, provider=provider,
+                log_retention_days=decided.spec.log_retention_days),
                 pulumi.ResourceOptions(parent=self, providers=[provider]))
         for decision in decided.clusters:
             plan, cloud, kit = decision.plan, decision.cloud, KITS[decision.cloud]

@@ -5,6 +5,8 @@ per cloud, protected and retained, never parented to a cluster (a DR drill delet
 weights). The reader is per cluster: the workload identity through which the model servers' pods —
 and nothing else — read the bucket.
 
+Every read and write of the bucket is logged into a log bucket of its own (kept as long as the stack's audit trail).
+
 Cache outputs:   bucket_name  Output[str];  uri  Output[str] (`s3://…/models` / `gs://…/models`)
 Reader outputs:  service_account_values  dict   chart `serviceAccount` values binding the pods' identity
                  weights_values          dict   extra chart `weights` values (e.g. the bucket's region)
@@ -28,6 +30,7 @@ class WeightCacheArgs:
     cloud: CloudSpec                          # kept even when a drill tears the cloud's cluster down
     labels: Mapping[str, str]
     provider: pulumi.ProviderResource
+    log_retention_days: int                   # the bucket's access logs are kept this long
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from ..weights_args import WeightCacheArgs, WeightReaderArgs
 from .iam import STS_AUDIENCE
 
 NONCURRENT_DAYS = 30  # overwritten checkpoints stay restorable this long
+ACCESS_LOG_PREFIX = "weights/"
 
 
 class AwsWeightCache(pulumi.ComponentResource):
@@ -45,6 +46,7 @@ class AwsWeightCache(pulumi.ComponentResource):
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7}}], opts=child)
         aws.s3.BucketPolicy(f"{name}-weights", bucket=bucket, policy=self.bucket.arn.apply(_tls_only),
                             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[private])))
+        _access_logs(name, self.bucket, args.log_retention_days, child, keep)
         self.bucket_name = self.bucket.bucket
         self.uri = pulumi.Output.concat("s3://", self.bucket.bucket, f"/{WEIGHTS_PREFIX}")
         self.register_outputs({"bucketName": self.bucket_name, "uri": self.uri, "keyArn": self.key.arn})
@@ -65,6 +67,45 @@ class AwsWeightReader(pulumi.ComponentResource):
         self.service_account_values = {"awsRoleArn": role.arn}
         self.weights_values = {"awsRegion": args.plan.cloud.region.name}
         self.register_outputs({"roleArn": role.arn})
+
+
+def _access_logs(name: str, weights: aws.s3.Bucket, retention_days: int, child: pulumi.ResourceOptions,
+                 keep: pulumi.ResourceOptions) -> None:
+    """S3 server access logs of the weight bucket, into a private log bucket of their own: evidence of every
+    read and write. The log bucket takes SSE-S3 only (S3 cannot deliver access logs into an SSE-KMS bucket), and
+    only the logging service, for this source bucket, may write into it."""
+    logs = aws.s3.Bucket(f"{name}-weights-access-logs", force_destroy=False, opts=keep)
+    aws.s3.BucketOwnershipControls(f"{name}-weights-access-logs", bucket=logs.id,
+                                   rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+    private = aws.s3.BucketPublicAccessBlock(
+        f"{name}-weights-access-logs", bucket=logs.id, block_public_acls=True, block_public_policy=True,
+        ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-weights-access-logs", bucket=logs.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}], opts=child)
+    # Versioned: a log object overwritten or deleted stays recoverable for the retention, as evidence should.
+    aws.s3.BucketVersioning(f"{name}-weights-access-logs", bucket=logs.id,
+                            versioning_configuration={"status": "Enabled"}, opts=child)
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-weights-access-logs", bucket=logs.id,
+        rules=[{"id": "expire-logs", "status": "Enabled", "filter": {"prefix": ""},
+                "expiration": {"days": retention_days},
+                "noncurrent_version_expiration": {"noncurrent_days": retention_days}}], opts=child)
+    policy = aws.s3.BucketPolicy(
+        f"{name}-weights-access-logs", bucket=logs.id,
+        policy=pulumi.Output.all(logs.arn, weights.arn).apply(lambda a: _log_delivery(*a)),
+        opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[private])))
+    aws.s3.BucketLogging(f"{name}-weights", bucket=weights.id, target_bucket=logs.id, target_prefix=ACCESS_LOG_PREFIX,
+                         opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[policy])))
+
+
+def _log_delivery(logs_arn: str, source_arn: str) -> str:
+    """TLS only, and the S3 logging service may write access logs of the weight bucket, nothing else."""
+    deny_insecure = json.loads(_tls_only(logs_arn))["Statement"]
+    return json.dumps({"Version": "2012-10-17", "Statement": [*deny_insecure, {
+        "Sid": "S3ServerAccessLogs", "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject", "Resource": f"{logs_arn}/{ACCESS_LOG_PREFIX}*",
+        "Condition": {"ArnLike": {"aws:SourceArn": source_arn}}}]})
 
 
 def _tls_only(bucket_arn: str) -> str:

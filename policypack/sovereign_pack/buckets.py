@@ -1,10 +1,11 @@
-"""Weight buckets are private, encrypted and versioned — every bucket of the stack, since in a sovereign
-region a bucket holds model weights or nothing.
+"""Every bucket of the stack is private, encrypted and versioned: it holds model weights, or the access logs of the
+weight bucket (the target of a BucketLogging), which S3 can deliver only into an SSE-S3 bucket.
 
 s3-buckets-private-encrypted-versioned (stack) — pulumi-aws 7 configures a bucket through companion resources
   that name it by `bucket`: each `aws:s3/bucket:Bucket` (or BucketV2) needs a BucketPublicAccessBlock with all
   four switches on, a server-side-encryption configuration with SSE-KMS (`aws:kms` / `aws:kms:dsse`: the key
-  policy, not the bucket's cloud account alone, decides who may decrypt) and BucketVersioning `Enabled`.
+  policy, not the bucket's cloud account alone, decides who may decrypt) — SSE-S3 (`AES256`) for an access-log
+  bucket, the only encryption S3 delivers access logs into — and BucketVersioning `Enabled`.
   A companion belongs to the bucket when it depends on it (its `bucket` property dependency, or any
   dependency) or names it by the bucket's name; inline legacy arguments on the bucket count as well.
 gcs-buckets-private-versioned — `gcp:storage/bucket:Bucket`: uniform bucket-level access, public access
@@ -29,6 +30,7 @@ PUBLIC_ACCESS_BLOCK = ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
 SSE = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
 VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
+LOGGING = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
 BLOCK_SWITCHES = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 GCS_BUCKET = "gcp:storage/bucket:Bucket"
@@ -44,9 +46,18 @@ def _belongs(companion: PolicyResource, companion_props: dict, bucket: PolicyRes
     return isinstance(named, str) and named in (bucket_props.get("bucket"), bucket_props.get("id"))
 
 
-def _sse_ok(rules: list) -> bool:
-    return any(as_dict(dig(rule, "applyServerSideEncryptionByDefault")).get("sseAlgorithm") in KMS_ALGORITHMS
+def _sse_ok(rules: list, algorithms: tuple[str, ...]) -> bool:
+    return any(as_dict(dig(rule, "applyServerSideEncryptionByDefault")).get("sseAlgorithm") in algorithms
                for rule in rules)
+
+
+def _log_target(logging: PolicyResource, props: dict, bucket: PolicyResource, bucket_props: dict) -> bool:
+    """The bucket receives this BucketLogging's access logs."""
+    deps = list((logging.property_dependencies or {}).get("targetBucket", []))
+    if any(d is not None and d.urn == bucket.urn for d in deps):
+        return True
+    return props.get("targetBucket") in (bucket_props.get("bucket"), bucket_props.get("id")) and bool(
+        props.get("targetBucket"))
 
 
 def _check_s3(args: StackValidationArgs) -> Iterator[tuple[str, Optional[str]]]:
@@ -68,7 +79,10 @@ def _check_s3(args: StackValidationArgs) -> Iterator[tuple[str, Optional[str]]]:
         inline_sse = as_list(dig(bp, "serverSideEncryptionConfiguration", "rules")) \
             or as_list(dig(bp, "serverSideEncryptionConfiguration", "rule"))
         sse_rules = [rule for s in mine[SSE] for rule in as_list(props[s.urn].get("rules"))] + inline_sse
-        if not _sse_ok(sse_rules):
+        access_logs = any(_log_target(r, props[r.urn], bucket, bp) for r in resources if r.resource_type in LOGGING)
+        if access_logs and not _sse_ok(sse_rules, ("AES256",)):
+            problems.append("an access-log bucket without default encryption SSE-S3 (AES256)")
+        elif not access_logs and not _sse_ok(sse_rules, KMS_ALGORITHMS):
             problems.append("no default encryption with SSE-KMS (aws:kms)")
         statuses = [dig(props[v.urn], "versioningConfiguration", "status") for v in mine[VERSIONING]]
         inline_versioning = dig(bp, "versioning", "enabled") is True

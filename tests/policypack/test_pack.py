@@ -28,7 +28,7 @@ from tests.support.groups import RENDERED_RELEASES
 from tests.support.graph import Graph
 from tests.support.helm import REPO_ROOT
 from tests.support.policypack_harness import (
-    PACK_DIR, chart_children, explain, pack_python, resource, run, stack_env, stack_graph, violated,
+    PACK_DIR, explain, graph_of, pack_python, resource, run, stack_env, stack_graph, violated,
 )
 from tests.support.stacks import POLICY_FILE, STACKS
 from tests.support.tokens import T
@@ -429,11 +429,7 @@ def mutated_graph(plan, before, after) -> list[dict]:
     resources = copy.deepcopy(snapshot(plan)["resources"])
     if before is not None:
         resources = before(resources)
-    graph = []
-    for r in resources:
-        graph.append(r)
-        if r["type"] == T.HELM_CHART:
-            graph.extend(chart_children(r))
+    graph = graph_of(resources)
     return after(graph) if after is not None else graph
 
 

@@ -83,10 +83,15 @@ def chart_children(chart: dict) -> list[dict]:
 
 def stack_graph(plan) -> list[dict]:
     """The stack's resources as a preview registers them: the snapshot plus every chart's rendered objects."""
-    resources = snapshot(plan)["resources"]
+    return graph_of(snapshot(plan)["resources"])
+
+
+def graph_of(resources: list[dict]) -> list[dict]:
+    """Snapshot resources as the engine hands them to a pack, with every chart's rendered objects."""
     out = []
     for r in resources:
-        out.append(r)
+        # The snapshot's per-input dependencies are what the engine hands a pack as property dependencies.
+        out.append({**r, "propertyDependencies": r.get("dependencies") or {}})
         if r["type"] == T.HELM_CHART:
             out.extend(chart_children(r))
     return out

@@ -177,3 +177,30 @@ def cilium_supported_mode(graph: Graph, _decisions):
         if NOT_READY not in (group.inputs.get("taints") or []):
             yield (group.urn, "nodes untainted until Cilium's agent runs: pods may start unfenced",
                    "taint the group node.cilium.io/agent-not-ready=true:NoExecute")
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+BUCKET_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+
+
+@rule("s3-access-logs-into-an-sse-s3-bucket-of-their-own",
+      "Amazon S3 User Guide, enabling server access logging: the destination bucket's default encryption can only "
+      "be SSE-S3 (AES256), not SSE-KMS, and logging a bucket into itself logs its own log writes forever; "
+      "https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html")
+def access_log_target(graph: Graph, _decisions):
+    """S3 delivers no access log into an SSE-KMS bucket: the evidence would silently never arrive."""
+    for logging in graph.of_type(BUCKET_LOGGING):
+        target = graph.linked(logging, "targetBucket", BUCKET)
+        source = graph.linked(logging, "bucket", BUCKET)
+        if target is None:
+            continue
+        if source is not None and source.urn == target.urn:
+            yield logging.urn, "logs a bucket into itself", "log into a bucket of its own"
+        for sse in graph.of_type(BUCKET_SSE):
+            if graph.linked(sse, "bucket", BUCKET) == target:
+                algorithms = {(r.get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+                              for r in sse.inputs.get("rules") or []}
+                if algorithms - {"AES256"}:
+                    yield (logging.urn, f"its target bucket is encrypted with {', '.join(sorted(a for a in algorithms if a))}",
+                           "encrypt the log bucket with SSE-S3 (AES256)")

@@ -111,30 +111,53 @@ def test_weights_come_from_the_regions_bucket_through_workload_identity(plans, r
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_weight_caches_are_private_encrypted_versioned_and_protected(plans, stack):
+def test_weight_caches_are_private_encrypted_versioned_protected_and_logged(plans, stack):
     plan = plans[stack]
+    graph = Graph.of(plan)
     clouds = {c.cloud for c in plan.spec.clouds}
+    retention = plan.spec.log_retention_days
     if "aws" in clouds:
-        [bucket] = Graph.of(plan).all(T.S3_BUCKET)
-        assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
-        assert bucket.inputs.get("forceDestroy") is False
-        [block] = Graph.of(plan).all(T.S3_PUBLIC_ACCESS_BLOCK)
-        assert all(block.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                              "restrictPublicBuckets"))
-        [sse] = Graph.of(plan).all(T.S3_ENCRYPTION)
-        default = sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
-        assert default["sseAlgorithm"] == "aws:kms" and default["kmsMasterKeyId"].startswith("arn:")
-        [versioning] = Graph.of(plan).all(T.S3_VERSIONING)
-        assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
-        [policy] = Graph.of(plan).all(T.S3_POLICY)
-        assert json.loads(policy.inputs["policy"])["Statement"][0]["Condition"] == {
-            "Bool": {"aws:SecureTransport": "false"}}
+        buckets = {b.name.removeprefix(f"{plan.spec.name}-aws-"): b for b in graph.all(T.S3_BUCKET)}
+        assert set(buckets) == {"weights", "weights-access-logs"}
+        for bucket in buckets.values():   # the weights and the evidence of their use outlive any teardown
+            assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
+            assert bucket.inputs.get("forceDestroy") is False
+        for block in graph.all(T.S3_PUBLIC_ACCESS_BLOCK):
+            assert all(block.inputs[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                  "restrictPublicBuckets"))
+        sse = {graph.deps(e, T.S3_BUCKET)[0].name: e.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+               for e in graph.all(T.S3_ENCRYPTION)}
+        weights, logs = buckets["weights"], buckets["weights-access-logs"]
+        assert sse[weights.name]["sseAlgorithm"] == "aws:kms" and sse[weights.name]["kmsMasterKeyId"].startswith("arn:")
+        assert sse[logs.name] == {"sseAlgorithm": "AES256"}   # S3 delivers no access log into SSE-KMS
+        versioned = {graph.deps(v, T.S3_BUCKET)[0].urn for v in graph.all(T.S3_VERSIONING)
+                     if v.inputs["versioningConfiguration"]["status"] == "Enabled"}
+        assert versioned == {weights.urn, logs.urn}   # the logs too: an overwritten log stays recoverable
+        for policy in graph.all(T.S3_POLICY):
+            assert json.loads(policy.inputs["policy"])["Statement"][0]["Condition"] == {
+                "Bool": {"aws:SecureTransport": "false"}}
+        [logging] = graph.all("aws:s3/bucketLogging:BucketLogging")
+        assert {b.urn for b in graph.deps(logging, T.S3_BUCKET)} == {weights.urn, logs.urn}
+        assert logging.inputs["targetPrefix"] == "weights/"
+        expiry = [r for r in graph.all("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+                  if graph.deps(r, T.S3_BUCKET) == [logs]]
+        assert [(rule["expiration"]["days"], rule["noncurrentVersionExpiration"]["noncurrentDays"])
+                for r in expiry for rule in r.inputs["rules"]] == [(retention, retention)]
     if "gcp" in clouds:
-        [bucket] = Graph.of(plan).all(T.GCS_BUCKET)
-        assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
-        assert bucket.inputs["uniformBucketLevelAccess"] is True
-        assert bucket.inputs["publicAccessPrevention"] == "enforced"
-        assert bucket.inputs["versioning"] == {"enabled": True}
+        buckets = {b.name.removeprefix(f"{plan.spec.name}-gcp-"): b for b in graph.all(T.GCS_BUCKET)}
+        assert set(buckets) == {"weights", "weights-access-logs"}
+        for bucket in buckets.values():
+            assert bucket.options.get("protect") and bucket.options.get("retainOnDelete")
+            assert bucket.inputs["uniformBucketLevelAccess"] is True
+            assert bucket.inputs["publicAccessPrevention"] == "enforced"
+        weights, logs = buckets["weights"], buckets["weights-access-logs"]
+        assert weights.inputs["versioning"] == {"enabled": True}
+        assert weights.inputs["logging"]["logObjectPrefix"] == "weights"
+        assert graph.deps(weights, T.GCS_BUCKET) == [logs]   # usage logs go into the log bucket
+        assert logs.inputs["versioning"] == {"enabled": True}
+        assert logs.inputs["lifecycleRules"] == [
+            {"action": {"type": "Delete"}, "condition": {"age": retention}},
+            {"action": {"type": "Delete"}, "condition": {"daysSinceNoncurrentTime": retention, "withState": "ARCHIVED"}}]
 
 
 @pytest.mark.parametrize("stack", STACKS)

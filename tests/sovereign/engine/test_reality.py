@@ -309,3 +309,22 @@ def test_the_eks_fqdn_fence_runs_cilium_in_eni_mode_alone_on_tainted_nodes():
     early = resource("pulumi:providers:kubernetes", "k", dependsOn=[cluster.urn])
     assert rule not in violated(resource("kubernetes:helm.sh/v3:Release", "cilium", {
         "chart": "cilium", "values": eni.inputs["values"]}, provider=early.urn), early, cluster, group, policy)
+
+
+def test_s3_access_logs_go_into_an_sse_s3_bucket_of_their_own():
+    rule = "s3-access-logs-into-an-sse-s3-bucket-of-their-own"
+    weights, logs = resource("aws:s3/bucket:Bucket", "weights"), resource("aws:s3/bucket:Bucket", "logs")
+
+    def encrypted(bucket: RegisteredResource, algorithm: str) -> RegisteredResource:
+        return resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                        f"{bucket.name}-sse", {"bucket": bucket.name, "rules": [
+                            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm}}]},
+                        dependencies={"bucket": [bucket.urn]})
+
+    def logging(target: RegisteredResource) -> RegisteredResource:
+        return resource("aws:s3/bucketLogging:BucketLogging", "log", {
+            "bucket": "weights", "targetBucket": target.name, "targetPrefix": "weights/"},
+            dependencies={"bucket": [weights.urn], "targetBucket": [target.urn]})
+    assert violated(weights, logs, encrypted(logs, "AES256"), logging(logs)) == set()
+    assert violated(weights, logs, encrypted(logs, "aws:kms"), logging(logs)) == {rule}
+    assert violated(weights, encrypted(weights, "AES256"), logging(weights)) == {rule}
