@@ -129,7 +129,8 @@ def _cost(decided: RegionDecisions) -> str:
     def of(clusters) -> dict[str, float]:
         return gpu_cost({"clusters": [c.plan.to_dict() for c in clusters], "sizing": [f.to_dict() for f in decided.fits]})
     total = of(decided.clusters)
-    per_cloud = "; ".join(f"{c.cloud} ${of([c])['min']:,.2f}–{of([c])['max']:,.2f}" for c in decided.clusters)
+    per_cloud = "; ".join(f"{c.cloud} ${cost['min']:,.2f}–{cost['max']:,.2f}"
+                          for c, cost in ((c, of([c])) for c in decided.clusters))
     return (f"${total['min']:,.2f}/h at min replicas, ${total['max']:,.2f}/h at max"
             + (f" ({per_cloud})" if len(decided.clusters) > 1 else "")
             + ": GPU nodes at reference-region list prices (system nodes, load balancers, NAT and storage not included)")

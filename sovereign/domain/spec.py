@@ -240,7 +240,8 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     maintenance = _maintenance(r, get(ours, "maintenance"))
     retention = get(ours, "logRetentionDays", DEFAULT_RETENTION_DAYS)
     if retention not in CLOUDWATCH_RETENTION_DAYS or isinstance(retention, bool):
-        r.error("sovereign:logRetentionDays", f"{retention!r} is not a retention CloudWatch Logs takes",
+        shown = repr(retention) if isinstance(retention, str) else retention
+        r.error("sovereign:logRetentionDays", f"{shown} is not a retention CloudWatch Logs takes",
                 f"use one of: {', '.join(map(str, CLOUDWATCH_RETENTION_DAYS))}")
     if r.errors:
         raise InvalidInput(r.errors)

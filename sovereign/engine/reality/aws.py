@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 
 from ...catalog import load_catalog
 from ...domain.evidence import CLOUDWATCH_RETENTION_DAYS
@@ -204,3 +205,33 @@ def access_log_target(graph: Graph, _decisions):
                 if algorithms - {"AES256"}:
                     yield (logging.urn, f"its target bucket is encrypted with {', '.join(sorted(a for a in algorithms if a))}",
                            "encrypt the log bucket with SSE-S3 (AES256)")
+
+
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+ROLE = "aws:iam/role:Role"
+FLOW_LOG_INTERVALS = (60, 600)
+
+
+@rule("vpc-flow-logs-deliverable-to-cloudwatch",
+      "Amazon VPC User Guide, publish flow logs to CloudWatch Logs: CreateFlowLogs needs a delivery role "
+      "(DeliverLogsPermissionArn) that vpc-flow-logs.amazonaws.com may assume, and takes a maximum aggregation "
+      "interval of 60 or 600 seconds; https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html")
+def flow_logs_deliverable(graph: Graph, _decisions):
+    """Without the role, or with one the service cannot assume, the flow log is refused or never delivers."""
+    for flow in graph.of_type(FLOW_LOG):
+        if flow.inputs.get("maxAggregationInterval", 600) not in FLOW_LOG_INTERVALS:
+            yield flow.urn, "maxAggregationInterval must be 60 or 600", "use 60 (or 600) seconds"
+        if flow.inputs.get("logDestinationType", "cloud-watch-logs") != "cloud-watch-logs":
+            continue
+        role = graph.linked(flow, "iamRoleArn", ROLE)
+        principals = [str(s.get("Principal")) for s in _statements(role.inputs.get("assumeRolePolicy"))] if role else []
+        if role is None or not any("vpc-flow-logs.amazonaws.com" in p for p in principals):
+            yield (flow.urn, "publishes to CloudWatch Logs without a role vpc-flow-logs.amazonaws.com may assume",
+                   "give it an iamRoleArn trusting vpc-flow-logs.amazonaws.com, allowed to write its log group")
+
+
+def _statements(policy) -> list[dict]:
+    try:
+        return list(json.loads(policy).get("Statement") or []) if isinstance(policy, str) else []
+    except ValueError:
+        return []

@@ -95,3 +95,27 @@ def maintenance_window_long_enough(graph: Graph, _decisions):
         if hours < MIN_HOURS_IN_32_DAYS:
             yield (cluster.urn, f"its window ({window.get('recurrence')}, {start:%H:%M}-{end:%H:%M} UTC) allows "
                    f"{hours} h in some 32 days", f"allow at least {MIN_HOURS_IN_32_DAYS} h: more days or longer windows")
+
+
+GCS_BUCKET = "gcp:storage/bucket:Bucket"
+GCS_BUCKET_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
+USAGE_LOG_WRITER = "group:cloud-storage-analytics@google.com"
+
+
+@rule("gcs-usage-logs-writable-by-storage-analytics",
+      "Cloud Storage, usage logs & storage logs: the log bucket must grant cloud-storage-analytics@google.com "
+      "write access (roles/storage.objectCreator), or no log is ever delivered; "
+      "https://cloud.google.com/storage/docs/access-logs")
+def usage_logs_writable(graph: Graph, _decisions):
+    """A bucket's `logging.logBucket` is written by Google's analytics group, which needs a grant there."""
+    for bucket in graph.of_type(GCS_BUCKET):
+        if not (bucket.inputs.get("logging") or {}).get("logBucket"):
+            continue
+        target = graph.linked(bucket, "logging", GCS_BUCKET)
+        granted = any(m.inputs.get("member") == USAGE_LOG_WRITER and m.inputs.get("role") in (
+                      "roles/storage.objectCreator", "roles/storage.legacyBucketWriter")
+                      and target is not None and graph.linked(m, "bucket", GCS_BUCKET) == target
+                      for m in graph.of_type(GCS_BUCKET_MEMBER))
+        if not granted:
+            yield (bucket.urn, "its usage logs go to a bucket cloud-storage-analytics@google.com may not write",
+                   f"grant {USAGE_LOG_WRITER} roles/storage.objectCreator on the log bucket")

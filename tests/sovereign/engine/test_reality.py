@@ -3,6 +3,8 @@ stack plans clean under all of them."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sovereign.engine.graph import RegisteredResource
@@ -328,3 +330,37 @@ def test_s3_access_logs_go_into_an_sse_s3_bucket_of_their_own():
     assert violated(weights, logs, encrypted(logs, "AES256"), logging(logs)) == set()
     assert violated(weights, logs, encrypted(logs, "aws:kms"), logging(logs)) == {rule}
     assert violated(weights, encrypted(weights, "AES256"), logging(weights)) == {rule}
+
+
+def test_vpc_flow_logs_reach_cloudwatch_through_a_role_the_service_may_assume():
+    rule = "vpc-flow-logs-deliverable-to-cloudwatch"
+
+    def role(service: str) -> RegisteredResource:
+        return resource("aws:iam/role:Role", "flow", {"assumeRolePolicy": json.dumps({"Statement": [
+            {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}]})})
+
+    def flow(by: RegisteredResource | None, interval: int = 60) -> RegisteredResource:
+        return resource("aws:ec2/flowLog:FlowLog", "flow", {"logDestinationType": "cloud-watch-logs",
+                                                            "maxAggregationInterval": interval},
+                        dependencies={"iamRoleArn": [by.urn]} if by else {})
+    good = role("vpc-flow-logs.amazonaws.com")
+    assert rule not in violated(good, flow(good))
+    assert rule in violated(flow(None))
+    assert rule in violated(role("ec2.amazonaws.com"), flow(role("ec2.amazonaws.com")))
+    assert rule in violated(good, flow(good, interval=300))
+
+
+def test_gcs_usage_logs_go_to_a_bucket_storage_analytics_may_write():
+    rule = "gcs-usage-logs-writable-by-storage-analytics"
+    logs = resource("gcp:storage/bucket:Bucket", "logs")
+    weights = resource("gcp:storage/bucket:Bucket", "weights", {"logging": {"logBucket": "logs"}},
+                       dependencies={"logging": [logs.urn]})
+    grant = resource("gcp:storage/bucketIAMMember:BucketIAMMember", "grant", {
+        "member": "group:cloud-storage-analytics@google.com", "role": "roles/storage.objectCreator"},
+        dependencies={"bucket": [logs.urn]})
+    assert rule not in violated(logs, weights, grant)
+    assert rule in violated(logs, weights)
+    elsewhere = resource("gcp:storage/bucketIAMMember:BucketIAMMember", "grant", {
+        "member": "group:cloud-storage-analytics@google.com", "role": "roles/storage.objectCreator"},
+        dependencies={"bucket": [weights.urn]})
+    assert rule in violated(logs, weights, elsewhere)
