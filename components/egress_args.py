@@ -5,9 +5,12 @@ Each fence renders its cluster's FenceHosts (decided once in the domain layer) a
                   traffic the workloads need, the platform hosts for the serving pods' weight prefetch,
                   and the allowed managed-API hosts on 443 for the gateway's pods only, through the FQDN
                   policy kind the cloud enforces;
-  network layer — the VPC / VPC network blocks every denied host whatever the pod layer says.
+  network layer — for every pod and node of the VPC / VPC network, first match wins: every denied host
+                  blocked, the allowed hosts (verdicts', platform and node hosts) let through, the rest blocked.
 Outputs (same names on both clouds):
-  hosts   dict[str, dict[str, list[str]]]  layer → {"allowed": [...], "denied": [...]} as rendered
+  hosts   dict[str, dict[str, list[str]]]  as rendered, lists in the order the layer evaluates them:
+          pod     → {"allowed": the gateway's hosts, "serving": the model servers' hosts, "denied": []}
+          network → {"denied": [...], "allowed": [...], "catchAll": ["*"]}
 """
 
 from __future__ import annotations
@@ -33,3 +36,8 @@ class EgressFenceArgs:
     # The cluster's policy enforcer, which also registers the policy kinds it reads (Cilium's CRDs): policies
     # are created after it. None where the dataplane enforces from the start.
     enforcer: pulumi.Resource | None = None
+
+
+def fence_hosts(fence: FenceHosts, network: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:
+    """The `hosts` output: the pod layer only allows (its default deny closes the rest), the network layer as rendered."""
+    return {"pod": {"allowed": list(fence.gateway), "serving": list(fence.serving), "denied": []}, "network": network}

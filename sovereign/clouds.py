@@ -28,6 +28,17 @@ class CatalogFields:
     accelerator_type: bool             # a node pool names its GPU by an accelerator type (GKE)
 
 
+# Public registries of the images both clouds pull (vLLM and the AWS CLI on Docker Hub, LiteLLM on GHCR) with their
+# blob hosts, as the vendors name them, until the images come from in-region mirrors the stack creates.
+PUBLIC_REGISTRIES = (
+    ("registry-1.docker.io", "Docker Hub's registry API: vLLM and AWS CLI images, until in-region mirrors"),
+    ("auth.docker.io", "Docker Hub's pull token"),
+    ("production.cloudflare.docker.com", "Docker Hub's layer CDN"),
+    ("ghcr.io", "GitHub's registry: the LiteLLM gateway image, until in-region mirrors"),
+    ("pkg-containers.githubusercontent.com", "GitHub's registry layer storage"),
+)
+
+
 @dataclass(frozen=True)
 class CloudProfile:
     id: str                            # "aws" | "gcp": the key under sovereign:clouds
@@ -46,6 +57,9 @@ class CloudProfile:
     # Hosts the model servers' weight prefetch needs through workload identity; `{region}` and
     # `{dns_suffix}` are the cluster's region and its partition's DNS suffix.
     platform_hosts: tuple[tuple[str, str], ...]   # (host template, why the model servers need it)
+    # What the nodes and the system pods outside the fenced namespaces need besides those: the network layer is an
+    # allowlist, so each is let through there (never to the fenced pods), with why. Same templates.
+    node_hosts: tuple[tuple[str, str], ...]
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
@@ -74,9 +88,23 @@ AWS = CloudProfile(
     system_machine_type="m7i.xlarge",
     # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
     platform_hosts=(
-        ("*.s3.{region}.{dns_suffix}", "the weight bucket, virtual-hosted (<bucket>.s3.<region>…)"),
+        ("*.s3.{region}.{dns_suffix}", "the weight bucket, virtual-hosted (<bucket>.s3.<region>…); ECR's image layers"),
         ("s3.{region}.{dns_suffix}", "the weight bucket, path-style requests"),
         ("sts.{region}.{dns_suffix}", "IRSA: AssumeRoleWithWebIdentity for the bucket reader's role"),
+    ),
+    node_hosts=(
+        ("*.{region}.eks.{dns_suffix}", "the cluster's API endpoint (<id>.<gr>.<region>.eks…): kubelets, Cilium"),
+        ("api.ecr.{region}.{dns_suffix}", "ECR's API: the image pull token for EKS add-on images"),
+        ("*.dkr.ecr.{region}.{dns_suffix}", "EKS add-on images (<account>.dkr.ecr.<region>…); their layers come "
+                                            "from S3 (prod-<region>-starport-layer-bucket)"),
+        ("ec2.{region}.{dns_suffix}", "Cilium's operator attaches ENIs and assigns pod addresses (ENI mode); the EBS "
+                                      "CSI controller"),
+        ("*.ec2.internal", "EC2 private host names in us-east-1 (ip-10-10-….ec2.internal), which DNS Firewall filters"),
+        ("*.{region}.compute.internal", "EC2 private host names in the other regions"),
+        *PUBLIC_REGISTRIES,
+        ("quay.io", "Cilium's images (quay.io/cilium/*), until in-region mirrors"),
+        ("*.quay.io", "Quay's layer CDN (cdn01.quay.io, …)"),
+        ("nvcr.io", "the NVIDIA device plugin's image (nvcr.io/nvidia/k8s-device-plugin), until in-region mirrors"),
     ),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
@@ -103,6 +131,16 @@ GCP = CloudProfile(
         ("oauth2.googleapis.com", "Google's token endpoint the client libraries call"),
         ("storage.googleapis.com", "the weight bucket (GCS JSON and XML APIs)"),
         ("sts.googleapis.com", "Workload Identity: the federated token exchange"),
+    ),
+    node_hosts=(
+        # Private Google Access: these names resolve to private.googleapis.com (egress_network's private zones).
+        ("*.googleapis.com", "Private Google Access: every Google API the nodes and GKE's agents call (logging, "
+                             "monitoring, container analysis, the weight bucket), on Google's own network"),
+        ("gcr.io", "Private Google Access: GKE's system images and the Google Cloud CLI image (gcr.io)"),
+        ("*.gcr.io", "Private Google Access: GKE's system images (gke.gcr.io, …)"),
+        ("pkg.dev", "Private Google Access: Artifact Registry"),
+        ("*.pkg.dev", "Private Google Access: GKE's and Artifact Registry's images (<region>-docker.pkg.dev, …)"),
+        *PUBLIC_REGISTRIES,
     ),
     lb_annotations=(),
     lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,

@@ -3,9 +3,9 @@
 pod layer     — Cilium, the cluster's CNI (egress_cilium), enforces the shared NetworkPolicies (pod_fence: default deny,
                 DNS, gateway → model servers) plus two CiliumNetworkPolicies: the gateway's pods may
                 reach the allowed managed-API hosts on 443, the model servers the platform hosts (S3, STS).
-network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC: ALLOW the allowed hosts,
-                BLOCK (NXDOMAIN) every denied provider's host, for every pod and node; its evidence
-                (evidence): VPC flow logs and resolver query logs.
+network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC, for every pod and node: BLOCK
+                (NXDOMAIN) every denied provider's host, ALLOW the allowed hosts, BLOCK every other name; its
+                evidence (evidence): VPC flow logs and resolver query logs.
 Hostnames come from the cluster's FenceHosts as they are; nothing is decided here.
 """
 
@@ -16,10 +16,10 @@ from typing import Optional
 import pulumi
 
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
-from ..egress_args import EgressFenceArgs
+from ..egress_args import EgressFenceArgs, fence_hosts
 from ..k8s.pod_fence import network_policies
 from .egress_cilium import fqdn_policy
-from .egress_dns import dns_firewall
+from .egress_dns import CATCH_ALL, dns_firewall
 from .evidence import vpc_evidence
 
 
@@ -47,5 +47,5 @@ class AwsEgressFence(pulumi.ComponentResource):
         vpc_evidence(name, args.network_id, args.plan.log_retention_days, on_cloud)
 
         # The pod layer only allows (its default deny closes the rest); `*.x` is rendered `**.x` there.
-        self.hosts = {"pod": {"allowed": gateway, "denied": []}, "network": {"allowed": allowed, "denied": denied}}
+        self.hosts = fence_hosts(fence, network={"denied": denied, "allowed": allowed, "catchAll": [CATCH_ALL]})
         self.register_outputs({"hosts": self.hosts})

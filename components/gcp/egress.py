@@ -3,7 +3,7 @@
 Pod layer: pod_fence's default deny, DNS and gateway → model server NetworkPolicies; an
 FQDNNetworkPolicy for the gateway's pods (the allowed managed-API hosts) and one for the model servers
 (the GCP platform hosts), plus the GKE metadata server for the model servers' Workload Identity.
-Network layer: see egress_network. Hosts come from the cluster's FenceHosts unchanged; `hosts` reports them as rendered.
+Network layer: see egress_network — an allowlist for every pod and node of the network. Hosts come from the cluster's FenceHosts unchanged; `hosts` reports them as rendered.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Optional
 import pulumi
 
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
-from ..egress_args import EgressFenceArgs
+from ..egress_args import EgressFenceArgs, fence_hosts
 from ..k8s.pod_fence import network_policies
 from .egress_network import network_layer
 from .egress_pod import fqdn_policy, metadata_server_policy
@@ -41,6 +41,5 @@ class GcpEgressFence(pulumi.ComponentResource):
         network = network_layer(name, args.plan, fence, args.network_id,
                                 pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster]))
 
-        # The pod layer only allows; what it does not allow, its default deny closes.
-        self.hosts = {"pod": {"allowed": gateway_hosts, "denied": []}, "network": network}
+        self.hosts = fence_hosts(fence, network)
         self.register_outputs({"hosts": self.hosts})

@@ -27,6 +27,8 @@ def build_network(name: str, region: str, plan: Network, opts: pulumi.ResourceOp
         f"{name}-network",
         auto_create_subnetworks=False,  # only the plan's ranges, no /20 in every region
         routing_mode="REGIONAL",
+        # The egress allowlist (egress_network) before classic rules: a classic egress allow can't pre-empt its deny.
+        network_firewall_policy_enforcement_order="BEFORE_CLASSIC_FIREWALL",
         opts=opts,
     )
     subnetwork = gcp.compute.Subnetwork(

@@ -14,7 +14,7 @@ from typing import Sequence
 
 from ..diff.compare import gpu_cost
 from ..domain.decisions import RegionDecisions
-from ..domain.egress import platform_host_reasons
+from ..domain.egress import declared_host_reasons, platform_host_reasons
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
 from ..domain.stackfile import display_name
@@ -47,8 +47,10 @@ def readiness(plan: Plan) -> str:
     for c in decided.clusters:
         fence = c.fence
         _field(lines, f"fence {c.cloud}", f"gateway → {_hosts(fence.gateway)}; model servers → "
-               f"{len(fence.serving)} platform hosts; network blocks {len(fence.denied)} name(s) of "
-               f"{', '.join(sorted(decided.egress.denied_by_provider)) or 'no denied provider'}")
+               f"{len(fence.serving)} platform hosts; network (every pod and node) blocks {len(fence.denied)} "
+               f"name(s) of {', '.join(sorted(decided.egress.denied_by_provider)) or 'no denied provider'}, "
+               f"allows {len(fence.allowed)} ({len(fence.allowed) - len(fence.gateway)} declared for the cloud: "
+               "--verbose), blocks every other name")
     _field(lines, "capacity", _capacity(decided))
     _field(lines, "cost", _cost(decided))
     _field(lines, "disruption", _disruption(decided))
@@ -74,15 +76,19 @@ def details(plan: Plan) -> str:
         model = next(m for m in spec.models if m.id == f.model)
         lines.append(f"     {f.cloud:<4} {release_name(f.model):<32} {f.tensor_parallel} GPU/replica × "
                      f"{model.replicas.min}-{model.replicas.max} replicas on {f.gpu}")
-    lines.append("   egress        (per cloud and layer: the hosts each fence layer renders, as the plan registered them)")
+    lines.append("   egress        (per cloud and layer: the hosts each fence layer renders, as the plan registered them, "
+                 "in the order the layer evaluates them)")
     for cloud, layers in sorted((plan.outputs.get("egress") or {}).items()):
         for layer, hosts in sorted(layers.items()):
-            for verb in ("allowed", "denied"):
-                if hosts.get(verb):
-                    lines += _wrap(", ".join(hosts[verb]), f"     {cloud:<4} {layer:<8} {verb:<8} ", 28)
+            for verb, listed in hosts.items():
+                if listed:
+                    lines += _wrap(", ".join(listed), f"     {cloud:<4} {layer:<8} {verb:<8} ", 28)
+    lines.append("   declared      (hosts allowed for the cloud, not for a managed API, and why)")
     for c in decided.clusters:
-        for host, why in platform_host_reasons(c.plan.cloud).items():
-            lines += _wrap(f"{host}: {why}", f"     {c.cloud:<4} {'serving':<8} {'allowed':<8} ", 28)
+        serving = platform_host_reasons(c.plan.cloud)
+        for host, why in declared_host_reasons(c.plan.cloud).items():
+            who = "serving" if host in serving else "nodes"
+            lines += _wrap(f"{host}: {why}", f"     {c.cloud:<4} {who:<8} ", 19)
     lines.append("   resources by type")
     lines += [f"     {n:>4} × {t}" for t, n in sorted(Counter(r.type for r in plan.resources).items())]
     lines.append("   managed APIs  (requested first; rule that decided; hosts reached or reason)")

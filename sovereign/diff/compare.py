@@ -260,8 +260,8 @@ def topology(snap: dict[str, Any] | None) -> dict[str, Any] | None:
                        "maxNodes": p.get("maxNodes"), "models": list(p.get("models") or [])}
                       for p in c.get("gpuPools") or []],
             "gateway": bool(has_gateway),
-            "allowedHosts": sorted({h for layer in ((snap.get("egress") or {}).get(cloud) or {}).values()
-                                    for h in (layer or {}).get("allowed", [])}),
+            # The managed-API hosts the gateway reaches (the network layer also holds the cloud's declared hosts).
+            "allowedHosts": sorted((((snap.get("egress") or {}).get(cloud) or {}).get("pod") or {}).get("allowed", [])),
         })
     apis = [{"provider": v["provider"], "state": verdict_state(v), "hosts": list(v.get("hosts") or [])}
             for v in snap.get("verdicts", []) if v.get("requested")]

@@ -28,15 +28,14 @@ class FenceHosts:
 
     Pod layer:     `gateway` — what the gateway's pods may reach on 443 (the reachable verdicts' hosts);
                    `serving` — what the model servers may reach (their cloud's platform hosts).
-    Network layer: `allowed` — let through for every pod and node; `denied` — every name of every denied
-                   provider (`*.x` = any name below x); `denied_exact` — those without a wildcard, for
-                   layers that take exact names only (FQDN firewall objects).
+    Network layer, for every pod and node, first match wins: `denied` — every name of every denied provider
+                   (`*.x` = any name below x), blocked; `allowed` — the gateway's hosts, the platform hosts and
+                   the cloud's node hosts, let through; everything else blocked.
     """
     gateway: tuple[str, ...]
     serving: tuple[str, ...]
     allowed: tuple[str, ...]
     denied: tuple[str, ...]
-    denied_exact: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -101,5 +100,5 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
 
 
 def _fence(egress: EgressPlan, cloud: str) -> FenceHosts:
-    return FenceHosts(gateway=egress.allowed, serving=egress.platform[cloud], allowed=egress.allowed,
-                      denied=egress.denied, denied_exact=egress.exact_denied)
+    return FenceHosts(gateway=egress.allowed, serving=egress.platform[cloud], allowed=egress.network[cloud],
+                      denied=egress.denied)

@@ -7,8 +7,13 @@
             layer's default deny already keeps them closed.
 `platform_hosts` (per cloud) are not managed APIs: the object store and token endpoints the model
 servers' weight prefetch needs through workload identity. Only the serving pods get them.
-A host that is both allowed and denied (directly or through a `*.` wildcard) would make the layers
-disagree, so it is a policy error, reported before anything is built.
+`network` (per cloud) is the network layer's allowlist, for every pod and node: `allowed`, the platform hosts and
+the cloud's node hosts (cluster API, registries, …), each declared once in the cloud's profile with why. The
+layer evaluates, first match wins: `denied` blocked, `network` allowed, everything else blocked.
+A host that is allowed and falls under a denied name or `*.` wildcard would make the layers disagree, so it
+is a policy error, reported before anything is built. The reverse — a denied name under an allowed wildcard
+(Gemini's generativelanguage.googleapis.com under GCP's `*.googleapis.com`) — is what `denied` coming first
+is for.
 """
 
 from __future__ import annotations
@@ -31,20 +36,14 @@ class EgressPlan:
     allowed_by_provider: Mapping[str, tuple[str, ...]]
     denied_by_provider: Mapping[str, tuple[str, ...]]
     platform: Mapping[str, tuple[str, ...]]  # cloud → platform_hosts(cloud), for the serving pods
-
-    @property
-    def exact_denied(self) -> tuple[str, ...]:
-        return tuple(h for h in self.denied if not h.startswith("*."))
-
-    @property
-    def wildcard_denied(self) -> tuple[str, ...]:
-        return tuple(h for h in self.denied if h.startswith("*."))
+    network: Mapping[str, tuple[str, ...]]   # cloud → the network layer's allowlist
 
     def to_dict(self) -> dict[str, Any]:
         return {"allowed": list(self.allowed), "denied": list(self.denied),
                 "allowedByProvider": {p: list(h) for p, h in sorted(self.allowed_by_provider.items())},
                 "deniedByProvider": {p: list(h) for p, h in sorted(self.denied_by_provider.items())},
-                "platform": {c: list(h) for c, h in sorted(self.platform.items())}}
+                "platform": {c: list(h) for c, h in sorted(self.platform.items())},
+                "network": {c: list(h) for c, h in sorted(self.network.items())}}
 
 
 def matches(pattern: str, host: str) -> bool:
@@ -56,8 +55,9 @@ def matches(pattern: str, host: str) -> bool:
 
 def egress_plan(verdicts: tuple[Verdict, ...], clouds: tuple[CloudSpec, ...], policy_file: str) -> EgressPlan:
     platform = {c.cloud: platform_hosts(c) for c in clouds}
+    declared = {c.cloud: tuple(declared_host_reasons(c)) for c in clouds}
     allowed_by = {v.provider: v.hosts + v.auth_hosts for v in verdicts if v.reachable}
-    allowed_by_with_platform = {**allowed_by, **{f"platform ({c})": hosts for c, hosts in platform.items()}}
+    allowed_by_with_platform = {**allowed_by, **{f"platform ({c})": hosts for c, hosts in declared.items()}}
     denied_by = {v.provider: v.blocked_hosts for v in verdicts if not v.allowed}
     allowed = tuple(sorted({h for hosts in allowed_by.values() for h in hosts}))
     denied = tuple(sorted({h for hosts in denied_by.values() for h in hosts}))
@@ -68,7 +68,8 @@ def egress_plan(verdicts: tuple[Verdict, ...], clouds: tuple[CloudSpec, ...], po
                for denied_provider, blocked in denied_by.items() for pattern in blocked if matches(pattern, host)]
     if clashes:
         raise InvalidInput(clashes)
-    return EgressPlan(allowed, denied, allowed_by, denied_by, platform)
+    network = {c: tuple(sorted({*allowed, *hosts})) for c, hosts in declared.items()}
+    return EgressPlan(allowed, denied, allowed_by, denied_by, platform, network)
 
 
 def platform_hosts(cloud: CloudSpec) -> tuple[str, ...]:
@@ -78,5 +79,13 @@ def platform_hosts(cloud: CloudSpec) -> tuple[str, ...]:
 
 def platform_host_reasons(cloud: CloudSpec) -> dict[str, str]:
     """Each platform host of the cluster's cloud region, with why the model servers need it."""
-    return {h.format(region=cloud.region.name, dns_suffix=cloud.region.dns_suffix): why
-            for h, why in profile(cloud.cloud).platform_hosts}
+    return _reasons(cloud, profile(cloud.cloud).platform_hosts)
+
+
+def declared_host_reasons(cloud: CloudSpec) -> dict[str, str]:
+    """Every host the network layer lets through besides the verdicts' (platform and node hosts), with why."""
+    return {**platform_host_reasons(cloud), **_reasons(cloud, profile(cloud.cloud).node_hosts)}
+
+
+def _reasons(cloud: CloudSpec, templates: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return {h.format(region=cloud.region.name, dns_suffix=cloud.region.dns_suffix): why for h, why in templates}

@@ -370,7 +370,7 @@ def mutations() -> list[tuple[str, str, object, object, set[str]]]:
          {dns}),
         ("hand-added-ngfw-allow", EU, None, _add(ngfw("hand-added", "allow", DENIED)), {ngfw_}),
         ("ngfw-allow-rule-gets-denied-fqdn", EU, None,
-         _each(T.NGFW_RULE, lambda i: i["match"]["destFqdns"].append(DENIED), "ngfw-allow"), {ngfw_}),
+         _each(T.NGFW_RULE, lambda i: i["match"]["destFqdns"].append(DENIED), "ngfw-allow-hosts"), {ngfw_}),
         ("gateway-route-to-denied-host", EU, None,
          _each(T.CONFIG_MAP, _gateway_config(denied_route), "gateway-config"), {"gateway-routes-no-denied-host"}),
         ("gateway-route-to-denied-provider", "cn-north", None,

@@ -71,6 +71,8 @@ class T(StrEnum):
     NGFW_ASSOCIATION = "gcp:compute/networkFirewallPolicyAssociation:NetworkFirewallPolicyAssociation"
     DNS_RESPONSE_POLICY = "gcp:dns/responsePolicy:ResponsePolicy"
     DNS_RESPONSE_POLICY_RULE = "gcp:dns/responsePolicyRule:ResponsePolicyRule"
+    DNS_MANAGED_ZONE = "gcp:dns/managedZone:ManagedZone"
+    DNS_RECORD_SET = "gcp:dns/recordSet:RecordSet"
     PROJECT_SERVICE = "gcp:projects/service:Service"
     PROJECT_IAM_MEMBER = "gcp:projects/iAMMember:IAMMember"
     SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"

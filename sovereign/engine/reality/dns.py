@@ -79,3 +79,31 @@ def subdomain_delegated(graph: Graph, _decisions):
         if pointing and not delegated:
             yield (zone.urn, f"{len(pointing)} record(s) of the parent zone point at {name}, which nothing "
                    "delegates", "add an NS record for the name in the parent zone with the zone's name servers")
+
+
+FIREWALL_RULE = "aws:route53/resolverFirewallRule:ResolverFirewallRule"
+DOMAIN_LIST = "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList"
+
+
+@rule("dns-firewall-allowlist-trusts-its-redirections",
+      "Amazon Route 53 Developer Guide, rule settings in DNS Firewall, domain redirection setting: a rule that "
+      "inspects the whole redirection chain (the default) needs every later domain of the chain in its list, "
+      "else the chain's CNAME targets meet the group's other rules; https://docs.aws.amazon.com/Route53/latest/"
+      "DeveloperGuide/resolver-dns-firewall-rule-settings.html")
+def allowlist_trusts_redirections(graph: Graph, _decisions):
+    """Behind a catch-all BLOCK (`*`), an ALLOW rule that inspects redirections blocks its own names: their CNAMEs
+    into CDN and AWS names (api.openai.com, every S3 name) reach the catch-all, and the allowed host never resolves."""
+    rules = list(graph.of_type(FIREWALL_RULE))
+    catch_all = [r for r in rules if r.inputs.get("action") == "BLOCK"
+                 and "*" in ((graph.linked(r, "firewallDomainListId", DOMAIN_LIST) or r).inputs.get("domains") or [])]
+    for allow in (r for r in rules if r.inputs.get("action") == "ALLOW"):
+        behind = [b for b in catch_all if _group(graph, b) == _group(graph, allow)
+                  and b.inputs.get("priority", 0) > allow.inputs.get("priority", 0)]
+        if behind and allow.inputs.get("firewallDomainRedirectionAction") != "TRUST_REDIRECTION_DOMAIN":
+            yield (allow.urn, "inspects its names' redirection chains in front of a catch-all BLOCK",
+                   "set firewallDomainRedirectionAction TRUST_REDIRECTION_DOMAIN on the ALLOW rule")
+
+
+def _group(graph: Graph, firewall_rule) -> str:
+    group = graph.linked(firewall_rule, "firewallRuleGroupId", "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup")
+    return group.urn if group else str(firewall_rule.inputs.get("firewallRuleGroupId"))

@@ -119,3 +119,22 @@ def usage_logs_writable(graph: Graph, _decisions):
         if not granted:
             yield (bucket.urn, "its usage logs go to a bucket cloud-storage-analytics@google.com may not write",
                    f"grant {USAGE_LOG_WRITER} roles/storage.objectCreator on the log bucket")
+
+
+NGFW_RULES = ("gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule",
+              "gcp:compute/regionNetworkFirewallPolicyRule:RegionNetworkFirewallPolicyRule")
+# Cloud NGFW's predefined lowest-priority goto_next rules, which no policy may replace.
+NGFW_RESERVED_PRIORITY = 2147483644
+
+
+@rule("ngfw-rule-priority-below-the-reserved-range",
+      "Cloud NGFW, predefined rules for firewall policies: every policy holds unmodifiable goto_next rules at "
+      "priorities 2147483644-2147483647, so a rule there collides with them; https://cloud.google.com/firewall/"
+      "docs/pre-defined-rules")
+def ngfw_priority(graph: Graph, _decisions):
+    """A catch-all deny meant to come last must still come before the policy's own last rules."""
+    for firewall_rule in graph.of_type(*NGFW_RULES):
+        priority = firewall_rule.inputs.get("priority")
+        if not isinstance(priority, int) or not 0 <= priority < NGFW_RESERVED_PRIORITY:
+            yield (firewall_rule.urn, f"priority {priority} is outside 0-{NGFW_RESERVED_PRIORITY - 1}",
+                   "give the rule a priority below Cloud NGFW's reserved goto_next rules")

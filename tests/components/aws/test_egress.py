@@ -14,8 +14,9 @@ import pytest
 
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from sovereign.engine.run import Plan
-from tests.support.egress import denied_hosts, reachable_hosts
+from tests.support.egress import declared_hosts, denied_hosts, network_expects, probe_names, reachable_hosts
 from tests.support.graph import Graph
+from tests.support.network_layer import aws_network
 from tests.support.schemas import schema_errors
 from tests.support.stacks import AWS_STACKS
 from tests.support.tokens import T
@@ -73,18 +74,19 @@ def pod_allowed(graph: Graph, namespace: str) -> list[str]:
     return hosts
 
 
-def rules(graph: Graph) -> dict:
-    found = {r.inputs["action"]: r for r in graph.all(T.DNS_FIREWALL_RULE)}
-    assert len(found) == len(graph.all(T.DNS_FIREWALL_RULE)), "one rule per action"
-    return found
+def rule(graph: Graph, role: str):
+    """The DNS Firewall rule of one role — `block` (denied names), `allow`, `catch-all` — if the layer has it."""
+    found = [r for r in graph.all(T.DNS_FIREWALL_RULE) if r.name.endswith(f"-{role}")]
+    assert len(found) <= 1, found
+    return found[0] if found else None
 
 
-def firewall_domains(graph: Graph, action: str) -> list[str]:
-    """The domains of the list the `action` rule uses; none if there is no such rule."""
-    rule = rules(graph).get(action)
-    if rule is None:
+def firewall_domains(graph: Graph, role: str) -> list[str]:
+    """The domains of the list the rule of `role` uses; none if there is no such rule."""
+    found = rule(graph, role)
+    if found is None:
         return []
-    [domain_list] = graph.deps(rule, T.DNS_FIREWALL_DOMAIN_LIST)
+    [domain_list] = graph.deps(found, T.DNS_FIREWALL_DOMAIN_LIST)
     return domain_list.inputs["domains"]
 
 
@@ -115,30 +117,42 @@ def test_gateway_pods_reach_exactly_the_reachable_hosts(graph):
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_dns_firewall_allows_the_reachable_hosts_and_blocks_every_denied_providers_hosts(graph):
-    allowed, blocked = firewall_domains(graph, "ALLOW"), firewall_domains(graph, "BLOCK")
-    assert set(allowed) == reachable_hosts(graph.plan) and len(allowed) == len(set(allowed))
-    assert set(blocked) == denied_hosts(graph.plan) and len(blocked) == len(set(blocked))
-    assert blocked, "every stack denies at least one provider"
-    by_action = rules(graph)
-    assert set(by_action) == ({"ALLOW", "BLOCK"} if allowed else {"BLOCK"})
-    # First match wins: the ALLOW rule is evaluated before the BLOCK rule.
-    if allowed:
-        assert by_action["ALLOW"].inputs["priority"] < by_action["BLOCK"].inputs["priority"]
-        assert "blockResponse" not in by_action["ALLOW"].inputs
-    assert by_action["BLOCK"].inputs["blockResponse"] == "NXDOMAIN"
+def test_dns_firewall_is_an_allowlist_denied_names_first_then_allowed_then_every_other_name_blocked(graph):
+    denied, allowed = firewall_domains(graph, "block"), firewall_domains(graph, "allow")
+    assert set(denied) == denied_hosts(graph.plan) and len(denied) == len(set(denied))
+    assert denied, "every stack denies at least one provider"
+    assert set(allowed) == reachable_hosts(graph.plan) | declared_hosts(graph.plan, "aws")
+    assert len(allowed) == len(set(allowed))
+    assert firewall_domains(graph, "catch-all") == ["*"]
+    block, allow, catch_all = (rule(graph, r) for r in ("block", "allow", "catch-all"))
+    assert len(graph.all(T.DNS_FIREWALL_RULE)) == 3
+    assert block.inputs["priority"] < allow.inputs["priority"] < catch_all.inputs["priority"]
+    assert [r.inputs["action"] for r in (block, allow, catch_all)] == ["BLOCK", "ALLOW", "BLOCK"]
+    assert block.inputs["blockResponse"] == catch_all.inputs["blockResponse"] == "NXDOMAIN"
+    assert "blockResponse" not in allow.inputs
+    # An allowed name's CNAME chain (into CDN and AWS names) is trusted; a chain into a denied name is not.
+    assert allow.inputs["firewallDomainRedirectionAction"] == "TRUST_REDIRECTION_DOMAIN"
+    assert block.inputs["firewallDomainRedirectionAction"] == "INSPECT_REDIRECTION_DOMAIN"
     group = graph.one(T.DNS_FIREWALL_RULE_GROUP)
-    for rule in by_action.values():
-        assert graph.deps(rule, T.DNS_FIREWALL_RULE_GROUP) == [group]
-        assert rule.inputs["firewallDomainRedirectionAction"] == "INSPECT_REDIRECTION_DOMAIN"
-    for domain in allowed + blocked:
+    for r in (block, allow, catch_all):
+        assert graph.deps(r, T.DNS_FIREWALL_RULE_GROUP) == [group]
+    for domain in denied + allowed:
         assert FIREWALL_DOMAIN.fullmatch(domain), domain
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_every_name_any_pod_or_node_queries_gets_what_the_verdicts_and_declared_hosts_say(graph):
+    names = probe_names(graph.plan, "aws")
+    outcome = {n: aws_network(graph, n) for n in names}
+    assert outcome == {n: network_expects(graph.plan, "aws", n) for n in names}
+    assert {"allow", "block"} == set(outcome.values())
+    assert outcome["example.com"] == outcome["huggingface.co"] == "block"
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_no_denied_host_is_opened_anywhere(graph):
     denied = denied_hosts(graph.plan)
-    opened = {*firewall_domains(graph, "ALLOW"), *pod_allowed(graph, GATEWAY_NAMESPACE),
+    opened = {*firewall_domains(graph, "allow"), *pod_allowed(graph, GATEWAY_NAMESPACE),
               *pod_allowed(graph, SERVING_NAMESPACE)}
     assert opened
     clashes = [(host, pattern) for host in opened for pattern in denied if overlap(host, pattern)]
@@ -153,10 +167,9 @@ def test_model_servers_reach_only_their_regions_object_store_and_token_service(g
                                        f"s3.{region.name}.{region.dns_suffix}",
                                        f"sts.{region.name}.{region.dns_suffix}"])
     assert cnp(graph, SERVING_NAMESPACE).inputs["spec"]["endpointSelector"] == {"matchLabels": SERVING_POD_LABELS}
-    # Platform hosts are no managed API: neither opened for the gateway nor named by the DNS firewall.
-    listed = {*pod_allowed(graph, GATEWAY_NAMESPACE), *firewall_domains(graph, "ALLOW"),
-              *firewall_domains(graph, "BLOCK")}
-    assert not listed & set(platform)
+    # Platform hosts are no managed API: not opened for the gateway; the network layer lets them through.
+    assert not set(pod_allowed(graph, GATEWAY_NAMESPACE)) & set(platform)
+    assert set(platform) <= set(firewall_domains(graph, "allow"))
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
@@ -208,7 +221,8 @@ def test_dns_firewall_guards_the_cluster_vpc_and_fails_closed(graph):
     assert association.inputs["vpcId"] == vpc_id and graph.deps(association, T.VPC) == [vpc]
     assert graph.deps(association, T.DNS_FIREWALL_RULE_GROUP) == [graph.one(T.DNS_FIREWALL_RULE_GROUP)]
     # Associated only once every rule is in the group.
-    assert {r.urn for r in graph.deps(association, T.DNS_FIREWALL_RULE)} == {r.urn for r in rules(graph).values()}
+    assert {r.urn for r in graph.deps(association, T.DNS_FIREWALL_RULE)} == {
+        r.urn for r in graph.all(T.DNS_FIREWALL_RULE)}
     assert 101 <= association.inputs["priority"] <= 9899
     assert association.inputs["mutationProtection"] == "ENABLED"
     config = graph.one(T.DNS_FIREWALL_CONFIG)
@@ -258,9 +272,9 @@ def test_sovereign_only_stack_opens_no_managed_api_host_and_blocks_every_denied_
     verdicts = graph.plan.verdicts
     assert not any(v.reachable for v in verdicts) and any(v.requested for v in verdicts)
     assert cnp(graph, GATEWAY_NAMESPACE) is None
-    assert pod_allowed(graph, GATEWAY_NAMESPACE) == [] and firewall_domains(graph, "ALLOW") == []
-    assert set(rules(graph)) == {"BLOCK"} and len(graph.all(T.DNS_FIREWALL_DOMAIN_LIST)) == 1
-    blocked = set(firewall_domains(graph, "BLOCK"))
+    assert pod_allowed(graph, GATEWAY_NAMESPACE) == []
+    assert set(firewall_domains(graph, "allow")) == declared_hosts(graph.plan, "aws")
+    blocked = set(firewall_domains(graph, "block"))
     denied = [v for v in verdicts if not v.allowed]
     assert {v.provider for v in denied} >= {v.provider for v in verdicts if v.requested}
     for verdict in denied:
@@ -273,8 +287,10 @@ def test_sovereign_only_stack_opens_no_managed_api_host_and_blocks_every_denied_
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_hosts_output_is_what_the_resources_render(graph):
     assert graph.plan.outputs["egress"]["aws"] == {
-        "pod": {"allowed": pod_allowed(graph, GATEWAY_NAMESPACE), "denied": []},
-        "network": {"allowed": firewall_domains(graph, "ALLOW"), "denied": firewall_domains(graph, "BLOCK")},
+        "pod": {"allowed": pod_allowed(graph, GATEWAY_NAMESPACE), "serving": pod_allowed(graph, SERVING_NAMESPACE),
+                "denied": []},
+        "network": {"denied": firewall_domains(graph, "block"), "allowed": firewall_domains(graph, "allow"),
+                    "catchAll": firewall_domains(graph, "catch-all")},
     }
 
 

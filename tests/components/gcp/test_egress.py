@@ -7,13 +7,16 @@ import re
 
 import pytest
 
+from sovereign.clouds import GCP as GCP_PROFILE
 from sovereign.domain.egress import matches, platform_hosts
 from sovereign.domain.workloads import (
     GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS,
 )
 
-from tests.support.egress import denied_hosts, reachable_hosts
+from components.gcp.egress_network import through_google_access
+from tests.support.egress import declared_hosts, denied_hosts, network_expects, probe_names, reachable_hosts
 from tests.support.graph import Graph
+from tests.support.network_layer import _resolve, gcp_network
 from tests.support.schemas import schema_errors
 from tests.support.stacks import GCP_STACKS
 from tests.support.tokens import T
@@ -53,7 +56,7 @@ def ngfw_rules(fence: Graph, action: str) -> list:
 
 
 def ngfw_hosts(fence: Graph, action: str) -> list[str]:
-    return [h for r in ngfw_rules(fence, action) for h in r.inputs["match"]["destFqdns"]]
+    return [h for r in ngfw_rules(fence, action) for h in r.inputs["match"].get("destFqdns", [])]
 
 
 def dns_blocked(fence: Graph) -> list[str]:
@@ -98,32 +101,66 @@ def test_model_servers_may_reach_only_their_clouds_platform_hosts(fence):
 
 
 @gcp_stacks
-def test_network_layer_allows_the_reachable_hosts_before_any_deny(fence):
-    allows, denies = ngfw_rules(fence, "allow"), ngfw_rules(fence, "deny")
-    assert sorted(ngfw_hosts(fence, "allow")) == sorted(reachable_hosts(fence.plan))
-    assert all(not h.startswith("*.") for h in ngfw_hosts(fence, "allow") + ngfw_hosts(fence, "deny"))
-    for rule in allows:
-        assert rule.inputs["direction"] == "EGRESS"
-        assert rule.inputs["match"]["layer4Configs"] == [{"ipProtocol": "tcp", "ports": ["443"]}]
-    priorities = [r.inputs["priority"] for r in fence.all(T.NGFW_RULE)]
+def test_firewall_is_an_allowlist_named_hosts_google_apis_cluster_ranges_then_deny_everything(fence):
+    allowed = reachable_hosts(fence.plan) | declared_hosts(fence.plan, "gcp")
+    by_name = ngfw_hosts(fence, "allow")
+    assert len(by_name) == len(set(by_name)) and not [h for h in by_name if "*" in h]  # FQDN objects: exact only
+    # Every allowed name is let through by name or through Private Google Access, never both ways.
+    assert set(by_name) == {h for h in allowed if not through_google_access(h)}
+    assert {h for h in allowed if through_google_access(h)} >= {"*.googleapis.com", "gcr.io", "*.pkg.dev"}
+    rules = sorted(fence.all(T.NGFW_RULE), key=lambda r: r.inputs["priority"])
+    priorities = [r.inputs["priority"] for r in rules]
     assert len(priorities) == len(set(priorities))
-    assert max(r.inputs["priority"] for r in allows) < min(r.inputs["priority"] for r in denies)
-    for rule in fence.all(T.NGFW_RULE):
-        assert 1 <= len(rule.inputs["match"]["destFqdns"]) <= 100
-        assert rule.inputs["firewallPolicy"] == fence.one(T.NGFW_POLICY).inputs["name"]
-        assert GCP_NAME.match(rule.inputs["ruleName"])
+    *allows, last = rules
+    assert {r.inputs["action"] for r in allows} == {"allow"} and last.inputs["action"] == "deny"
+    assert last.inputs["match"] == {"destIpRanges": ["0.0.0.0/0"], "layer4Configs": [{"ipProtocol": "all"}]}
+    assert last.inputs["priority"] < 2147483644  # Cloud NGFW's own goto_next rules take the last four
+    ranges = {tuple(r.inputs["match"].get("destIpRanges", [])) for r in allows}
+    network = cluster_plan(fence).network
+    assert ranges == {(), ("199.36.153.8/30",),
+                      (network.cidr, network.pods_cidr, network.services_cidr, network.master_cidr)}
+    for r in rules:
+        assert r.inputs["direction"] == "EGRESS" and r.inputs["enableLogging"] is True
+        assert r.inputs["firewallPolicy"] == fence.one(T.NGFW_POLICY).inputs["name"]
+        assert GCP_NAME.match(r.inputs["ruleName"])
+        assert 1 <= len(r.inputs["match"].get("destFqdns", [None])) <= 100
+    for r in ngfw_rules(fence, "allow"):
+        if "destFqdns" in r.inputs["match"] or r.inputs["match"]["destIpRanges"] == ["199.36.153.8/30"]:
+            assert r.inputs["match"]["layer4Configs"] == [{"ipProtocol": "tcp", "ports": ["443"]}]
+    # Before the network's classic rules: a classic egress allow added later can't pre-empt the deny.
+    [vpc] = fence.whole.all(T.NETWORK)
+    assert vpc.inputs["networkFirewallPolicyEnforcementOrder"] == "BEFORE_CLASSIC_FIREWALL"
 
 
 @gcp_stacks
-def test_network_layer_blocks_every_denied_host_exact_by_firewall_and_all_by_dns(fence):
+def test_private_google_access_answers_googles_names_with_its_private_range_on_the_clusters_network(fence):
+    zones = {z.inputs["dnsName"]: z for z in fence.all(T.DNS_MANAGED_ZONE)}
+    assert set(zones) == {"googleapis.com.", "gcr.io.", "pkg.dev."}
+    network = gke(fence).inputs["network"]
+    for zone in zones.values():
+        assert zone.inputs["visibility"] == "private"
+        assert zone.inputs["privateVisibilityConfig"] == {"networks": [{"networkUrl": network}]}
+        assert GCP_NAME.match(zone.inputs["name"])
+    for name in ("storage.googleapis.com", "gke.gcr.io", "europe-docker.pkg.dev", "gcr.io", "pkg.dev"):
+        assert _resolve(fence, name) == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"], name
+    [subnet] = fence.whole.all(T.SUBNETWORK)
+    assert subnet.inputs["privateIpGoogleAccess"] is True
+
+
+@gcp_stacks
+def test_every_name_any_pod_or_node_queries_gets_what_the_verdicts_and_declared_hosts_say(fence):
+    names = probe_names(fence.plan, "gcp")
+    outcome = {n: gcp_network(fence, n) for n in names}
+    assert outcome == {n: network_expects(fence.plan, "gcp", n) for n in names}
+    assert outcome["example.com"] == outcome["huggingface.co"] == "block"
+    assert outcome["storage.googleapis.com"] == "allow"
+
+
+@gcp_stacks
+def test_network_layer_blocks_every_denied_name_by_dns_before_any_allow(fence):
     blocked = denied_hosts(fence.plan)
     assert blocked, "every GCP stack denies some provider"
-    exact = {h for h in blocked if not h.startswith("*.")}
-    assert sorted(ngfw_hosts(fence, "deny")) == sorted(exact)
     assert sorted(dns_blocked(fence)) == sorted(blocked)
-    for rule in ngfw_rules(fence, "deny"):
-        assert rule.inputs["direction"] == "EGRESS"
-        assert rule.inputs["match"]["layer4Configs"] == [{"ipProtocol": "all"}]  # every port, every protocol
     [dns_policy] = fence.all(T.DNS_RESPONSE_POLICY)
     for rule in fence.all(T.DNS_RESPONSE_POLICY_RULE):
         assert rule.inputs["responsePolicy"] == dns_policy.inputs["responsePolicyName"]
@@ -205,10 +242,12 @@ def test_me_central_blocks_openai_at_the_network_layer_and_reaches_only_regional
     fence = gcp_fence(plans["me-central"])
     [openai] = [v for v in fence.plan.verdicts if v.provider == "openai"]
     assert openai.requested and not openai.allowed and "api.openai.com" in openai.blocked_hosts
-    assert set(openai.blocked_hosts) <= set(ngfw_hosts(fence, "deny")) & set(dns_blocked(fence))
+    assert set(openai.blocked_hosts) <= set(dns_blocked(fence))
+    assert gcp_network(fence, "api.openai.com") == "block"
     # The regional Vertex endpoint, and the token endpoint its service-account key is exchanged at.
     vertex_regional = ["me-central2-aiplatform.googleapis.com", "oauth2.googleapis.com"]
-    assert ngfw_hosts(fence, "allow") == fqdn_hosts(fence, GATEWAY_NAMESPACE) == vertex_regional
+    assert fqdn_hosts(fence, GATEWAY_NAMESPACE) == vertex_regional
+    assert all(gcp_network(fence, h) == "allow" for h in vertex_regional)  # through Private Google Access
     assert "*.api.x.ai" in dns_blocked(fence)  # a wildcard NGFW cannot express, blocked by DNS
 
 
@@ -216,9 +255,14 @@ def test_me_central_blocks_openai_at_the_network_layer_and_reaches_only_regional
 def test_hosts_output_is_what_the_resources_render(plans, stack):
     fence = gcp_fence(plans[stack])
     assert plans[stack].outputs["egress"]["gcp"] == {
-        "pod": {"allowed": fqdn_hosts(fence, GATEWAY_NAMESPACE), "denied": []},
-        "network": {"allowed": ngfw_hosts(fence, "allow"),
-                    "denied": sorted({*ngfw_hosts(fence, "deny"), *dns_blocked(fence)})},
+        "pod": {"allowed": fqdn_hosts(fence, GATEWAY_NAMESPACE), "serving": fqdn_hosts(fence, SERVING_NAMESPACE),
+                "denied": []},
+        # What the firewall lets through by name, plus what the private zones route to Google's range.
+        "network": {"denied": dns_blocked(fence),
+                    "allowed": sorted({*ngfw_hosts(fence, "allow"), *(
+                        h for h in reachable_hosts(fence.plan) | declared_hosts(fence.plan, "gcp")
+                        if through_google_access(h))}),
+                    "catchAll": ["*"]},
     }
 
 
@@ -235,3 +279,9 @@ def test_every_dns_query_and_managed_api_connection_of_the_network_is_logged(fen
     assert policy.inputs["enableLogging"] is True
     assert policy.inputs["networks"] == response_policy.inputs["networks"]  # the cluster's network
     assert all(rule.inputs["enableLogging"] is True for rule in fence.all(T.NGFW_RULE))
+
+
+def test_gcp_declares_wildcards_only_under_the_private_zones_because_cloud_ngfw_takes_none():
+    declared = [h for h, _ in (*GCP_PROFILE.platform_hosts, *GCP_PROFILE.node_hosts)]
+    assert [h for h in declared if h.startswith("*") and not through_google_access(h)] == []
+    assert not through_google_access("googleapis.com.evil.example") and through_google_access("*.pkg.dev")

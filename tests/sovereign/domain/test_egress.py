@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sovereign.domain.egress import egress_plan, matches, platform_host_reasons, platform_hosts
+from sovereign.domain.egress import declared_host_reasons, egress_plan, matches, platform_host_reasons, platform_hosts
 from sovereign.domain.errors import InvalidInput
 from sovereign.domain.verdict import Verdict, evaluate_region
 from tests.support.domain import CATALOG, LLAMA, policy_of, region_spec
@@ -41,9 +41,36 @@ def test_allowed_is_every_reachable_host_and_denied_every_denied_providers_host(
     # Denied is denied whether requested (deepseek) or not (xai).
     assert set(plan.denied_by_provider) == {"deepseek", "xai"}
     assert {"api.deepseek.com", "api.x.ai", "*.api.x.ai"} <= set(plan.denied)
-    assert "*.api.x.ai" in plan.wildcard_denied and "api.x.ai" in plan.exact_denied
-    assert sorted(plan.exact_denied + plan.wildcard_denied) == sorted(plan.denied)
     assert plan.platform == {c.cloud: platform_hosts(c) for c in spec.clouds}
+
+
+def test_network_allowlist_is_the_allowed_hosts_and_each_clouds_declared_hosts_and_nothing_else():
+    spec = region_spec(clouds=TWO_CLOUDS, managedApis=[
+        {"provider": "openai", "models": [{"name": "gpt-4.1", "fallback": LLAMA}]}])
+    plan = egress_plan(evaluate_region(spec, policy_of(ALLOW_ALL_BUT_TWO), CATALOG), spec.clouds, "policy.yaml")
+    for cloud in spec.clouds:
+        declared = declared_host_reasons(cloud)
+        assert set(plan.network[cloud.cloud]) == {"api.openai.com", *declared}
+        assert set(platform_hosts(cloud)) <= set(declared)  # the serving pods' hosts pass the network layer too
+        assert all(len(why) > 10 for why in declared.values())
+    aws, gcp = (set(plan.network[c]) for c in ("aws", "gcp"))
+    # Each cloud its own: no S3 or EKS name on GCP, no Google API on AWS.
+    assert not [h for h in gcp if "amazonaws" in h] and not [h for h in aws if "google" in h]
+    assert "*.eu-central-1.eks.amazonaws.com" in aws and "*.googleapis.com" in gcp
+
+
+def test_a_denied_host_under_a_declared_wildcard_is_no_clash_because_denied_comes_first():
+    """Gemini denied on a GCP cluster, whose nodes reach `*.googleapis.com` through Private Google Access."""
+    spec = region_spec(clouds={"gcp": {"region": "europe-west3", "project": "sovereign-test"}})
+    policy = policy_of("""
+rules:
+  - {id: allow-all, effect: allow, providers: "*", countries: ["*"], reason: r}
+  - {id: no-gemini, effect: deny, providers: [google_gemini_api], countries: ["*"], reason: r}
+""")
+    plan = egress_plan(evaluate_region(spec, policy, CATALOG), spec.clouds, "policy.yaml")
+    gemini = plan.denied_by_provider["google_gemini_api"]
+    assert gemini and all(matches("*.googleapis.com", h) for h in gemini)
+    assert not set(gemini) & set(plan.network["gcp"])
 
 
 def test_model_servers_reach_their_own_clouds_object_store_and_token_endpoints():

@@ -364,3 +364,27 @@ def test_gcs_usage_logs_go_to_a_bucket_storage_analytics_may_write():
         "member": "group:cloud-storage-analytics@google.com", "role": "roles/storage.objectCreator"},
         dependencies={"bucket": [weights.urn]})
     assert rule in violated(logs, weights, elsewhere)
+
+
+def test_a_dns_firewall_allow_rule_in_front_of_a_catch_all_trusts_its_names_redirections():
+    rule = "dns-firewall-allowlist-trusts-its-redirections"
+    group = resource("aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup", "g")
+    every = resource("aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList", "every", {"domains": ["*"]})
+
+    def firewall_rule(name: str, action: str, priority: int, chain: str, domains=None) -> RegisteredResource:
+        return resource("aws:route53/resolverFirewallRule:ResolverFirewallRule", name, {
+            "action": action, "priority": priority, "firewallDomainRedirectionAction": chain},
+            dependencies={"firewallRuleGroupId": [group.urn], "firewallDomainListId": [(domains or every).urn]})
+    catch_all = firewall_rule("catch-all", "BLOCK", 300, "INSPECT_REDIRECTION_DOMAIN")
+    assert violated(group, every, catch_all, firewall_rule("allow", "ALLOW", 200, "INSPECT_REDIRECTION_DOMAIN")) == {rule}
+    assert violated(group, every, catch_all, firewall_rule("allow", "ALLOW", 200, "TRUST_REDIRECTION_DOMAIN")) == set()
+    # Without a catch-all behind it (a blocklist), inspecting the chain costs nothing.
+    assert violated(group, every, firewall_rule("allow", "ALLOW", 400, "INSPECT_REDIRECTION_DOMAIN")) == set()
+
+
+def test_a_cloud_ngfw_rule_stays_below_the_policys_reserved_priorities():
+    rule = "ngfw-rule-priority-below-the-reserved-range"
+    kind = "gcp:compute/networkFirewallPolicyRule:NetworkFirewallPolicyRule"
+    api = resource("gcp:projects/service:Service", "compute", {"service": "compute.googleapis.com"})
+    assert violated(api, resource(kind, "last", {"priority": 2147483646}, dependsOn=[api.urn])) == {rule}
+    assert violated(api, resource(kind, "last", {"priority": 2_000_000_000}, dependsOn=[api.urn])) == set()
