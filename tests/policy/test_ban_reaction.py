@@ -8,8 +8,11 @@ import pytest
 from sovereign.catalog import load_catalog
 from sovereign.engine.run import plan_stack
 from sovereign.engine.snapshot import dumps, snapshot
+from tests.support.graph import Graph
 from tests.support.groups import BANNED_STACKS
+from tests.support.network_layer import aws_network, gcp_network
 from tests.support.stacks import EEA_STACKS, POLICY_FILE, STACKS, policy_with_ban
+from tests.support.tokens import T
 
 
 pytestmark = BANNED_STACKS
@@ -37,7 +40,15 @@ def test_covered_stacks_are_closed_at_every_layer(plans, banned, stack):
     openai = next(v for v in after.verdicts if v.provider == "openai")
     assert not openai.allowed and openai.decided_by[0].rule == "ban-openai-eea"
     was_reached = set(next(v for v in before.verdicts if v.provider == "openai").hosts)
+    assert was_reached
     for cloud, layers in after.outputs["egress"].items():
         for layer, hosts in layers.items():
             assert not was_reached & set(hosts["allowed"]), (cloud, layer)
         assert set(openai.blocked_hosts) <= set(layers["network"]["denied"]), cloud
+    # The network layers' registered rules, evaluated as each cloud does: what the gateway reached before is
+    # now refused to every pod and node; on each side before the ban it was let through.
+    for cloud, fence_type, network in (("aws", T.AWS_EGRESS_FENCE, aws_network), ("gcp", T.GCP_EGRESS_FENCE, gcp_network)):
+        if cloud in after.outputs["egress"]:
+            then, now = (Graph.of(p).component(fence_type) for p in (before, after))
+            assert {h: network(then, h) for h in was_reached} == {h: "allow" for h in was_reached}, cloud
+            assert {h: network(now, h) for h in was_reached} == {h: "block" for h in was_reached}, cloud
