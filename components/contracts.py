@@ -18,6 +18,9 @@ class GpuCluster(Protocol):
     kubeconfig: pulumi.Output[str]            # secret; exec-based credentials
     k8s_provider: pulumi.ProviderResource
     network_id: pulumi.Output[str]
+    # The endpoint every object-store request of the network leaves through, whose policy the fence scopes (the
+    # S3 gateway endpoint on EKS); None where the cloud has no such policy point (GKE: Private Google Access).
+    storage_endpoint: pulumi.Output[str] | None
     node_identity: pulumi.Output[str]
     workload_identity: pulumi.Output[str]
     gpu_pools: Mapping[str, pulumi.Output[str]]
@@ -27,7 +30,7 @@ class GpuCluster(Protocol):
 
 
 class EgressFence(Protocol):
-    hosts: Mapping[str, Mapping[str, list[str]]]   # layer → {"allowed": [...], "denied": [...]} as rendered
+    hosts: Mapping[str, Mapping[str, list[str]]]   # layer → lists of hosts as rendered (egress_args)
 
 
 class WeightCache(Protocol):

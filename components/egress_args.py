@@ -36,6 +36,10 @@ class EgressFenceArgs:
     # The cluster's policy enforcer, which also registers the policy kinds it reads (Cilium's CRDs): policies
     # are created after it. None where the dataplane enforces from the start.
     enforcer: pulumi.Resource | None = None
+    # The stack's weight bucket and the cluster's storage endpoint: the object store lets the network reach that
+    # bucket (and what the cloud's own images need), no other. No endpoint: the cloud offers no such scope.
+    weights_bucket: pulumi.Input[str] | None = None
+    storage_endpoint: pulumi.Input[str] | None = None
 
 
 def fence_hosts(fence: FenceHosts, network: dict[str, list[str]]) -> dict[str, dict[str, list[str]]]:

@@ -98,7 +98,8 @@ class Region(pulumi.ComponentResource):
                 plan.name, EgressFenceArgs(fence=decision.fence, plan=plan, provider=provider,
                                            k8s_provider=cluster.k8s_provider, network_id=cluster.network_id,
                                            cluster=cluster.cluster, namespaces=list(spaces.values()),
-                                           enforcer=cluster.policy_enforcer),
+                                           enforcer=cluster.policy_enforcer, weights_bucket=cache.bucket_name,
+                                           storage_endpoint=cluster.storage_endpoint),
                 pulumi.ResourceOptions(parent=self))
             reader = kit.reader(plan.name, WeightReaderArgs(
                 plan=plan, provider=provider, cache=cache, cluster=cluster,

@@ -47,7 +47,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         if not set(zones) <= available:
             raise pulumi.RunError(f"{cloud.region.name}: this account has no zone {', '.join(sorted(set(zones) - available))}"
                                   f" of the plan's {', '.join(zones)}; the catalog's zones are for new accounts")
-        network = cluster_network(name, plan.network, zones, plan.name, child)
+        network = cluster_network(name, plan.network, plan.cloud.region.name, zones, plan.name, child)
 
         cluster_role, cluster_policies = iam.role(
             f"{name}-cluster", iam.service_trust("eks.amazonaws.com"),
@@ -160,6 +160,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
         self.network_id = network.vpc.id
+        self.storage_endpoint = network.s3_endpoint.id
         self.node_identity = node_role.arn
         self.workload_identity = oidc.arn
         self.gpu_pools = {pool: group.id for pool, group in gpu_groups.items()}

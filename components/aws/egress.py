@@ -5,7 +5,8 @@ pod layer     — Cilium, the cluster's CNI (egress_cilium), enforces the shared
                 reach the allowed managed-API hosts on 443, the model servers the platform hosts (S3, STS).
 network layer — Route 53 Resolver DNS Firewall (egress_dns) on the cluster's VPC, for every pod and node: BLOCK
                 (NXDOMAIN) every denied provider's host, ALLOW the allowed hosts, BLOCK every other name; its
-                evidence (evidence): VPC flow logs and resolver query logs.
+                evidence (evidence): VPC flow logs and resolver query logs; the S3 gateway endpoint's policy
+                (egress_storage): the weight bucket and ECR's layers, no other bucket.
 Hostnames come from the cluster's FenceHosts as they are; nothing is decided here.
 """
 
@@ -20,6 +21,7 @@ from ..egress_args import EgressFenceArgs, fence_hosts
 from ..k8s.pod_fence import network_policies
 from .egress_cilium import fqdn_policy
 from .egress_dns import CATCH_ALL, dns_firewall
+from .egress_storage import scoped_storage
 from .evidence import vpc_evidence
 
 
@@ -44,6 +46,8 @@ class AwsEgressFence(pulumi.ComponentResource):
                     list(fence.serving), after_cilium)
         on_cloud = pulumi.ResourceOptions(parent=self, provider=args.provider)
         dns_firewall(name, allowed, denied, args.network_id, on_cloud)
+        if args.storage_endpoint is not None and args.weights_bucket is not None:
+            scoped_storage(name, args.plan, args.storage_endpoint, args.weights_bucket, on_cloud)
         vpc_evidence(name, args.network_id, args.plan.log_retention_days, on_cloud)
 
         # The pod layer only allows (its default deny closes the rest); `*.x` is rendered `**.x` there.

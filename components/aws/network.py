@@ -1,4 +1,6 @@
-"""The cluster's VPC: per zone a public subnet (load balancers, NAT), a private one (nodes) and a NAT gateway."""
+"""The cluster's VPC: per zone a public subnet (load balancers, NAT), a private one (nodes) and a NAT gateway; an S3
+gateway endpoint on the private route tables, so every S3 request of the region leaves through it (and its policy,
+which the egress fence sets), whatever address a client connects to."""
 
 from __future__ import annotations
 
@@ -16,9 +18,10 @@ ANYWHERE = "0.0.0.0/0"
 class ClusterNetwork:
     vpc: aws.ec2.Vpc
     private_subnets: dict[str, aws.ec2.Subnet]  # zone → subnet (control-plane ENIs, nodes)
+    s3_endpoint: aws.ec2.VpcEndpoint
 
 
-def cluster_network(name: str, network: Network, zones: list[str], cluster_name: str,
+def cluster_network(name: str, network: Network, region: str, zones: list[str], cluster_name: str,
                     opts: pulumi.ResourceOptions) -> ClusterNetwork:
     """`zones[i]` gets `network.public_subnets[i]` and `network.private_subnets[i]`."""
     vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=network.cidr, enable_dns_support=True,
@@ -32,6 +35,7 @@ def cluster_network(name: str, network: Network, zones: list[str], cluster_name:
                   gateway_id=igw.id, opts=opts)
     shared = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
     private: dict[str, aws.ec2.Subnet] = {}
+    private_tables: list[aws.ec2.RouteTable] = []
     for zone, public_cidr, private_cidr in zip(zones, network.public_subnets, network.private_subnets, strict=True):
         public = aws.ec2.Subnet(
             f"{name}-public-{zone}", vpc_id=vpc.id, cidr_block=public_cidr, availability_zone=zone,
@@ -51,4 +55,9 @@ def cluster_network(name: str, network: Network, zones: list[str], cluster_name:
                       destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id, opts=opts)
         aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private[zone].id,
                                       route_table_id=private_rt.id, opts=opts)
-    return ClusterNetwork(vpc, private)
+        private_tables.append(private_rt)
+    # S3's gateway service name is com.amazonaws.<region>.s3 in every partition, China's included.
+    s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
+                             vpc_endpoint_type="Gateway", route_table_ids=[t.id for t in private_tables],
+                             tags={"Name": f"{name}-s3"}, opts=opts)
+    return ClusterNetwork(vpc, private, s3)

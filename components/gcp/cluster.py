@@ -60,6 +60,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint.apply(lambda ip: f"https://{ip}")
         self.network_id = net.network.self_link
+        self.storage_endpoint = None  # Google's APIs go through Private Google Access, which takes no policy
         self.node_identity = account.email
         self.workload_identity = cluster.workload_identity_config.workload_pool
         self.gpu_pools = {pool_name: pool.id for pool_name, pool in pools.items()}

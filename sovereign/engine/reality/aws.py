@@ -235,3 +235,36 @@ def _statements(policy) -> list[dict]:
         return list(json.loads(policy).get("Statement") or []) if isinstance(policy, str) else []
     except ValueError:
         return []
+
+
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+ENDPOINT_POLICY = "aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy"
+
+
+@rule("s3-endpoint-policy-keeps-ecr-image-layers",
+      "Amazon ECR User Guide, interface VPC endpoints, minimum Amazon S3 bucket permissions: ECR serves image "
+      "layers from prod-<region>-starport-layer-bucket, which an S3 gateway endpoint policy must allow "
+      "(s3:GetObject); https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html")
+def s3_endpoint_keeps_ecr(graph: Graph, _decisions):
+    """A scoped S3 endpoint on the nodes' route tables that forgets ECR's layer bucket stops every image pull, the
+    EKS add-ons' (coredns, kube-proxy) included: nodes never become Ready."""
+    if not any(graph.of_type(NODE_GROUP)):
+        return
+    for policy in graph.of_type(ENDPOINT_POLICY, ENDPOINT):
+        endpoint = policy if policy.type == ENDPOINT else graph.linked(policy, "vpcEndpointId", ENDPOINT)
+        service = str((endpoint.inputs if endpoint else {}).get("serviceName", ""))
+        document = policy.inputs.get("policy")
+        if not service.endswith(".s3") or not document:
+            continue
+        region = service.split(".")[-2]
+        layers = f"prod-{region}-starport-layer-bucket/*"
+        allowed = [s for s in json.loads(document).get("Statement", []) if s.get("Effect") == "Allow"
+                   and any(a in ("s3:GetObject", "s3:*", "*") for a in _list(s.get("Action")))
+                   and any(str(r).endswith(f":s3:::{layers}") or r == "*" for r in _list(s.get("Resource")))]
+        if not allowed:
+            yield (policy.urn, f"the S3 endpoint's policy does not allow s3:GetObject on {layers}",
+                   "allow ECR's layer bucket in the endpoint policy")
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]

@@ -313,3 +313,28 @@ def test_every_flow_and_dns_query_of_the_vpc_is_logged_for_the_stacks_retention(
         groups[f"{graph.plan.spec.name}-aws-dns-queries"]]
     association = graph.one("aws:route53/resolverQueryLogConfigAssociation:ResolverQueryLogConfigAssociation")
     assert association.inputs["resourceId"] == vpc_id
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_s3_reaches_the_stacks_weight_bucket_and_ecr_layers_only(graph):
+    region = graph.plan.decisions.cluster("aws").plan.cloud.region.name
+    [endpoint] = cluster(graph).all("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert (endpoint.inputs["serviceName"], endpoint.inputs["vpcEndpointType"]) == (f"com.amazonaws.{region}.s3",
+                                                                                    "Gateway")
+    # On every private route table: every S3 request of the nodes and pods leaves through it.
+    private_tables = {r.urn for r in cluster(graph).all("aws:ec2/routeTable:RouteTable") if "-private-" in r.name}
+    assert set(endpoint.dependencies["routeTableIds"]) == private_tables and private_tables
+    [policy] = graph.all("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy")
+    assert graph.deps(policy, "aws:ec2/vpcEndpoint:VpcEndpoint") == [endpoint]
+    [bucket] = [b for b in graph.whole.all("aws:s3/bucket:Bucket") if b.name.endswith("-aws-weights")]
+    assert bucket.urn in policy.dependencies["policy"]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    assert {s["Effect"] for s in statements} == {"Allow"}
+    resources = {r for s in statements for r in s["Resource"]}
+    # The bucket the model servers' role reads, by the ARN that role's policy names.
+    [reader] = [p for p in graph.whole.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-weights-reader")]
+    [weights_arn] = [s["Resource"] for s in json.loads(reader.inputs["policy"])["Statement"]
+                     if s["Action"] == ["s3:ListBucket"]]
+    partition = weights_arn.split(":")[1]
+    assert resources == {weights_arn, f"{weights_arn}/*", f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"}
+    assert not [a for s in statements for a in s["Action"] if not a.startswith(("s3:Get", "s3:List"))]  # read only

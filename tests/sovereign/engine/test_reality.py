@@ -388,3 +388,19 @@ def test_a_cloud_ngfw_rule_stays_below_the_policys_reserved_priorities():
     api = resource("gcp:projects/service:Service", "compute", {"service": "compute.googleapis.com"})
     assert violated(api, resource(kind, "last", {"priority": 2147483646}, dependsOn=[api.urn])) == {rule}
     assert violated(api, resource(kind, "last", {"priority": 2_000_000_000}, dependsOn=[api.urn])) == set()
+
+
+def test_a_scoped_s3_endpoint_still_serves_ecr_image_layers():
+    from components.aws.egress_storage import endpoint_policy
+    rule = "s3-endpoint-policy-keeps-ecr-image-layers"
+    group = resource("aws:eks/nodeGroup:NodeGroup", "g", {"scalingConfig": {"minSize": 1, "maxSize": 1, "desiredSize": 1}})
+    endpoint = resource("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {"serviceName": "com.amazonaws.eu-central-1.s3"})
+
+    def scoped(document: dict) -> RegisteredResource:
+        return resource("aws:ec2/vpcEndpointPolicy:VpcEndpointPolicy", "s3", {"policy": json.dumps(document)},
+                        dependencies={"vpcEndpointId": [endpoint.urn]})
+    weights_only = {"Statement": [{"Effect": "Allow", "Action": ["s3:GetObject"], "Principal": "*",
+                                   "Resource": ["arn:aws:s3:::weights/*"]}]}
+    assert violated(group, endpoint, scoped(weights_only)) == {rule}
+    assert violated(group, endpoint, scoped(json.loads(endpoint_policy("aws", "eu-central-1", "weights")))) == set()
+    assert violated(endpoint, scoped(weights_only)) == set()  # no node pulls through it
