@@ -9,6 +9,8 @@ Outputs, identical in name and meaning on both clouds:
     node_identity      Output[str]   node IAM role ARN / node service account email
     workload_identity  Output[str]   IRSA OIDC provider ARN / Workload Identity pool
     gpu_pools          dict[str, Output[str]]  pool name (as in the plan) → node group / node pool id
+    image_registry     Output[str]   the registry host the cluster's mirrors are under (ECR registry / Artifact
+                                     Registry location and project); ImageRef.repository(image_registry) names an image
     cluster            the EKS / GKE cluster resource (for `deleted_with` on what runs inside it)
 """
 
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from sovereign.domain.images import ClusterImages
 from sovereign.domain.topology import ClusterPlan
 
 
@@ -25,3 +28,4 @@ from sovereign.domain.topology import ClusterPlan
 class GpuClusterArgs:
     plan: ClusterPlan                   # every size, range and pool, decided in the domain layer
     provider: pulumi.ProviderResource   # the cloud's explicit provider for this region
+    images: ClusterImages               # the registry mirrors to create and where each image is pulled from

@@ -24,6 +24,7 @@ class GpuCluster(Protocol):
     node_identity: pulumi.Output[str]
     workload_identity: pulumi.Output[str]
     gpu_pools: Mapping[str, pulumi.Output[str]]
+    image_registry: pulumi.Output[str]        # where the cluster's registry mirrors are (cluster_args)
     # What enforces network policies once it is up (Cilium on EKS), for the fences to wait on; None where the
     # cluster's own dataplane does from the start (GKE Dataplane V2).
     policy_enforcer: pulumi.Resource | None

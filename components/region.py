@@ -90,8 +90,8 @@ class Region(pulumi.ComponentResource):
             plan, cloud, kit = decision.plan, decision.cloud, KITS[decision.cloud]
             provider, cache = self.providers[cloud], self.caches[cloud]
             on_cloud = pulumi.ResourceOptions(parent=self, providers=[provider])
-            cluster = self.clusters[cloud] = kit.cluster(plan.name, GpuClusterArgs(plan=plan, provider=provider),
-                                                         on_cloud)
+            cluster = self.clusters[cloud] = kit.cluster(
+                plan.name, GpuClusterArgs(plan=plan, provider=provider, images=decision.images), on_cloud)
             spaces = namespaces(plan.name, pulumi.ResourceOptions(
                 parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster))
             fence = self.fences[cloud] = kit.fence(
@@ -110,13 +110,14 @@ class Region(pulumi.ComponentResource):
             self.serving[cloud] = ModelServing(plan.name, ModelServingArgs(
                 releases=decision.releases, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
                 weights_uri=cache.uri, service_account_values=reader.service_account_values,
-                weights_values=reader.weights_values),
+                weights_values=reader.weights_values, images=decision.images, image_registry=cluster.image_registry),
                 # The fence's policies exist before any model server or gateway pod starts.
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             # The region's one endpoint per cluster: open weights here, managed APIs where the verdicts allow.
             self.gateways[cloud] = InferenceGateway(plan.name, InferenceGatewayArgs(
                 config=decision.gateway, k8s_provider=cluster.k8s_provider,
-                cluster=cluster.cluster, api_keys=args.api_keys),
+                cluster=cluster.cluster, api_keys=args.api_keys,
+                image=cluster.image_registry.apply(decision.images.refs["litellm"].reference)),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
                 public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,

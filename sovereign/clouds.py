@@ -28,15 +28,15 @@ class CatalogFields:
     accelerator_type: bool             # a node pool names its GPU by an accelerator type (GKE)
 
 
-# Public registries of the images both clouds pull (vLLM and the AWS CLI on Docker Hub, LiteLLM on GHCR) with their
-# blob hosts, as the vendors name them, until the images come from in-region mirrors the stack creates.
-PUBLIC_REGISTRIES = (
-    ("registry-1.docker.io", "Docker Hub's registry API: vLLM and AWS CLI images, until in-region mirrors"),
-    ("auth.docker.io", "Docker Hub's pull token"),
-    ("production.cloudflare.docker.com", "Docker Hub's layer CDN"),
-    ("ghcr.io", "GitHub's registry: the LiteLLM gateway image, until in-region mirrors"),
-    ("pkg-containers.githubusercontent.com", "GitHub's registry layer storage"),
-)
+@dataclass(frozen=True)
+class RegistryMirror:
+    """A public registry the cluster pulls through a mirror the stack creates in its own cloud region."""
+    upstream: str              # where the images are published: docker.io, ghcr.io, quay.io
+    name: str                  # the mirror's name after the stack's (ECR prefix / Artifact Registry repository)
+    source: str                # what the cloud's mirror pulls from: ECR's upstream URL / Artifact Registry's
+                               # public repository preset or custom URI
+    credentials: str | None    # the `registryCredentials` key naming the upstream's credentials, where the cloud
+                               # needs them (ECR's Docker Hub and GHCR caches)
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,10 @@ class CloudProfile:
     # What the nodes and the system pods outside the fenced namespaces need besides those: the network layer is an
     # allowlist, so each is let through there (never to the fenced pods), with why. Same templates.
     node_hosts: tuple[tuple[str, str], ...]
+    # Public registries pulled through in-region mirrors (a registry is a provider that can be cut off too), and
+    # how a mirror is named after its stack: "{stack}" and "{name}".
+    mirrors: tuple[RegistryMirror, ...]
+    mirror_name: str
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
@@ -78,7 +82,7 @@ AWS = CloudProfile(
     id="aws", kubernetes="EKS",
     required_keys=("region",),
     optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn", "offeredGpus",
-                   "capacityReservations"),
+                   "capacityReservations", "registryCredentials"),
     catalog=CatalogFields(
         region_fields=frozenset({"name", "partition", "country", "continent", "zones"}), location_field="name",
         partitioned=True, zone_separator="", machine_listing="aws_instance_types",
@@ -94,18 +98,25 @@ AWS = CloudProfile(
     ),
     node_hosts=(
         ("*.{region}.eks.{dns_suffix}", "the cluster's API endpoint (<id>.<gr>.<region>.eks…): kubelets, Cilium"),
-        ("api.ecr.{region}.{dns_suffix}", "ECR's API: the image pull token for EKS add-on images"),
-        ("*.dkr.ecr.{region}.{dns_suffix}", "EKS add-on images (<account>.dkr.ecr.<region>…); their layers come "
-                                            "from S3 (prod-<region>-starport-layer-bucket)"),
+        ("api.ecr.{region}.{dns_suffix}", "ECR's API: image pull tokens"),
+        ("*.dkr.ecr.{region}.{dns_suffix}", "images: EKS add-ons' and the stack's pull-through mirrors "
+                                            "(<account>.dkr.ecr.<region>…); layers come from S3 "
+                                            "(prod-<region>-starport-layer-bucket)"),
         ("ec2.{region}.{dns_suffix}", "Cilium's operator attaches ENIs and assigns pod addresses (ENI mode); the EBS "
                                       "CSI controller"),
         ("*.ec2.internal", "EC2 private host names in us-east-1 (ip-10-10-….ec2.internal), which DNS Firewall filters"),
         ("*.{region}.compute.internal", "EC2 private host names in the other regions"),
-        *PUBLIC_REGISTRIES,
-        ("quay.io", "Cilium's images (quay.io/cilium/*), until in-region mirrors"),
-        ("*.quay.io", "Quay's layer CDN (cdn01.quay.io, …)"),
-        ("nvcr.io", "the NVIDIA device plugin's image (nvcr.io/nvidia/k8s-device-plugin), until in-region mirrors"),
+        ("nvcr.io", "the NVIDIA device plugin's image (nvcr.io/nvidia/k8s-device-plugin): ECR's pull-through cache "
+                    "takes no NVIDIA upstream"),
     ),
+    # ECR pull-through cache rules; ECR names them by repository prefix (2-30 characters, `/` allowed).
+    # https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html
+    mirrors=(
+        RegistryMirror("docker.io", "docker-hub", "registry-1.docker.io", "dockerHub"),
+        RegistryMirror("ghcr.io", "ghcr", "ghcr.io", "ghcr"),
+        RegistryMirror("quay.io", "quay", "quay.io", None),
+    ),
+    mirror_name="{stack}/{name}",
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
@@ -140,8 +151,14 @@ GCP = CloudProfile(
         ("*.gcr.io", "Private Google Access: GKE's system images (gke.gcr.io, …)"),
         ("pkg.dev", "Private Google Access: Artifact Registry"),
         ("*.pkg.dev", "Private Google Access: GKE's and Artifact Registry's images (<region>-docker.pkg.dev, …)"),
-        *PUBLIC_REGISTRIES,
     ),
+    # Artifact Registry remote repositories: Docker Hub by its preset, GHCR by URI; public upstreams need no
+    # credentials. https://cloud.google.com/artifact-registry/docs/repositories/remote-repo
+    mirrors=(
+        RegistryMirror("docker.io", "docker-hub", "DOCKER_HUB", None),
+        RegistryMirror("ghcr.io", "ghcr", "https://ghcr.io", None),
+    ),
+    mirror_name="{stack}-{name}",
     lb_annotations=(),
     lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.

@@ -16,7 +16,9 @@ import pulumi_kubernetes as k8s
 from ..cluster_args import GpuClusterArgs
 from ..k8s.kubeconfig import exec_kubeconfig
 from . import iam
-from .egress_cilium import OPERATOR_EC2_ACTIONS, OPERATOR_SERVICE_ACCOUNT, cilium_release
+from .egress_cilium import OPERATOR_EC2_ACTIONS, OPERATOR_SERVICE_ACCOUNT, UPSTREAM as CILIUM_REGISTRY, cilium_release
+from .egress_cilium import image_values as cilium_images
+from .mirror import node_pull_through, pull_through_caches, registry_host
 from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS, addon, device_plugin
 from .network import cluster_network
 from .nodes import NodeGroups
@@ -102,6 +104,9 @@ class AwsGpuCluster(pulumi.ComponentResource):
                 access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"), opts=child))
 
         region = cloud.region.name
+        # Every image the cluster can mirror is pulled through the region's ECR, created before anything pulls.
+        mirrors = pull_through_caches(name, args.images, child)
+        self.image_registry = registry_host(mirrors, region, dns_suffix)
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),
         ).apply(lambda a: exec_kubeconfig(a[0], a[1], a[2], "aws", [
@@ -121,12 +126,15 @@ class AwsGpuCluster(pulumi.ComponentResource):
             "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": list(OPERATOR_EC2_ACTIONS),
                                                     "Resource": "*"}]}), opts=child)
         # The cluster's CNI and policy enforcer: nodes stay NotReady (and tainted) until its agent runs on them.
-        self.policy_enforcer = cilium_release(name, operator_role.arn, pulumi.ResourceOptions(
-            parent=self, provider=bootstrap, deleted_with=cluster, depends_on=[operator_policy]))
+        self.policy_enforcer = cilium_release(
+            name, operator_role.arn, cilium_images(self.image_registry, args.images.chart_mirror(CILIUM_REGISTRY)),
+            pulumi.ResourceOptions(parent=self, provider=bootstrap, deleted_with=cluster, depends_on=[operator_policy]))
 
         node_role, node_policies = iam.role(
             f"{name}-node", iam.service_trust(f"ec2.{dns_suffix}"),
             [iam.managed_policy(partition, p) for p in NODE_POLICIES], child)
+        # A mirror's first pull of an image creates its repository with the puller's (the node's) permissions.
+        node_policies.append(node_pull_through(name, node_role, mirrors, partition, region, child))
         version = cloud.kubernetes_version
         node_addons = [addon(name, cluster, a, version, args.provider, child) for a in NODE_ADDONS]
         groups = NodeGroups(name, cluster, node_role.arn, network.private_subnets, invoke,
@@ -168,4 +176,5 @@ class AwsGpuCluster(pulumi.ComponentResource):
             "clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
             "networkId": self.network_id, "nodeIdentity": self.node_identity,
             "workloadIdentity": self.workload_identity, "gpuPools": self.gpu_pools,
+            "imageRegistry": self.image_registry,
         })

@@ -53,16 +53,35 @@ _DNS_RULE = {"toEndpoints": [_KUBE_DNS],
              "toPorts": [{"ports": [{"port": "53", "protocol": "ANY"}], "rules": {"dns": [{"matchPattern": "*"}]}}]}
 
 
-def cilium_release(name: str, operator_role_arn: pulumi.Input[str],
+def cilium_release(name: str, operator_role_arn: pulumi.Input[str], images: dict,
                    opts: pulumi.ResourceOptions) -> k8s.helm.v3.Release:
     """Awaited until its agents and operator run (nodes joining meanwhile): the policy CRDs exist once the
-    operator is up, and the fences wait for this release."""
+    operator is up, and the fences wait for this release. `images`: `image_values`."""
     return k8s.helm.v3.Release(
         f"{name}-{CHART}", name=CHART, chart=CHART, version=VERSION, timeout=RELEASE_TIMEOUT_S,
         repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=REPO), namespace="kube-system",
-        values={**VALUES, "serviceAccounts": {"operator": {
+        values={**VALUES, **images, "serviceAccounts": {"operator": {
             "name": OPERATOR_SERVICE_ACCOUNT[1], "annotations": {"eks.amazonaws.com/role-arn": operator_role_arn}}}},
         opts=opts)
+
+
+# The chart's images, all on quay.io/cilium; the chart pins each by digest (useDigest) and appends the operator's
+# cloud ("-aws" in ENI mode) to its repository itself.
+IMAGE_KEYS = {("image",): "cilium", ("operator", "image"): "operator", ("envoy", "image"): "cilium-envoy"}
+UPSTREAM = "quay.io"
+
+
+def image_values(registry: pulumi.Input[str], mirror: str | None) -> dict:
+    """The chart's image repositories moved to the cluster's quay.io mirror; none without one."""
+    if mirror is None:
+        return {}
+    values: dict = {}
+    for path, repository in IMAGE_KEYS.items():
+        node = values
+        for key in path:
+            node = node.setdefault(key, {})
+        node["repository"] = pulumi.Output.concat(registry, f"/{mirror}/cilium/{repository}")
+    return values
 
 
 def _selector(host: str) -> dict[str, str]:

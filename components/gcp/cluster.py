@@ -18,6 +18,7 @@ from ..cluster_args import GpuClusterArgs
 from ..k8s.kubeconfig import exec_kubeconfig
 from .apis import enable_apis
 from .identity import node_identity
+from .mirror import registry_host, remote_repositories
 from .network import PODS_RANGE, SERVICES_RANGE, GkeNetwork, build_network
 from .node_pools import SCOPES, PoolTarget, gpu_pool, system_pool
 
@@ -42,6 +43,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
         target = PoolTarget(cluster, region, zones, account.email, after(*bindings, net.nat))
         pools = {p.name: gpu_pool(name, p, target) for p in plan.gpu_pools}
         system = system_pool(name, plan.system_machine_type, plan.system_nodes, target)
+        mirrors = remote_repositories(name, args.images, region, project, account.member, child)
 
         kubeconfig = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate) \
             .apply(lambda a: exec_kubeconfig(a[0], f"https://{a[1]}", a[2], "gke-gcloud-auth-plugin", []))
@@ -61,6 +63,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint.apply(lambda ip: f"https://{ip}")
         self.network_id = net.network.self_link
         self.storage_endpoint = None  # Google's APIs go through Private Google Access, which takes no policy
+        self.image_registry = registry_host(mirrors, region, project)
         self.node_identity = account.email
         self.workload_identity = cluster.workload_identity_config.workload_pool
         self.gpu_pools = {pool_name: pool.id for pool_name, pool in pools.items()}
@@ -68,7 +71,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
         self.register_outputs({
             "clusterName": self.cluster_name, "endpoint": self.endpoint, "networkId": self.network_id,
             "nodeIdentity": self.node_identity, "workloadIdentity": self.workload_identity,
-            "gpuPools": self.gpu_pools,
+            "gpuPools": self.gpu_pools, "imageRegistry": self.image_registry,
         })
 
 

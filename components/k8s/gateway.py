@@ -27,6 +27,7 @@ class InferenceGatewayArgs:
     config: GatewayConfig
     k8s_provider: pulumi.ProviderResource
     cluster: pulumi.Resource                  # every object is deleted with it
+    image: pulumi.Input[str]                  # LiteLLM's image as the cluster pulls it (its mirror)
     # `sovereign:apiKeys` as a secret Output (provider → key); None when the stack sets no key.
     api_keys: Optional[pulumi.Output[Any]] = None
 
@@ -63,7 +64,8 @@ class InferenceGateway(pulumi.ComponentResource):
             deployment_meta["annotations"] = {"pulumi.com/skipAwait": "true"}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-gateway", metadata=deployment_meta,
-            spec=deployment_spec(config, GATEWAY_LABELS, account_name=GATEWAY_NAME, config_map=f"{GATEWAY_NAME}-config"),
+            spec=deployment_spec(config, GATEWAY_LABELS, account_name=GATEWAY_NAME, config_map=f"{GATEWAY_NAME}-config",
+                                 image=args.image),
             opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
                 depends_on=[account, config_map, *([secret] if secret else [])],
                 # The HPA owns the replica count after the first rollout.

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from sovereign.domain.images import ClusterImages
 from sovereign.domain.serving import CHART_PATH, Release
 from sovereign.domain.workloads import SERVING_NAMESPACE, SERVING_PORT
 
@@ -25,19 +26,24 @@ class ModelServingArgs:
     weights_uri: pulumi.Input[str]           # the cache's `…/models` prefix
     service_account_values: dict[str, Any]   # from the cloud's WeightReader
     weights_values: dict[str, Any]
+    images: ClusterImages                    # where the cluster pulls vLLM and the prefetch's CLIs
+    image_registry: pulumi.Output[str]       # the cluster's mirror registry
 
 
 class ModelServing(pulumi.ComponentResource):
     def __init__(self, name: str, args: ModelServingArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("sovereign:k8s:ModelServing", name, None, opts)
         self.endpoints: dict[str, str] = {}
+        images = {i: args.image_registry.apply(ref.chart_values) for i, ref in args.images.refs.items()}
         for release in args.releases:
             values = {
                 **release.values,
                 # Service and service account carry the release name: stable for routes and identity bindings.
                 "fullnameOverride": release.name,
+                "image": images["vllm"],
                 "weights": {**release.values["weights"], **args.weights_values,
-                            "uri": pulumi.Output.concat(args.weights_uri, "/", release.model)},
+                            "uri": pulumi.Output.concat(args.weights_uri, "/", release.model),
+                            "prefetch": {"awsImage": images["aws-cli"], "gcpImage": images["google-cloud-cli"]}},
                 "serviceAccount": {"create": True, "name": release.name, **args.service_account_values},
             }
             k8s.helm.v4.Chart(

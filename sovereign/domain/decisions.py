@@ -14,6 +14,7 @@ from ..clouds import CloudProfile, profile
 from .egress import EgressPlan, egress_plan
 from .failover import FailoverPlan, drilled, failover_plan
 from .gateway import GatewayConfig, gateway_config
+from .images import ClusterImages, cluster_images
 from .policy import Policy
 from .serving import Release, releases
 from .sizing import Fit, size_region
@@ -48,6 +49,7 @@ class ClusterDecision:
     gateway: GatewayConfig
     fence: FenceHosts
     public: bool                        # the gateway gets a public load balancer for failover DNS
+    images: ClusterImages               # its registry mirrors and where it pulls each image
 
     @property
     def cloud(self) -> str:
@@ -93,7 +95,8 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
             plan=plan, profile=profile(plan.cloud.cloud), fits=tuple(f for f in fits if f.cloud == plan.cloud.cloud),
             releases=releases(plan, serving.models, fits, catalog),
             gateway=gateway_config(serving, verdicts, plan, catalog),
-            fence=_fence(egress, plan.cloud.cloud), public=failover.domain is not None)
+            fence=_fence(egress, plan.cloud.cloud), public=failover.domain is not None,
+            images=cluster_images(spec.name, plan.cloud, profile(plan.cloud.cloud)))
         for plan in plan_clusters(serving, fits, catalog))
     return RegionDecisions(serving, verdicts, fits, clusters, egress, failover,
                            tuple(StatefulCloud(c, cloud_labels(spec, c)) for c in spec.clouds))

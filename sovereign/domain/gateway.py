@@ -60,8 +60,6 @@ from .workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_KEY_ENV, S
 # tag, and the newest whose `litellm[proxy]` pins (litellm-proxy-extras, litellm-enterprise) all
 # resolve on the package index the project's machines reach; 1.108.8+ and 1.109+ pin versions it lacks.
 LITELLM_VERSION = "1.108.7"
-# The non-root variant (user nobody, 65534): the gateway namespace enforces Pod Security "restricted".
-GATEWAY_IMAGE = f"ghcr.io/berriai/litellm-non_root:v{LITELLM_VERSION}"
 GATEWAY_NAME = GATEWAY_POD_LABELS["app.kubernetes.io/name"]   # Deployment, Service, PDB, HPA, account
 GATEWAY_PORT = 4000
 CONFIG_DIR = "/etc/litellm"
@@ -184,7 +182,7 @@ class GatewayConfig:
     def to_dict(self) -> dict[str, Any]:
         """The summary exported per cluster (`gateways` output) and written to snapshots."""
         return {
-            "endpoint": self.endpoint, "image": GATEWAY_IMAGE,
+            "endpoint": self.endpoint, "version": LITELLM_VERSION,
             "routes": {r.model_name: ("open-weight" if r.open_weight else r.host) for r in self.routes},
             "fallbacks": {m: list(t) for m, t in self.fallbacks.items()},
             "aliases": dict(self.aliases),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .gateway import (
-    CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LITELLM_VERSION, LIVENESS_PATH,
+    CONFIG_DIR, CONFIG_FILE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LITELLM_VERSION, LIVENESS_PATH,
     MASTER_KEY_ENV, READINESS_PATH, GatewayConfig,
 )
 from .workloads import GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET
@@ -33,7 +33,9 @@ _ENV = {
 }
 
 
-def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name: str, config_map: str) -> dict[str, Any]:
+def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name: str, config_map: str,
+                    image: Any) -> dict[str, Any]:
+    """`image`: the LiteLLM image as the cluster pulls it (its mirror's reference; an Output in the component)."""
     http = {"path": READINESS_PATH, "port": "http"}
     env = [{"name": k, "value": v} for k, v in _ENV.items()]
     # The gateway key is always referenced: without it the pod does not start (fail-closed).
@@ -44,7 +46,7 @@ def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name:
                 "valueFrom": {"secretKeyRef": {"name": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD}}})
     container = {
         "name": "litellm",
-        "image": GATEWAY_IMAGE,
+        "image": image,
         "imagePullPolicy": "IfNotPresent",
         "args": ["--config", f"{CONFIG_DIR}/{CONFIG_FILE}", "--port", str(GATEWAY_PORT)],
         "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],

@@ -41,6 +41,8 @@ KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sovereign:maintenance": ((), ("days", "startHour", "hours")),
     **{f"sovereign:clouds.{p.id}": (p.required_keys, p.optional_keys) for p in PROFILES.values()},
     "sovereign:clouds.aws.capacityReservations[]": (("gpu", "id", "zone"), ("block",)),
+    **{f"sovereign:clouds.{p.id}.registryCredentials": (tuple(m.credentials for m in p.mirrors if m.credentials), ())
+       for p in PROFILES.values() if "registryCredentials" in p.optional_keys},
     "sovereign:models[]": (("id",), ("replicas", "contextLength", "maxConcurrency", "gpus")),
     "sovereign:models[].replicas": (("max",), ("min",)),
     "sovereign:managedApis[]": (("provider", "models"), ("endpointRegion", "resource")),
@@ -64,6 +66,10 @@ _DNS_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,31}$")
 _RESERVATION_ID = re.compile(r"^cr-[0-9a-f]{8,17}$")
 _IAM_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")
+# ECR's pull-through cache takes credentials from Secrets Manager secrets named ecr-pullthroughcache/…
+# (CreatePullThroughCacheRule, credentialArn).
+_PULL_THROUGH_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:ecr-pullthroughcache/[a-zA-Z0-9/_+=.@-]+$")
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,11 @@ class CloudSpec:
     admin_role_arn: str | None = None       # IAM role granted cluster-admin through an EKS access entry
     offered_gpus: tuple[str, ...] = ()      # declared by the stack where the catalog has no verified offerings
     reservations: tuple[Reservation, ...] = ()   # capacity reserved per GPU type (AWS)
+    # (`registryCredentials` key, Secrets Manager ARN of an upstream registry's credentials): AWS's mirrors
+    registry_credentials: tuple[tuple[str, str], ...] = ()
+
+    def credential(self, key: str) -> str | None:
+        return dict(self.registry_credentials).get(key)
 
     def reservation(self, gpu: str) -> Reservation | None:
         return next((r for r in self.reservations if r.gpu == gpu), None)
@@ -193,7 +204,8 @@ class RegionSpec:
                         "releaseChannel": c.release_channel, "adminRoleArn": c.admin_role_arn,
                         "offeredGpus": list(c.offered_gpus),
                         "capacityReservations": [{"gpu": r.gpu, "id": r.id, "zone": r.zone, "block": r.block}
-                                                 for r in c.reservations]}
+                                                 for r in c.reservations],
+                        "registryCredentials": dict(c.registry_credentials)}
                        for c in self.clouds],
             "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
                         "contextLength": m.context_length, "maxConcurrency": m.max_concurrency,
@@ -328,10 +340,35 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         offered = _offered_gpus(r, body, ck, cloud, name, catalog) if name is not None else ()
         reserved = _reservations(r, get(body, "capacityReservations", []), ck, cloud, name, catalog) \
             if name is not None else ()
+        credentials = _registry_credentials(r, body, ck, cloud)
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
-                                   version, channel, admin, offered, reserved))
+                                   version, channel, admin, offered, reserved, credentials))
     return tuple(specs)
+
+
+def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str) -> tuple[tuple[str, str], ...]:
+    """The upstream registries' credentials the cloud's mirrors need: Secrets Manager ARNs, never the secrets."""
+    needed = [m for m in PROFILES[cloud].mirrors if m.credentials]
+    if not needed:
+        return ()
+    key = f"{ck}.registryCredentials"
+    if "registryCredentials" not in body:
+        r.error(key, f"missing: the cluster pulls {', '.join(m.upstream for m in needed)} images through ECR "
+                "pull-through caches, which need the registries' credentials",
+                "store each as a Secrets Manager secret named ecr-pullthroughcache/<name> ({\"username\", "
+                "\"accessToken\"}) and set " + ", ".join(f"{key}.{m.credentials}" for m in needed) + " to its ARN")
+        return ()
+    mapping = r.mapping(body["registryCredentials"], key, **_keys(f"sovereign:clouds.{cloud}.registryCredentials"))
+    found = []
+    for name, value in (mapping or {}).items():
+        arn = r.string(value, f"{key}.{name}")
+        if arn is not None and not _PULL_THROUGH_SECRET_ARN.match(arn):
+            r.error(f"{key}.{name}", f"'{arn}' is not a Secrets Manager ARN named ecr-pullthroughcache/…",
+                    "use arn:<partition>:secretsmanager:<region>:<account>:secret:ecr-pullthroughcache/<name>-<suffix>")
+        elif arn is not None:
+            found.append((name, arn))
+    return tuple(sorted(found))
 
 
 def _offered_gpus(r: Reader, body: dict, ck: str, cloud: str, region: str, catalog: Catalog) -> tuple[str, ...]:

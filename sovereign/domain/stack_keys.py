@@ -40,6 +40,12 @@ DESCRIPTIONS: dict[str, str] = {
                                         "(`aws ec2 describe-instance-type-offerings`); refused where it has",
     "sovereign:clouds.aws.capacityReservations": "capacity the account reserved, per GPU type: the GPU pool runs in "
                                                  "the reservation's zone and launches into it",
+    "sovereign:clouds.aws.registryCredentials": "required: ARNs of Secrets Manager secrets named "
+    "`ecr-pullthroughcache/…` holding `{username, accessToken}` of the upstream registries ECR's pull-through "
+    "caches need credentials for (the secrets stay out of Pulumi config)",
+    "sovereign:clouds.aws.registryCredentials.dockerHub": "Docker Hub (vLLM, AWS CLI images)",
+    "sovereign:clouds.aws.registryCredentials.ghcr": "GitHub Container Registry (LiteLLM image); a token with "
+    "`read:packages`",
     "sovereign:clouds.aws.capacityReservations[].gpu": "catalog GPU id of the pool the reservation is for",
     "sovereign:clouds.aws.capacityReservations[].id": "EC2 capacity reservation id (`cr-…`)",
     "sovereign:clouds.aws.capacityReservations[].zone": "the reservation's availability zone",

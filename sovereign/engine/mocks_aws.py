@@ -194,6 +194,9 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:eks/addon:Addon": _addon,
     "aws:route53/zone:Zone": _hosted_zone,
+    # ECR names a rule by its prefix and answers with the registry (account) it caches into.
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": lambda args, ctx: {
+        "id": args.inputs.get("ecrRepositoryPrefix", args.name), "registryId": ctx.account},
     "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList":
         _resolver("fdl", "firewall-domain-list", False),
     "aws:route53/resolverFirewallRuleGroup:ResolverFirewallRuleGroup": _resolver("frg", "firewall-rule-group", True),

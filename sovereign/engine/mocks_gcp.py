@@ -107,6 +107,13 @@ def _service(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": f"{_project(args, ctx)}/{args.inputs['service']}"}
 
 
+def _repository(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    """Artifact Registry names a repository by its full path."""
+    path = (f"projects/{_project(args, ctx)}/locations/{args.inputs.get('location', ctx.region)}/repositories/"
+            f"{args.inputs['repositoryId']}")
+    return {"id": path, "name": path}
+
+
 def _firewall_policy(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     path = f"projects/{_project(args, ctx)}/global/firewallPolicies/{_name(args)}"
     return {"id": path, "name": _name(args), "selfLink": f"{COMPUTE}/{path}",
@@ -136,6 +143,7 @@ def _response_policy_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
 
 OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/service:Service": _service,
+    "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _router,

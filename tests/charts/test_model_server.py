@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from sovereign.catalog import load_catalog
+from sovereign.domain.images import IMAGES
 
 from tests.support.helm import CHARTS, lint, objects, one, template, template_error
 from tests.support.schemas import schema_errors
@@ -100,6 +101,12 @@ def test_chart_metadata_pins_the_vllm_release_the_image_runs():
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     assert (chart["apiVersion"], chart["type"], chart["version"]) == ("v2", "application", "0.1.0")
     assert values["image"]["repository"] == "vllm/vllm-openai"
+    # The defaults are the releases the program pins (sovereign/domain/images.py), which it pulls through mirrors.
+    prefetch = values["weights"]["prefetch"]
+    for key, image_id in (("image", "vllm"), ("awsImage", "aws-cli"), ("gcpImage", "google-cloud-cli")):
+        default, pinned = (values if key == "image" else prefetch)[key], IMAGES[image_id]
+        assert default["repository"].removeprefix("gcr.io/") == pinned.repository, key
+        assert (default["tag"], default["digest"] or None) == (pinned.tag, pinned.digest), key
     # tag v<appVersion> or v<appVersion>-<variant> (e.g. -cu129): bumping one without the other fails here
     assert re.fullmatch(rf"v{re.escape(chart['appVersion'])}(-[a-z0-9]+)?", values["image"]["tag"]), \
         (chart["appVersion"], values["image"]["tag"])

@@ -24,14 +24,22 @@ from sovereign.domain.stackfile import display_name
 CATALOG = load_catalog()
 LLAMA = "llama-3.1-8b-instruct"
 FRANKFURT_AWS = {"aws": {"region": "eu-central-1"}}
+# What every AWS cloud declares for its registry mirrors (spec.py, registryCredentials): Secrets Manager ARNs.
+REGISTRY_CREDENTIALS = {
+    "dockerHub": "arn:aws:secretsmanager:eu-central-1:111122223333:secret:ecr-pullthroughcache/docker-hub-a1B2c3",
+    "ghcr": "arn:aws:secretsmanager:eu-central-1:111122223333:secret:ecr-pullthroughcache/ghcr-d4E5f6"}
 
 
 def stack_config(region: str = "test", clouds: dict | None = None, models: list | None = None,
                  **sovereign: Any) -> dict[str, Any]:
     """A valid stack `config:`: one AWS cloud in Frankfurt serving Llama 3.1 8B unless told otherwise.
-    Keyword arguments set `sovereign:<key>` (managedApis=[…], jurisdiction={…}, dr={…}, apiKeys={…})."""
+    Keyword arguments set `sovereign:<key>` (managedApis=[…], jurisdiction={…}, dr={…}, apiKeys={…}).
+    An AWS cloud without `registryCredentials` gets REGISTRY_CREDENTIALS, as every valid AWS stack has them."""
+    clouds = clouds or FRANKFURT_AWS
+    if isinstance(clouds, dict) and isinstance(clouds.get("aws"), dict):
+        clouds = {**clouds, "aws": {"registryCredentials": REGISTRY_CREDENTIALS, **clouds["aws"]}}
     return {"pulumi:disable-default-providers": ["*"], "sovereign:region": region,
-            "sovereign:clouds": clouds or FRANKFURT_AWS, "sovereign:models": models or [{"id": LLAMA}],
+            "sovereign:clouds": clouds, "sovereign:models": models or [{"id": LLAMA}],
             **{f"sovereign:{key}": value for key, value in sovereign.items()}}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 
 from ...catalog import load_catalog
 from ...domain.evidence import CLOUDWATCH_RETENTION_DAYS
@@ -268,3 +269,53 @@ def s3_endpoint_keeps_ecr(graph: Graph, _decisions):
 
 def _list(value) -> list:
     return value if isinstance(value, list) else [value]
+
+
+PULL_THROUGH = "aws:ecr/pullThroughCacheRule:PullThroughCacheRule"
+# CreatePullThroughCacheRule: the upstreams ECR caches, and those it reaches only with credentials.
+PULL_THROUGH_UPSTREAMS = ("public.ecr.aws", "registry.k8s.io", "quay.io", "registry-1.docker.io", "ghcr.io",
+                          "registry.gitlab.com")
+PULL_THROUGH_NEEDS_CREDENTIALS = ("registry-1.docker.io", "ghcr.io", "registry.gitlab.com")
+_PREFIX = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr-pullthroughcache/[a-zA-Z0-9/_+=.@-]+$")
+
+
+@rule("ecr-pull-through-rule-accepted",
+      "Amazon ECR API Reference, CreatePullThroughCacheRule: ecrRepositoryPrefix 2-30 characters of the repository "
+      "name pattern; the supported upstream registry URLs; credentialArn a Secrets Manager secret named "
+      "ecr-pullthroughcache/…, required for Docker Hub, GitHub and GitLab; https://docs.aws.amazon.com/AmazonECR/"
+      "latest/APIReference/API_CreatePullThroughCacheRule.html")
+def pull_through_accepted(graph: Graph, _decisions):
+    """A rule ECR refuses (or a Docker Hub cache without credentials, which pulls nothing)."""
+    for cache in graph.of_type(PULL_THROUGH):
+        prefix, upstream = str(cache.inputs.get("ecrRepositoryPrefix", "")), cache.inputs.get("upstreamRegistryUrl")
+        credential = cache.inputs.get("credentialArn")
+        if not (2 <= len(prefix) <= 30 and _PREFIX.match(prefix)):
+            yield cache.urn, f"repository prefix '{prefix}' is not 2-30 characters of [a-z0-9._-/]", \
+                "shorten the stack's name or the mirror's"
+        if upstream not in PULL_THROUGH_UPSTREAMS:
+            yield cache.urn, f"ECR caches no upstream '{upstream}'", f"use one of {', '.join(PULL_THROUGH_UPSTREAMS)}"
+        elif upstream in PULL_THROUGH_NEEDS_CREDENTIALS and not (credential and _SECRET.match(str(credential))):
+            yield cache.urn, f"{upstream} needs credentials from a secret named ecr-pullthroughcache/…", \
+                "set credentialArn to that secret's ARN"
+
+
+@rule("ecr-pull-through-first-pull-permitted",
+      "Amazon ECR User Guide, IAM permissions for pull through cache: the principal whose pull first caches an "
+      "image creates its repository, so it needs ecr:CreateRepository and ecr:BatchImportUpstreamImage; "
+      "https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache-iam.html")
+def pull_through_permitted(graph: Graph, _decisions):
+    """Nodes with only the read-only registry policy get 'repository does not exist' on every mirrored image."""
+    if not any(graph.of_type(PULL_THROUGH)):
+        return
+    for group in graph.of_type(NODE_GROUP):
+        role = graph.linked(group, "nodeRoleArn", "aws:iam/role:Role")
+        if role is None:
+            continue
+        granted = {a for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if role.urn in graph_dependencies(p)
+                   for s in json.loads(p.inputs.get("policy") or "{}").get("Statement", []) if s.get("Effect") == "Allow"
+                   for a in _list(s.get("Action"))}
+        missing = [a for a in ("ecr:CreateRepository", "ecr:BatchImportUpstreamImage") if a not in granted]
+        if missing:
+            yield group.urn, f"its nodes pull through ECR caches without {', '.join(missing)}", \
+                "grant the node role those actions on the caches' repository prefixes"

@@ -44,6 +44,7 @@ API_OF = {
     "gcp:container/": "container.googleapis.com",
     "gcp:serviceaccount/account": "iam.googleapis.com",
     "gcp:dns/": "dns.googleapis.com",
+    "gcp:artifactregistry/": "artifactregistry.googleapis.com",
     "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
 }
 

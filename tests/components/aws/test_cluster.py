@@ -378,3 +378,27 @@ def test_a_reserved_gpu_pool_launches_into_its_reservation(project_copy, block):
         "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}}
     assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == pool.disk_gib
     assert ("instanceMarketOptions" in template.inputs) is block
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_images_come_through_ecr_pull_through_caches_the_nodes_may_fill(graph):
+    decision = graph.plan.decisions.cluster("aws")
+    caches = graph.all("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert {(c.inputs["ecrRepositoryPrefix"], c.inputs["upstreamRegistryUrl"], c.inputs.get("credentialArn"))
+            for c in caches} == {(m.name, m.source, m.credential_arn) for m in decision.images.mirrors}
+    assert {c.inputs["ecrRepositoryPrefix"].split("/")[0] for c in caches} == {graph.plan.spec.name}
+    # The first pull of an image creates its repository as the node: the node role may, under these prefixes only.
+    [pull] = [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-node-pull-through")]
+    [statement] = json.loads(pull.inputs["policy"])["Statement"]
+    assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    region = cluster_plan(graph).cloud.region.name
+    assert sorted(statement["Resource"]) == sorted(
+        f"arn:{partition(graph)}:ecr:{region}:111122223333:repository/{m.name}/*" for m in decision.images.mirrors)
+    assert all(pull.urn in g.options["dependsOn"] for g in graph.all(T.EKS_NODE_GROUP))
+    # Cilium's images (the first any node pulls) through the Quay cache, still pinned by the chart's digests.
+    values = graph.one(T.HELM_RELEASE, name_contains="cilium").inputs["values"]
+    registry = f"111122223333.dkr.ecr.{region}.{cluster_plan(graph).cloud.region.dns_suffix}"
+    quay = f"{registry}/{graph.plan.spec.name}/quay/cilium"
+    assert (values["image"]["repository"], values["operator"]["image"]["repository"],
+            values["envoy"]["image"]["repository"]) == (f"{quay}/cilium", f"{quay}/operator", f"{quay}/cilium-envoy")
+    assert "useDigest" not in values["image"]

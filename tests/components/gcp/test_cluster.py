@@ -254,3 +254,26 @@ def test_every_resource_names_this_regions_gcp_or_kubernetes_provider(graph):
     assert len(custom) >= 10
     for r in custom:
         assert r.provider == (gcp_provider.urn if r.type.startswith("gcp:") else k8s_provider.urn), r.urn
+
+
+@gcp_stacks
+def test_images_come_through_artifact_registry_remote_repositories_the_nodes_read(graph):
+    decision = graph.plan.decisions.cluster("gcp")
+    plan = cluster_plan(graph)
+    repositories = {r.inputs["repositoryId"]: r for r in graph.all("gcp:artifactregistry/repository:Repository")}
+    assert set(repositories) == {m.name for m in decision.images.mirrors}
+    api = next(s for s in graph.all(T.PROJECT_SERVICE) if s.inputs["service"] == "artifactregistry.googleapis.com")
+    for mirror in decision.images.mirrors:
+        repository = repositories[mirror.name].inputs
+        assert (repository["format"], repository["mode"], repository["location"], repository["project"]) == (
+            "DOCKER", "REMOTE_REPOSITORY", plan.cloud.region.name, plan.cloud.project)
+        docker = repository["remoteRepositoryConfig"]["dockerRepository"]
+        assert docker == ({"customRepository": {"uri": mirror.source}} if mirror.source.startswith("https://")
+                          else {"publicRepository": mirror.source})
+        assert api.urn in repositories[mirror.name].options["dependsOn"]
+    readers = graph.all("gcp:artifactregistry/repositoryIamMember:RepositoryIamMember")
+    [account] = graph.all(T.SERVICE_ACCOUNT)
+    assert {(r.inputs["role"], r.inputs["member"]) for r in readers} == {
+        ("roles/artifactregistry.reader", f"serviceAccount:{account.inputs['accountId']}@{plan.cloud.project}"
+                                          ".iam.gserviceaccount.com")}
+    assert len(readers) == len(repositories)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import time
@@ -29,7 +30,7 @@ import yaml
 
 from sovereign.catalog import load_catalog
 from sovereign.domain.gateway import (
-    CONFIG_DIR, CONFIG_FILE, GATEWAY_IMAGE, GATEWAY_PORT, LITELLM_VERSION, LIVENESS_PATH, MASTER_KEY_ENV,
+    CONFIG_DIR, CONFIG_FILE, GATEWAY_PORT, LITELLM_VERSION, LIVENESS_PATH, MASTER_KEY_ENV,
     READINESS_PATH, ROUTER_SETTINGS,
 )
 from sovereign.domain.stackfile import read_stack_config
@@ -576,7 +577,12 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
                   and GATEWAY_POD_LABELS.items() <= r.inputs["spec"]["template"]["metadata"]["labels"].items()]
         assert others == [], "only the gateway's pods may carry the labels the fence opens managed APIs to"
         container = container_of(graph)
-        assert container["image"] == GATEWAY_IMAGE and GATEWAY_IMAGE.endswith(f":v{LITELLM_VERSION}")
+        # Pulled through the cluster's own GHCR mirror (ECR / Artifact Registry in its region), never from ghcr.io.
+        mirror = plan.decisions.cluster(cloud).images.refs["litellm"].mirror
+        registry = {"aws": r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?",
+                    "gcp": r"[a-z0-9-]+-docker\.pkg\.dev/[a-z0-9-]+"}[cloud]
+        assert re.fullmatch(rf"{registry}/{re.escape(mirror)}/berriai/litellm-non_root:v{re.escape(LITELLM_VERSION)}",
+                            container["image"]), container["image"]
         assert container["livenessProbe"]["httpGet"]["path"] == LIVENESS_PATH
         assert container["readinessProbe"]["httpGet"]["path"] == READINESS_PATH
         assert container["startupProbe"]["httpGet"]["path"] == READINESS_PATH

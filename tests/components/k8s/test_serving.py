@@ -5,6 +5,7 @@ and weight caches that are private, encrypted, versioned and protected."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -195,3 +196,23 @@ def test_only_the_gateway_reaches_the_model_servers_and_only_with_their_key(plan
     assert sorted(r.inputs["metadata"]["namespace"] for r in secrets) == sorted(
         [SERVING_NAMESPACE, GATEWAY_NAMESPACE] * clusters)
     assert all(r.inputs["stringData"] == "[secret]" for r in secrets)  # a Pulumi secret end to end
+
+
+MIRROR_REGISTRY = {"aws": r"\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?", "gcp": r"[a-z0-9-]+-docker\.pkg\.dev/[a-z0-9-]+"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_model_servers_pull_vllm_and_the_prefetch_cli_through_their_clusters_mirrors(plans, rendered, stack):
+    plan = plans[stack]
+    for fit in plan.decisions.fits:
+        _, docs = rendered[(stack, fit.cloud, fit.model)]
+        refs = plan.decisions.cluster(fit.cloud).images.refs
+        pod = one(docs, "Deployment")["spec"]["template"]["spec"]
+        images = {c["name"]: c["image"] for c in [*pod["containers"], *pod.get("initContainers", [])]}
+        registry = MIRROR_REGISTRY[fit.cloud]
+        assert re.fullmatch(rf"{registry}/{re.escape(refs['vllm'].mirror)}/vllm/vllm-openai:v[0-9.]+-cu\d+",
+                            images["vllm"]), images
+        # Every image comes from the cluster's mirrors, or from gcr.io (Google's own, through Private Google Access,
+        # on GKE only): never docker.io, ghcr.io or quay.io, which an image without a registry host would mean.
+        for name, image in images.items():
+            assert re.match(rf"{registry}/", image) or (fit.cloud == "gcp" and image.startswith("gcr.io/")), (name, image)

@@ -105,11 +105,11 @@ def test_a_zone_the_parent_points_at_is_delegated():
 def test_two_stacks_cannot_route_one_location_from_one_zone(catalog):
     from sovereign.domain.fleet import geolocation_conflicts
     from sovereign.domain.spec import parse_spec
+    from tests.support.domain import stack_config
 
     def spec(stack: str, region: str, **dr) -> object:
-        config = {"sovereign:region": stack, "sovereign:clouds": {"aws": {"region": region}},
-                  "sovereign:models": [{"id": "llama-3.1-8b-instruct"}],
-                  "sovereign:dr": {"domain": "example.com", "globalZoneId": "Z0EXAMPLE0ZONE", **dr}}
+        config = stack_config(stack, clouds={"aws": {"region": region}},
+                              dr={"domain": "example.com", "globalZoneId": "Z0EXAMPLE0ZONE", **dr})
         return parse_spec(config, stack, f"stacks/Pulumi.{stack}.yaml", catalog)
 
     both_default = [spec("one", "us-east-1", default=True), spec("two", "us-west-2", serves=["CA"], default=True)]
@@ -404,3 +404,35 @@ def test_a_scoped_s3_endpoint_still_serves_ecr_image_layers():
     assert violated(group, endpoint, scoped(weights_only)) == {rule}
     assert violated(group, endpoint, scoped(json.loads(endpoint_policy("aws", "eu-central-1", "weights")))) == set()
     assert violated(endpoint, scoped(weights_only)) == set()  # no node pulls through it
+
+
+def test_an_ecr_pull_through_rule_is_one_ecr_accepts_with_the_credentials_its_upstream_needs():
+    rule = "ecr-pull-through-rule-accepted"
+    secret = "arn:aws:secretsmanager:eu-central-1:111122223333:secret:ecr-pullthroughcache/docker-hub-a1B2c3"
+
+    def cache(prefix: str, upstream: str, credential: str | None = None) -> RegisteredResource:
+        return resource("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", prefix.replace("/", "-"), {
+            "ecrRepositoryPrefix": prefix, "upstreamRegistryUrl": upstream,
+            **({"credentialArn": credential} if credential else {})})
+    assert violated(cache("eu-central/docker-hub", "registry-1.docker.io", secret)) == set()
+    assert violated(cache("eu-central/quay", "quay.io")) == set()                       # Quay needs none
+    assert violated(cache("eu-central/docker-hub", "registry-1.docker.io")) == {rule}   # Docker Hub does
+    assert violated(cache("eu-central/ghcr", "ghcr.io", secret.replace("ecr-pullthroughcache/", "other/"))) == {rule}
+    assert violated(cache("a-very-long-region-name/docker-hub", "registry-1.docker.io", secret)) == {rule}
+    assert violated(cache("eu-central/nvcr", "nvcr.io")) == {rule}                      # no NVIDIA upstream
+
+
+def test_nodes_that_pull_through_ecr_caches_may_create_and_import_their_repositories():
+    rule = "ecr-pull-through-first-pull-permitted"
+    cache = resource("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "quay",
+                     {"ecrRepositoryPrefix": "s/quay", "upstreamRegistryUrl": "quay.io"})
+    role = resource("aws:iam/role:Role", "node")
+    group = resource("aws:eks/nodeGroup:NodeGroup", "g", {"scalingConfig": {"minSize": 1, "maxSize": 1, "desiredSize": 1}},
+                     dependencies={"nodeRoleArn": [role.urn]})
+
+    def policy(*actions: str) -> RegisteredResource:
+        return resource("aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps({"Statement": [
+            {"Effect": "Allow", "Action": list(actions), "Resource": "*"}]})}, dependencies={"role": [role.urn]})
+    assert violated(cache, role, group, policy("ecr:BatchGetImage")) == {rule}
+    assert violated(cache, role, group, policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage")) == set()
+    assert violated(role, group, policy("ecr:BatchGetImage")) == set()   # no cache, nothing to create

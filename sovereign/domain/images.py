@@ -1,0 +1,96 @@
+"""The container images the program's workloads run, and where each cluster pulls them from.
+
+A registry is a provider that can be cut off too, so a cluster pulls every image its cloud can mirror through a
+mirror the stack creates in its own cloud region (the cloud profile's `mirrors`: ECR pull-through caches on AWS,
+Artifact Registry remote repositories on GCP). A mirror fetches an image on its first pull and serves it from the
+region afterwards; once cached, the upstream being unreachable no longer stops a node from starting.
+
+Each image is pinned to a release tag and, once recorded, its digest (`sha256:…`, the tag's manifest digest read
+from its registry on a machine that reaches it): a digest pins the bytes whatever the tag later points at.
+Images of charts the clusters install (Cilium: pinned by digest in its chart; the NVIDIA device plugin) are the
+charts' own; their registries are mirrored the same way where the cloud can (`chart_mirror`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+from ..clouds import CloudProfile, RegistryMirror
+from .gateway import LITELLM_VERSION
+from .spec import CloudSpec
+
+
+@dataclass(frozen=True)
+class Image:
+    upstream: str          # the registry it is published to
+    repository: str        # its path there
+    tag: str
+    digest: str | None     # `sha256:…` once recorded; None: pulled by tag
+
+
+# Upstream releases; the model-server chart's defaults name the same (tests/charts hold them equal).
+IMAGES: Mapping[str, Image] = MappingProxyType({
+    # vLLM's OpenAI-compatible server, CUDA 12.9 build (runs on the CUDA 12 drivers GPU node images ship).
+    "vllm": Image("docker.io", "vllm/vllm-openai", "v0.31.0-cu129", None),
+    # LiteLLM's proxy, the LTS release the gateway's config is tested against; the non-root build (user nobody,
+    # 65534): the gateway namespace enforces Pod Security "restricted".
+    "litellm": Image("ghcr.io", "berriai/litellm-non_root", f"v{LITELLM_VERSION}", None),
+    # The weight prefetch's object-store CLIs, one per cloud's URI scheme.
+    "aws-cli": Image("docker.io", "amazon/aws-cli", "2.37.5", None),
+    "google-cloud-cli": Image("gcr.io", "google.com/cloudsdktool/google-cloud-cli", "587.0.0-slim", None),
+})
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """One upstream registry mirrored in the cluster's cloud region."""
+    upstream: str
+    name: str                      # ECR repository prefix / Artifact Registry repository id
+    source: str                    # what the mirror pulls from (ECR upstream URL / Artifact Registry preset or URI)
+    credential_arn: str | None     # Secrets Manager ARN of the upstream's credentials (ECR's Docker Hub, GHCR)
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """Where a cluster pulls one image: `<registry>/<mirror>/<repository>` through a mirror, else upstream."""
+    mirror: str | None
+    image: Image
+
+    def repository(self, registry: str) -> str:
+        """The image's repository as a pod names it; `registry` is the cluster's mirror registry host."""
+        if self.mirror is None:
+            return f"{self.image.upstream}/{self.image.repository}"
+        return f"{registry}/{self.mirror}/{self.image.repository}"
+
+    def reference(self, registry: str) -> str:
+        """`repository:tag`, and `@sha256:…` once the digest is recorded (the tag then only reads well)."""
+        return f"{self.repository(registry)}:{self.image.tag}" + (f"@{self.image.digest}" if self.image.digest else "")
+
+    def chart_values(self, registry: str) -> dict[str, str]:
+        """The model-server chart's image values (repository, tag, digest)."""
+        return {"repository": self.repository(registry), "tag": self.image.tag, "digest": self.image.digest or ""}
+
+
+@dataclass(frozen=True)
+class ClusterImages:
+    mirrors: tuple[Mirror, ...]
+    refs: Mapping[str, ImageRef]   # image id → where the cluster pulls it
+
+    def chart_mirror(self, upstream: str) -> str | None:
+        """The mirror a chart's images from `upstream` are pulled through, if the cloud mirrors it."""
+        return next((m.name for m in self.mirrors if m.upstream == upstream), None)
+
+
+def cluster_images(stack: str, cloud: CloudSpec, profile: CloudProfile) -> ClusterImages:
+    mirrors = tuple(_mirror(stack, cloud, profile, m) for m in profile.mirrors)
+    by_upstream = {m.upstream: m.name for m in mirrors}
+    # A plain dict: decisions travel to worker processes, which pickle them.
+    return ClusterImages(mirrors, {image_id: ImageRef(by_upstream.get(image.upstream), image)
+                                   for image_id, image in IMAGES.items()})
+
+
+def _mirror(stack: str, cloud: CloudSpec, profile: CloudProfile, mirror: RegistryMirror) -> Mirror:
+    arn = cloud.credential(mirror.credentials) if mirror.credentials else None
+    return Mirror(mirror.upstream, profile.mirror_name.format(stack=stack, name=mirror.name), mirror.source, arn)

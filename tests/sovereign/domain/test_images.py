@@ -1,0 +1,51 @@
+"""Where each cluster pulls its images (sovereign/domain/images.py): through mirrors in its own cloud region, named
+after the stack, with the credentials the stack declares; pinned by tag, and by digest once one is recorded."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sovereign.clouds import AWS, GCP
+from sovereign.domain.images import IMAGES, ImageRef, cluster_images
+from tests.support.domain import REGISTRY_CREDENTIALS, region_spec
+
+TWO_CLOUDS = {"aws": {"region": "eu-central-1"}, "gcp": {"region": "europe-west3", "project": "sovereign-test"}}
+
+
+def test_every_mirrorable_image_comes_through_a_mirror_named_after_the_stack():
+    spec = region_spec("eu-central", region="eu-central", clouds=TWO_CLOUDS)
+    aws, gcp = (cluster_images(spec.name, c, p) for c, p in zip(spec.clouds, (AWS, GCP)))
+    assert [(m.upstream, m.name, m.source) for m in aws.mirrors] == [
+        ("docker.io", "eu-central/docker-hub", "registry-1.docker.io"), ("ghcr.io", "eu-central/ghcr", "ghcr.io"),
+        ("quay.io", "eu-central/quay", "quay.io")]
+    assert [(m.upstream, m.name, m.source) for m in gcp.mirrors] == [
+        ("docker.io", "eu-central-docker-hub", "DOCKER_HUB"), ("ghcr.io", "eu-central-ghcr", "https://ghcr.io")]
+    # ECR's Docker Hub and GHCR caches carry the stack's credential secrets; Quay and Artifact Registry need none.
+    assert {m.upstream: m.credential_arn for m in aws.mirrors} == {
+        "docker.io": REGISTRY_CREDENTIALS["dockerHub"], "ghcr.io": REGISTRY_CREDENTIALS["ghcr"], "quay.io": None}
+    assert {m.credential_arn for m in gcp.mirrors} == {None}
+    assert aws.refs["vllm"].repository("1.dkr.ecr.eu-central-1.amazonaws.com") == \
+        "1.dkr.ecr.eu-central-1.amazonaws.com/eu-central/docker-hub/vllm/vllm-openai"
+    assert gcp.refs["litellm"].reference("europe-west3-docker.pkg.dev/p") == \
+        f"europe-west3-docker.pkg.dev/p/eu-central-ghcr/berriai/litellm-non_root:{IMAGES['litellm'].tag}"
+    # Google's own registry is reached through Private Google Access: no mirror of it.
+    assert gcp.refs["google-cloud-cli"].mirror is None
+    assert gcp.refs["google-cloud-cli"].repository("ignored") == "gcr.io/google.com/cloudsdktool/google-cloud-cli"
+    assert aws.chart_mirror("quay.io") == "eu-central/quay" and gcp.chart_mirror("quay.io") is None
+
+
+def test_a_recorded_digest_pins_the_bytes_and_the_chart_gets_it():
+    pinned = ImageRef("s/docker-hub", dataclasses.replace(IMAGES["vllm"], digest="sha256:" + "a" * 64))
+    assert pinned.reference("r") == f"r/s/docker-hub/vllm/vllm-openai:{IMAGES['vllm'].tag}@sha256:{'a' * 64}"
+    assert pinned.chart_values("r")["digest"] == "sha256:" + "a" * 64
+    assert ImageRef("s/docker-hub", IMAGES["vllm"]).chart_values("r")["digest"] == ""
+
+
+def test_every_mirror_of_a_cloud_serves_an_image_and_every_upstream_is_mirrored_or_reachable():
+    used = {i.upstream for i in IMAGES.values()} | {"quay.io"}  # Cilium's chart images, on EKS
+    for profile in (AWS, GCP):
+        assert {m.upstream for m in profile.mirrors} <= used, profile.id
+    # What no mirror takes is Google's own registry (Private Google Access) or declared for the nodes with why.
+    for image in IMAGES.values():
+        unmirrored = [p.id for p in (AWS, GCP) if image.upstream not in {m.upstream for m in p.mirrors}]
+        assert image.upstream == "gcr.io" or not unmirrored, image
