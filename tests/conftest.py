@@ -12,6 +12,7 @@ from pathlib import Path
 
 import kubernetes_validate.utils
 import pytest
+import yaml
 
 from sovereign.catalog import load_catalog
 from sovereign.domain.decisions import decide_region
@@ -21,7 +22,7 @@ from sovereign.engine.run import plan_stack
 from sovereign.project import load_project_policy
 from tests.support.stacks import PROJECT_DIR
 
-from tests.support.stacks import PerStack, copy_project
+from tests.support.stacks import STACKS, PerStack, copy_project, policy_with_ban
 
 
 # kubernetes-validate reads and parses its JSON schemas (1.4 MB of definitions per Kubernetes version) again on every
@@ -75,6 +76,32 @@ def decisions(catalog, policy):
         config, _ = read_stack_config(PROJECT_DIR, stack)
         return decide_region(parse_spec(config, stack, display_name(stack), catalog), policy, catalog)
     return PerStack(decide)
+
+
+@pytest.fixture(scope="session")
+def keyed_project(tmp_path_factory) -> Path:
+    """The project with every stack keyed: the gateway's key and one per requested provider. Its plans, and under
+    the test ban, are shared by the gateway's and the ban reaction's tests (one xdist group: LITELLM_PROBE)."""
+    root = copy_project(tmp_path_factory.mktemp("keyed"))
+    for stack in STACKS:
+        path = root / "stacks" / f"Pulumi.{stack}.yaml"
+        doc = yaml.safe_load(path.read_text())
+        config = doc["config"]
+        entries = ["gateway", *(r["provider"] for r in config.get("sovereign:managedApis", []))]
+        config["sovereign:apiKeys"] = {e: {"secure": f"v1:{e}-ciphertext"} for e in entries}
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return root
+
+
+@pytest.fixture(scope="session")
+def keyed_plans(keyed_project):
+    return PerStack(lambda stack: plan_stack(stack, project=keyed_project))
+
+
+@pytest.fixture(scope="session")
+def banned_plans(keyed_project, tmp_path_factory):
+    path = policy_with_ban(keyed_project / "policy" / "sovereignty.yaml", tmp_path_factory.mktemp("ban"))
+    return PerStack(lambda stack: plan_stack(stack, project=keyed_project, policy=path))
 
 
 @pytest.fixture

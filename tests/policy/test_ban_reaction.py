@@ -6,37 +6,33 @@ from __future__ import annotations
 import pytest
 
 from sovereign.catalog import load_catalog
-from sovereign.engine.run import plan_stack
 from sovereign.engine.snapshot import dumps, snapshot
 from tests.support.graph import Graph
-from tests.support.groups import BANNED_STACKS
+from tests.support.groups import LITELLM_PROBE
 from tests.support.network_layer import aws_network, gcp_network
-from tests.support.stacks import EEA_STACKS, POLICY_FILE, STACKS, policy_with_ban
+from tests.support.stacks import EEA_STACKS, STACKS
 from tests.support.tokens import T
 
 
-pytestmark = BANNED_STACKS
-
-
-@pytest.fixture(scope="module")
-def banned(tmp_path_factory):
-    path = policy_with_ban(POLICY_FILE, tmp_path_factory.mktemp("policy"))
-    return {stack: plan_stack(stack, policy=path) for stack in STACKS}
+# The keyed stacks (every API key set, so every allowed provider is routed) before and after the test ban: the plans
+# the gateway's tests load into LiteLLM too.
+pytestmark = LITELLM_PROBE
 
 
 def covered(plan) -> bool:
     return bool(load_catalog().groups["eea"].codes & set(plan.spec.jurisdiction.countries))
 
 
-def test_exactly_the_covered_stacks_change(plans, banned):
+def test_exactly_the_covered_stacks_change(keyed_plans, banned_plans):
+    plans, banned = keyed_plans, banned_plans
     assert {s for s in STACKS if covered(plans[s])} == set(EEA_STACKS)
     changed = {s for s in STACKS if dumps(snapshot(plans[s])) != dumps(snapshot(banned[s]))}
     assert changed == set(EEA_STACKS)
 
 
 @pytest.mark.parametrize("stack", EEA_STACKS)
-def test_covered_stacks_are_closed_at_every_layer(plans, banned, stack):
-    before, after = plans[stack], banned[stack]
+def test_covered_stacks_are_closed_at_every_layer(keyed_plans, banned_plans, stack):
+    before, after = keyed_plans[stack], banned_plans[stack]
     openai = next(v for v in after.verdicts if v.provider == "openai")
     assert not openai.allowed and openai.decided_by[0].rule == "ban-openai-eea"
     was_reached = set(next(v for v in before.verdicts if v.provider == "openai").hosts)

@@ -10,11 +10,9 @@ import pytest
 # alike (tests.support.helm.render renders each once per process); the pack's venv and checkov run once.
 RENDERED_RELEASES = pytest.mark.xdist_group("rendered-releases")
 # Every gateway config loaded by LiteLLM's own loader (~10 s), and the keyed and banned stacks it needs (the tests
-# reading every keyed stack join it; the proxy test plans only the one stack it serves).
+# reading every keyed stack join it, the ban reaction's too; the proxy test plans only the one stack it serves).
 LITELLM_PROBE = pytest.mark.xdist_group("litellm-probe")
 # One scratch git repository and one `sovereign diff` run.
 DIFF_REPO = pytest.mark.xdist_group("diff-repo")
 # Every stack (and one missing) planned by worker processes, for the tests of parallel planning.
 PARALLEL_RUN = pytest.mark.xdist_group("parallel-run")
-# Every stack planned under the test ban.
-BANNED_STACKS = pytest.mark.xdist_group("banned-stacks")

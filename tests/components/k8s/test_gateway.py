@@ -84,31 +84,6 @@ def litellm_python() -> Path:
 
 
 @pytest.fixture(scope="session")
-def keyed_project(tmp_path_factory) -> Path:
-    """The project with every stack keyed: the gateway's key and one per requested provider."""
-    root = copy_project(tmp_path_factory.mktemp("keyed"))
-    for stack in STACKS:
-        path = root / "stacks" / f"Pulumi.{stack}.yaml"
-        doc = yaml.safe_load(path.read_text())
-        config = doc["config"]
-        entries = ["gateway", *(r["provider"] for r in config.get("sovereign:managedApis", []))]
-        config["sovereign:apiKeys"] = {e: {"secure": f"v1:{e}-ciphertext"} for e in entries}
-        path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    return root
-
-
-@pytest.fixture(scope="session")
-def keyed_plans(keyed_project):
-    return PerStack(lambda stack: plan_stack(stack, project=keyed_project))
-
-
-@pytest.fixture(scope="session")
-def banned_plans(keyed_project, tmp_path_factory):
-    path = policy_with_ban(keyed_project / "policy" / "sovereignty.yaml", tmp_path_factory.mktemp("ban"))
-    return PerStack(lambda stack: plan_stack(stack, project=keyed_project, policy=path))
-
-
-@pytest.fixture(scope="session")
 def variants(plans, keyed_plans, banned_plans):
     return {"real": plans, "keyed": keyed_plans, "banned": banned_plans}
 
