@@ -54,8 +54,10 @@ class AwsGpuCluster(pulumi.ComponentResource):
         cluster_role, cluster_policies = iam.role(
             f"{name}-cluster", iam.service_trust("eks.amazonaws.com"),
             [iam.managed_policy(partition, "AmazonEKSClusterPolicy")], child)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=args.provider)).account_id
         key = aws.kms.Key(f"{name}-secrets", description=f"Kubernetes secrets of EKS cluster {plan.name}",
-                          enable_key_rotation=True, opts=child)
+                          enable_key_rotation=True, policy=account.apply(lambda a: iam.key_policy(partition, a)),
+                          opts=child)
         key_use = aws.iam.RolePolicy(f"{name}-cluster-secrets-key", role=cluster_role.name,
                                      policy=key.arn.apply(iam.key_use_policy), opts=child)
         logs = aws.cloudwatch.LogGroup(f"{name}-control-plane", name=f"/aws/eks/{plan.name}/cluster",

@@ -44,3 +44,21 @@ def key_use_policy(key_arn: str) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
         "Resource": key_arn}]})
+
+
+def key_policy(partition: str, account: str, only_via: str | None = None) -> str:
+    """A key policy written out rather than KMS's implicit default, so a reviewer sees it in the diff.
+
+    The account's IAM decides who may use and manage the key (AWS's default statement: without it the key could
+    become unmanageable). `only_via`: the one service (e.g. s3.eu-central-1.amazonaws.com) through which the key
+    decrypts or generates data keys for anyone but the account root — a principal holding the key's IAM grant still
+    cannot decrypt a downloaded object outside S3 in the region."""
+    statements = [{"Sid": "AccountIamDecides", "Effect": "Allow",
+                   "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"}]
+    if only_via:
+        statements.append({
+            "Sid": f"UseOnlyVia{only_via.split('.')[0].upper()}", "Effect": "Deny", "Principal": {"AWS": "*"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*"], "Resource": "*",
+            "Condition": {"StringNotEquals": {"kms:ViaService": only_via},
+                          "ArnNotEquals": {"aws:PrincipalArn": f"arn:{partition}:iam::{account}:root"}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})

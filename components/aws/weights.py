@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from sovereign.domain.serving import WEIGHTS_PREFIX
 from sovereign.domain.workloads import SERVING_NAMESPACE
 from ..weights_args import WeightCacheArgs, WeightReaderArgs
+from . import iam
 from .iam import STS_AUDIENCE
 
 NONCURRENT_DAYS = 30  # overwritten checkpoints stay restorable this long
@@ -23,8 +24,15 @@ class AwsWeightCache(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
         # Losing the key or the bucket loses every checkpoint: both survive `pulumi destroy` and drills.
         keep = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(protect=True, retain_on_delete=True))
-        self.key = aws.kms.Key(f"{name}-weights", description=f"Model weights of {name}",
-                               enable_key_rotation=True, deletion_window_in_days=30, opts=keep)
+        region = args.cloud.region
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=args.provider)).account_id
+        self.key = aws.kms.Key(
+            f"{name}-weights", description=f"Model weights of {name}", enable_key_rotation=True,
+            deletion_window_in_days=30,
+            # The weights decrypt through S3 in the region only (the model servers' reads, an operator's sync).
+            policy=account.apply(lambda a: iam.key_policy(
+                region.partition, a, only_via=f"s3.{region.name}.{region.dns_suffix}")),
+            opts=keep)
         self.bucket = aws.s3.Bucket(f"{name}-weights", force_destroy=False, opts=keep)
         bucket = self.bucket.id
         aws.s3.BucketOwnershipControls(f"{name}-weights", bucket=bucket,

@@ -224,6 +224,9 @@ CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = 
         "id": ctx.region, "state": args.get("state"),
     },
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda args, ctx: {
+        "accountId": ctx.account, "arn": f"arn:{ctx.partition}:iam::{ctx.account}:user/sovereign-offline",
+        "userId": "AIDAOFFLINEMOCKUSER", "id": ctx.account},
     # The provider answers from a built-in table of ELB canonical hosted zones; offline, a stable stand-in.
     "aws:lb/getHostedZoneId:getHostedZoneId": lambda args, ctx: {
         "id": "Z" + short_hash(args.get("region") or ctx.region, args.get("loadBalancerType") or "application",

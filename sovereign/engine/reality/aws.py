@@ -319,3 +319,22 @@ def pull_through_permitted(graph: Graph, _decisions):
         if missing:
             yield group.urn, f"its nodes pull through ECR caches without {', '.join(missing)}", \
                 "grant the node role those actions on the caches' repository prefixes"
+
+
+@rule("kms-key-policy-keeps-the-account-in",
+      "AWS KMS Developer Guide, default key policy: the statement giving the account (root) kms:* lets IAM "
+      "policies grant access; PutKeyPolicy refuses a policy that would lock the caller out unless its safety check "
+      "is bypassed, and a key nobody may manage can't be repaired without AWS Support; "
+      "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html")
+def key_policy_keeps_account(graph: Graph, _decisions):
+    """An explicit key policy replaces the default one: without the account's statement IAM grants no longer count."""
+    for key in graph.of_type("aws:kms/key:Key"):
+        document = key.inputs.get("policy")
+        if not document:
+            continue
+        kept = [s for s in json.loads(document).get("Statement", []) if s.get("Effect") == "Allow"
+                and str((s.get("Principal") or {}).get("AWS", "")).endswith(":root")
+                and "kms:*" in _list(s.get("Action"))]
+        if not kept:
+            yield key.urn, "its key policy has no statement letting the account's IAM manage and use it", \
+                "keep the default statement: Allow arn:<partition>:iam::<account>:root kms:*"

@@ -402,3 +402,19 @@ def test_images_come_through_ecr_pull_through_caches_the_nodes_may_fill(graph):
     assert (values["image"]["repository"], values["operator"]["image"]["repository"],
             values["envoy"]["image"]["repository"]) == (f"{quay}/cilium", f"{quay}/operator", f"{quay}/cilium-envoy")
     assert "useDigest" not in values["image"]
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_kms_keys_carry_explicit_policies_and_the_weights_key_decrypts_only_through_regional_s3(graph):
+    region = cluster_plan(graph).cloud.region
+    root = f"arn:{partition(graph)}:iam::111122223333:root"
+    keys = {k.name.rsplit("-", 1)[-1]: json.loads(k.inputs["policy"])["Statement"]
+            for k in graph.whole.all("aws:kms/key:Key")}
+    assert set(keys) == {"secrets", "weights"}
+    for statements in keys.values():
+        assert statements[0] == {"Sid": "AccountIamDecides", "Effect": "Allow", "Principal": {"AWS": root},
+                                 "Action": "kms:*", "Resource": "*"}
+    assert len(keys["secrets"]) == 1
+    [deny] = keys["weights"][1:]
+    assert deny["Effect"] == "Deny" and "kms:Decrypt" in deny["Action"]
+    assert deny["Condition"]["StringNotEquals"] == {"kms:ViaService": f"s3.{region.name}.{region.dns_suffix}"}

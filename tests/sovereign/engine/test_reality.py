@@ -436,3 +436,15 @@ def test_nodes_that_pull_through_ecr_caches_may_create_and_import_their_reposito
     assert violated(cache, role, group, policy("ecr:BatchGetImage")) == {rule}
     assert violated(cache, role, group, policy("ecr:CreateRepository", "ecr:BatchImportUpstreamImage")) == set()
     assert violated(role, group, policy("ecr:BatchGetImage")) == set()   # no cache, nothing to create
+
+
+def test_an_explicit_kms_key_policy_keeps_the_accounts_iam_in():
+    from components.aws.iam import key_policy
+    rule = "kms-key-policy-keeps-the-account-in"
+    key = "aws:kms/key:Key"
+    assert violated(resource(key, "k", {"policy": key_policy("aws", "111122223333", "s3.eu-central-1.amazonaws.com")})) \
+        == set()
+    locked = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+                             "Action": "kms:Decrypt", "Resource": "*"}]}
+    assert violated(resource(key, "k", {"policy": json.dumps(locked)})) == {rule}
+    assert violated(resource(key, "k", {})) == set()   # KMS's default policy
