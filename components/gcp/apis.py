@@ -11,6 +11,7 @@ APIS = (
     "iam.googleapis.com",                   # the node service account
     "iamcredentials.googleapis.com",        # Workload Identity token exchange
     "cloudresourcemanager.googleapis.com",  # project IAM bindings
+    "cloudkms.googleapis.com",              # the cluster's secrets key
     "logging.googleapis.com",
     "monitoring.googleapis.com",
 )

@@ -19,6 +19,7 @@ from ..k8s.kubeconfig import exec_kubeconfig
 from .apis import enable_apis
 from .identity import node_identity
 from .mirror import registry_host, remote_repositories
+from .secrets_key import secrets_key
 from .network import PODS_RANGE, SERVICES_RANGE, GkeNetwork, build_network
 from .node_pools import SCOPES, PoolTarget, gpu_pool, system_pool
 
@@ -37,7 +38,8 @@ class GcpGpuCluster(pulumi.ComponentResource):
         net = build_network(name, region, plan.network, after(apis["compute.googleapis.com"]))
         account, bindings = node_identity(
             name, project, after(apis["iam.googleapis.com"], apis["cloudresourcemanager.googleapis.com"]))
-        cluster = _cluster(name, plan, zones, net, account, after(*apis.values()))
+        key, key_use = secrets_key(name, region, project, after(apis["cloudkms.googleapis.com"]))
+        cluster = _cluster(name, plan, zones, net, account, key, after(*apis.values(), key_use))
 
         # Nodes start with their roles granted and a way out to registries and model hubs.
         target = PoolTarget(cluster, region, zones, account.email, after(*bindings, net.nat))
@@ -76,7 +78,8 @@ class GcpGpuCluster(pulumi.ComponentResource):
 
 
 def _cluster(name: str, plan: ClusterPlan, zones: list[str], net: GkeNetwork,
-             account: gcp.serviceaccount.Account, opts: pulumi.ResourceOptions) -> gcp.container.Cluster:
+             account: gcp.serviceaccount.Account, key: gcp.kms.CryptoKey,
+             opts: pulumi.ResourceOptions) -> gcp.container.Cluster:
     cloud = plan.cloud
     public = bool(cloud.api_access_cidrs)
     return gcp.container.Cluster(
@@ -113,6 +116,8 @@ def _cluster(name: str, plan: ClusterPlan, zones: list[str], net: GkeNetwork,
             gcp_public_cidrs_access_enabled=False,  # not every Google Cloud VM in the world
         ),
         enable_shielded_nodes=True,
+        # Kubernetes Secrets (the gateway's keys, the model servers' key) encrypted in etcd with the stack's key.
+        database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=key.id),
         logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=["SYSTEM_COMPONENTS", "WORKLOADS"]),
         monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
             # DCGM: GPU utilisation and memory per device, collected by GKE on managed-driver nodes.

@@ -22,8 +22,15 @@ def _random_password(args: pulumi.runtime.MockResourceArgs, _ctx: ProviderContex
     return {"result": (f"mock-random-{short_hash(args.name, n=16)}" * length)[:length]}
 
 
+def _random_id(args: pulumi.runtime.MockResourceArgs, _ctx: ProviderContext) -> dict[str, Any]:
+    """A stable stand-in of `byteLength` bytes, as hex and decimal, so plans stay identical."""
+    hex_ = short_hash(args.name, n=2 * int(args.inputs.get("byteLength", 4)))
+    return {"hex": hex_, "dec": str(int(hex_, 16)), "id": hex_}
+
+
 OUTPUTS = {**mocks_aws.OUTPUTS, **mocks_gcp.OUTPUTS, **mocks_k8s.OUTPUTS, **mocks_storage.OUTPUTS,
-           "random:index/randomPassword:RandomPassword": _random_password}
+           "random:index/randomPassword:RandomPassword": _random_password,
+           "random:index/randomId:RandomId": _random_id}
 CALLS = {**mocks_aws.CALLS, **mocks_gcp.CALLS}
 
 

@@ -114,6 +114,14 @@ def _repository(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": path, "name": path}
 
 
+def _key_ring(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    return {"id": f"projects/{_project(args, ctx)}/locations/{args.inputs['location']}/keyRings/{args.inputs['name']}"}
+
+
+def _crypto_key(args: Args, _ctx: ProviderContext) -> dict[str, Any]:
+    return {"id": f"{args.inputs['keyRing']}/cryptoKeys/{args.inputs['name']}"}
+
+
 def _firewall_policy(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     path = f"projects/{_project(args, ctx)}/global/firewallPolicies/{_name(args)}"
     return {"id": path, "name": _name(args), "selfLink": f"{COMPUTE}/{path}",
@@ -144,6 +152,8 @@ def _response_policy_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
 OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/service:Service": _service,
     "gcp:artifactregistry/repository:Repository": _repository,
+    "gcp:kms/keyRing:KeyRing": _key_ring,
+    "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
     "gcp:compute/router:Router": _router,
@@ -160,4 +170,9 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
 }
 
 # The program invokes nothing on GCP: zones are the plan's (catalog) facts.
-CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {}
+CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {
+    # A project's number is Google's; offline a stable 12-digit stand-in derived from its id.
+    "gcp:organizations/getProject:getProject": lambda args, ctx: {
+        "projectId": args.get("projectId") or ctx.project, "id": f"projects/{args.get('projectId') or ctx.project}",
+        "number": str(int(short_hash(args.get("projectId") or ctx.project, n=10), 16) % 10**12).zfill(12)},
+}

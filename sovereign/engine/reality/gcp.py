@@ -45,6 +45,7 @@ API_OF = {
     "gcp:serviceaccount/account": "iam.googleapis.com",
     "gcp:dns/": "dns.googleapis.com",
     "gcp:artifactregistry/": "artifactregistry.googleapis.com",
+    "gcp:kms/": "cloudkms.googleapis.com",
     "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
 }
 
@@ -139,3 +140,28 @@ def ngfw_priority(graph: Graph, _decisions):
         if not isinstance(priority, int) or not 0 <= priority < NGFW_RESERVED_PRIORITY:
             yield (firewall_rule.urn, f"priority {priority} is outside 0-{NGFW_RESERVED_PRIORITY - 1}",
                    "give the rule a priority below Cloud NGFW's reserved goto_next rules")
+
+
+@rule("gke-secrets-key-in-the-clusters-location-and-granted-first",
+      "GKE, encrypt secrets at the application layer: the Cloud KMS key must be in the cluster's location, and the "
+      "GKE service agent (service-<number>@container-engine-robot) needs Cloud KMS CryptoKey Encrypter/Decrypter on "
+      "it before the cluster is created or updated; https://cloud.google.com/kubernetes-engine/docs/how-to/"
+      "encrypting-secrets")
+def secrets_key_usable(graph: Graph, _decisions):
+    """A key in another location, or one GKE may not use yet, fails the cluster's creation."""
+    grants = [g for g in graph.of_type("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+              if g.inputs.get("role") == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+              and "@container-engine-robot.iam.gserviceaccount.com" in str(g.inputs.get("member", ""))]
+    for cluster in graph.of_type("gcp:container/cluster:Cluster"):
+        encryption = cluster.inputs.get("databaseEncryption") or {}
+        if encryption.get("state") != "ENCRYPTED":
+            continue
+        key = str(encryption.get("keyName", ""))
+        location = key.split("/locations/", 1)[-1].split("/", 1)[0] if "/locations/" in key else None
+        if location != cluster.inputs.get("location"):
+            yield cluster.urn, f"its secrets key is in {location}, the cluster in {cluster.inputs.get('location')}", \
+                "create the key ring in the cluster's region"
+        upstream = graph.upstream(cluster)
+        if not [g for g in grants if g.inputs.get("cryptoKeyId") == key and g.urn in upstream]:
+            yield cluster.urn, "GKE's service agent may not use its secrets key before the cluster is created", \
+                "grant roles/cloudkms.cryptoKeyEncrypterDecrypter to the agent and make the cluster depend on it"

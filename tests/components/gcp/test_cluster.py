@@ -4,6 +4,7 @@ matches the stack's ClusterPlan, the sizing decision and the catalog."""
 from __future__ import annotations
 
 import ipaddress
+import re
 
 import pytest
 
@@ -250,10 +251,12 @@ def test_every_resource_names_this_regions_gcp_or_kubernetes_provider(graph):
     for r in graph.plan.resources:
         if r.type.startswith("gcp:"):
             assert r.provider == gcp_provider.urn, r.urn
+    random_provider = graph.one("pulumi:providers:random")  # the secrets key ring's name suffix
     custom = [r for r in graph if r.custom and not r.type.startswith("pulumi:providers:")]
     assert len(custom) >= 10
     for r in custom:
-        assert r.provider == (gcp_provider.urn if r.type.startswith("gcp:") else k8s_provider.urn), r.urn
+        expected = {"gcp": gcp_provider, "random": random_provider}.get(r.type.split(":")[0], k8s_provider)
+        assert r.provider == expected.urn, r.urn
 
 
 @gcp_stacks
@@ -277,3 +280,23 @@ def test_images_come_through_artifact_registry_remote_repositories_the_nodes_rea
         ("roles/artifactregistry.reader", f"serviceAccount:{account.inputs['accountId']}@{plan.cloud.project}"
                                           ".iam.gserviceaccount.com")}
     assert len(readers) == len(repositories)
+
+
+@gcp_stacks
+def test_kubernetes_secrets_are_encrypted_with_the_stacks_own_rotating_key_in_the_cluster_region(graph):
+    plan = cluster_plan(graph)
+    gke = graph.one(T.GKE_CLUSTER)
+    [ring] = graph.all("gcp:kms/keyRing:KeyRing")
+    [key] = graph.all("gcp:kms/cryptoKey:CryptoKey")
+    assert ring.inputs["location"] == gke.inputs["location"] == plan.cloud.region.name
+    # A random suffix: the ring a destroyed cluster leaves (Cloud KMS deletes none) never collides with the next.
+    assert re.fullmatch(rf"{plan.name}-secrets-[0-9a-f]{{6}}", ring.inputs["name"])
+    assert key.inputs["rotationPeriod"] == "7776000s" and key.inputs["purpose"] == "ENCRYPT_DECRYPT"
+    encryption = gke.inputs["databaseEncryption"]
+    assert encryption["state"] == "ENCRYPTED" and encryption["keyName"].startswith(
+        f"projects/{plan.cloud.project}/locations/{plan.cloud.region.name}/keyRings/{ring.inputs['name']}/")
+    [grant] = graph.all("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+    assert grant.inputs["cryptoKeyId"] == encryption["keyName"]
+    assert re.fullmatch(r"serviceAccount:service-\d{12}@container-engine-robot\.iam\.gserviceaccount\.com",
+                        grant.inputs["member"])
+    assert grant.urn in gke.options["dependsOn"]

@@ -190,7 +190,7 @@ def test_only_the_gateway_reaches_the_model_servers_and_only_with_their_key(plan
                                "podSelector": {"matchLabels": GATEWAY_POD_LABELS}}],
                      "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}]}
     keys = graph.all("random:index/randomPassword:RandomPassword")
-    [provider] = graph.all("pulumi:providers:random")
+    provider = graph.one("pulumi:providers:random", name=f"{graph.plan.spec.name}-random")  # the region's
     assert len(keys) == clusters and all(k.provider.startswith(provider.urn) for k in keys)
     secrets = [r for r in graph.all(T.SECRET) if r.inputs["metadata"]["name"] == SERVING_KEY_SECRET]
     assert sorted(r.inputs["metadata"]["namespace"] for r in secrets) == sorted(

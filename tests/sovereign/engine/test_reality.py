@@ -448,3 +448,21 @@ def test_an_explicit_kms_key_policy_keeps_the_accounts_iam_in():
                              "Action": "kms:Decrypt", "Resource": "*"}]}
     assert violated(resource(key, "k", {"policy": json.dumps(locked)})) == {rule}
     assert violated(resource(key, "k", {})) == set()   # KMS's default policy
+
+
+def test_a_gke_secrets_key_is_in_the_clusters_region_and_gke_may_use_it_first():
+    rule = "gke-secrets-key-in-the-clusters-location-and-granted-first"
+    key = "projects/p/locations/europe-west3/keyRings/r/cryptoKeys/kubernetes-secrets"
+    api = resource("gcp:projects/service:Service", "kms", {"service": "cloudkms.googleapis.com"})
+    container = resource("gcp:projects/service:Service", "gke", {"service": "container.googleapis.com"})
+    grant = resource("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", "use", {
+        "cryptoKeyId": key, "role": "roles/cloudkms.cryptoKeyEncrypterDecrypter",
+        "member": "serviceAccount:service-123@container-engine-robot.iam.gserviceaccount.com"}, dependsOn=[api.urn])
+
+    def cluster(key_name: str, after: list) -> RegisteredResource:
+        return resource("gcp:container/cluster:Cluster", "c", {
+            "location": "europe-west3", "databaseEncryption": {"state": "ENCRYPTED", "keyName": key_name}},
+            dependsOn=[container.urn, *after])
+    assert violated(api, container, grant, cluster(key, [grant.urn])) == set()
+    assert violated(api, container, grant, cluster(key, [])) == {rule}        # created before the grant
+    assert violated(api, container, grant, cluster(key.replace("europe-west3", "europe-west4"), [grant.urn])) == {rule}
