@@ -42,3 +42,7 @@ class WeightCache(Protocol):
 class WeightReader(Protocol):
     service_account_values: dict[str, Any]    # chart `serviceAccount` values binding the pods' identity
     weights_values: dict[str, Any]            # extra chart `weights` values
+
+
+class GatewayIdentity(Protocol):
+    annotations: Mapping[str, Any]            # the gateway's service account acts as the cloud identity with these

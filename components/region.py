@@ -21,11 +21,13 @@ from .aws.egress import AwsEgressFence
 from .aws.provider import aws_provider
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
-from .contracts import EgressFence, GpuCluster, WeightCache, WeightReader
+from .contracts import EgressFence, GatewayIdentity, GpuCluster, WeightCache, WeightReader
 from .dns.failover import FailoverDns, FailoverDnsArgs, PublicGateway
 from .egress_args import EgressFenceArgs
 from .gcp.cluster import GcpGpuCluster
+from .gateway_identity_args import GatewayIdentityArgs
 from .gcp.egress import GcpEgressFence
+from .gcp.gateway_identity import GcpGatewayIdentity
 from .gcp.provider import gcp_provider
 from .gcp.weights import GcpWeightCache, GcpWeightReader
 from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
@@ -46,11 +48,14 @@ class CloudKit:
     fence: Callable[[str, EgressFenceArgs, Opts], EgressFence]
     cache: Callable[[str, WeightCacheArgs, Opts], WeightCache]
     reader: Callable[[str, WeightReaderArgs, Opts], WeightReader]
+    # The gateway's own workload identity, where the cloud's profile routes managed APIs through one.
+    gateway_identity: Optional[Callable[[str, GatewayIdentityArgs, Opts], GatewayIdentity]] = None
 
 
 KITS: Mapping[str, CloudKit] = {
     "aws": CloudKit(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader),
-    "gcp": CloudKit(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader),
+    "gcp": CloudKit(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader,
+                    GcpGatewayIdentity),
 }
 
 
@@ -113,11 +118,17 @@ class Region(pulumi.ComponentResource):
                 weights_values=reader.weights_values, images=decision.images, image_registry=cluster.image_registry),
                 # The fence's policies exist before any model server or gateway pod starts.
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
+            annotations = {}
+            if decision.gateway.identity:
+                annotations = kit.gateway_identity(plan.name, GatewayIdentityArgs(
+                    plan=plan, providers=decision.gateway.identity, provider=provider, cluster=cluster),
+                    pulumi.ResourceOptions(parent=self)).annotations
             # The region's one endpoint per cluster: open weights here, managed APIs where the verdicts allow.
             self.gateways[cloud] = InferenceGateway(plan.name, InferenceGatewayArgs(
                 config=decision.gateway, k8s_provider=cluster.k8s_provider,
                 cluster=cluster.cluster, api_keys=args.api_keys,
-                image=cluster.image_registry.apply(decision.images.refs["litellm"].reference)),
+                image=cluster.image_registry.apply(decision.images.refs["litellm"].reference),
+                account_annotations=annotations),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
                 public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,

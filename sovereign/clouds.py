@@ -64,6 +64,8 @@ class CloudProfile:
     # how a mirror is named after its stack: "{stack}" and "{name}".
     mirrors: tuple[RegistryMirror, ...]
     mirror_name: str
+    # Managed APIs the gateway reaches as its own workload identity, no key: (provider, the role it is granted).
+    identity_providers: tuple[tuple[str, str], ...]
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
@@ -117,6 +119,7 @@ AWS = CloudProfile(
         RegistryMirror("quay.io", "quay", "quay.io", None),
     ),
     mirror_name="{stack}/{name}",
+    identity_providers=(),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
@@ -159,6 +162,8 @@ GCP = CloudProfile(
         RegistryMirror("ghcr.io", "ghcr", "https://ghcr.io", None),
     ),
     mirror_name="{stack}-{name}",
+    # Vertex as the gateway's Google service account through Workload Identity: no service-account key to hold.
+    identity_providers=(("google_vertex_ai", "roles/aiplatform.user"),),
     lb_annotations=(),
     lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.

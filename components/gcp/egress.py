@@ -29,7 +29,11 @@ class GcpEgressFence(pulumi.ComponentResource):
         fqdn = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[args.cluster]))
 
         network_policies(name, in_cluster)
-        metadata_server_policy(f"{name}-{SERVING_NAMESPACE}-metadata-server", in_cluster)
+        metadata_server_policy(f"{name}-{SERVING_NAMESPACE}-metadata-server", SERVING_NAMESPACE, SERVING_POD_LABELS,
+                               in_cluster)
+        if fence.gateway_identity:  # Vertex as the gateway's own identity (Workload Identity)
+            metadata_server_policy(f"{name}-{GATEWAY_NAMESPACE}-metadata-server", GATEWAY_NAMESPACE,
+                                   GATEWAY_POD_LABELS, in_cluster)
         gateway_hosts, platform_hosts = list(fence.gateway), list(fence.serving)
         if gateway_hosts:  # the CRD needs at least one match; with none, the default deny is the answer
             fqdn_policy(f"{name}-gateway-fqdn", GATEWAY_NAMESPACE, "allow-managed-apis", GATEWAY_POD_LABELS,

@@ -14,7 +14,6 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from sovereign.domain.egress import HTTPS
-from sovereign.domain.workloads import SERVING_NAMESPACE, SERVING_POD_LABELS
 
 FQDN_API_VERSION = "networking.gke.io/v1alpha1"
 FQDN_KIND = "FQDNNetworkPolicy"
@@ -42,13 +41,14 @@ def fqdn_policy(resource: str, namespace: str, name: str, pods: dict[str, str], 
         opts=opts)
 
 
-def metadata_server_policy(resource: str, opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
-    """The serving pods read weights from GCS as their own identity, so they need the metadata server."""
+def metadata_server_policy(resource: str, namespace: str, pods: dict[str, str],
+                           opts: pulumi.ResourceOptions) -> k8s.networking.v1.NetworkPolicy:
+    """Pods acting as their own Google identity (the model servers reading weights, the gateway calling Vertex)
+    get its tokens from the metadata server."""
     return k8s.networking.v1.NetworkPolicy(
         resource,
-        metadata={"name": "allow-gke-metadata-server", "namespace": SERVING_NAMESPACE, "labels": _LABELS},
-        spec={"podSelector": {"matchLabels": SERVING_POD_LABELS}, "policyTypes": ["Egress"],
-              "egress": _METADATA_SERVER},
+        metadata={"name": "allow-gke-metadata-server", "namespace": namespace, "labels": _LABELS},
+        spec={"podSelector": {"matchLabels": pods}, "policyTypes": ["Egress"], "egress": _METADATA_SERVER},
         opts=opts)
 
 

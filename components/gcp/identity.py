@@ -42,3 +42,19 @@ def node_identity(name: str, project: str, opts: pulumi.ResourceOptions
         opts=opts,
     ) for role in NODE_ROLES]
     return account, bindings
+
+
+def workload_account(resource: str, name: str, purpose: str, display_name: str, project: str,
+                     kubernetes_accounts: list[tuple[str, str]], opts: pulumi.ResourceOptions
+                     ) -> gcp.serviceaccount.Account:
+    """A Google service account that these Kubernetes service accounts (namespace, name) may act as through
+    Workload Identity, and nothing else may. `opts` must wait for the cluster, which creates the identity pool
+    the bindings name (reality rule gke-workload-identity-bindings-wait-for-the-pool)."""
+    account = gcp.serviceaccount.Account(resource, account_id=account_id(name, purpose), display_name=display_name,
+                                         project=project, opts=opts)
+    for namespace, kubernetes_account in kubernetes_accounts:
+        gcp.serviceaccount.IAMMember(
+            f"{name}-{kubernetes_account}-workload-identity", service_account_id=account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{project}.svc.id.goog[{namespace}/{kubernetes_account}]", opts=opts)
+    return account

@@ -11,7 +11,7 @@ import pulumi_gcp as gcp
 from sovereign.domain.serving import WEIGHTS_PREFIX
 from sovereign.domain.workloads import SERVING_NAMESPACE
 from ..weights_args import WeightCacheArgs, WeightReaderArgs
-from .identity import account_id
+from .identity import workload_account
 
 NONCURRENT_DAYS = 30  # overwritten checkpoints stay restorable this long
 ACCESS_LOG_WRITER = "cloud-storage-analytics@google.com"  # the group GCS writes usage logs as
@@ -59,17 +59,11 @@ class GcpWeightReader(pulumi.ComponentResource):
         # After the cluster: it creates the Workload Identity pool the bindings name, and waits for the IAM
         # API (reality rules gke-workload-identity-bindings-wait-for-the-pool, gcp-resources-wait-for-their-api).
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster.cluster])
-        reader = gcp.serviceaccount.Account(f"{name}-weights-reader", account_id=account_id(name, "weights"),
-                                            display_name=f"Model servers of {name} reading weights",
-                                            project=project, opts=child)
+        # Each release's Kubernetes service account may act as the reader, and nothing else may.
+        reader = workload_account(f"{name}-weights-reader", name, "weights", f"Model servers of {name} reading weights",
+                                  project, [(SERVING_NAMESPACE, sa) for sa in args.service_accounts], child)
         gcp.storage.BucketIAMMember(f"{name}-weights-reader", bucket=args.cache.bucket_name,
                                     role="roles/storage.objectViewer", member=reader.member, opts=child)
-        # Each release's Kubernetes service account may act as the reader, and nothing else may.
-        for sa in args.service_accounts:
-            gcp.serviceaccount.IAMMember(
-                f"{name}-{sa}-workload-identity", service_account_id=reader.name,
-                role="roles/iam.workloadIdentityUser",
-                member=f"serviceAccount:{project}.svc.id.goog[{SERVING_NAMESPACE}/{sa}]", opts=child)
         self.service_account_values = {"gcpServiceAccount": reader.email}
         self.weights_values: dict = {}
         self.register_outputs({"serviceAccount": reader.email})

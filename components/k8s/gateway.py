@@ -9,8 +9,8 @@ fence lets reach the allowed managed-API hosts and the model servers; nothing el
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -28,6 +28,8 @@ class InferenceGatewayArgs:
     k8s_provider: pulumi.ProviderResource
     cluster: pulumi.Resource                  # every object is deleted with it
     image: pulumi.Input[str]                  # LiteLLM's image as the cluster pulls it (its mirror)
+    # The service account's annotations binding it to the gateway's cloud identity (GatewayIdentity), if any.
+    account_annotations: Mapping[str, Any] = field(default_factory=dict)
     # `sovereign:apiKeys` as a secret Output (provider → key); None when the stack sets no key.
     api_keys: Optional[pulumi.Output[Any]] = None
 
@@ -41,8 +43,9 @@ class InferenceGateway(pulumi.ComponentResource):
         def meta(suffix: str = "") -> dict[str, Any]:
             return {"name": f"{GATEWAY_NAME}{suffix}", "namespace": GATEWAY_NAMESPACE, "labels": GATEWAY_LABELS}
 
+        account_meta = {**meta(), **({"annotations": dict(args.account_annotations)} if args.account_annotations else {})}
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-gateway", metadata=meta(), automount_service_account_token=False, opts=on_cluster)
+            f"{name}-gateway", metadata=account_meta, automount_service_account_token=False, opts=on_cluster)
         config_map = k8s.core.v1.ConfigMap(
             f"{name}-gateway-config", metadata=meta("-config"), data={CONFIG_FILE: config.render()}, opts=on_cluster)
         secret = None

@@ -15,6 +15,7 @@ from typing import Sequence
 from ..diff.compare import gpu_cost
 from ..domain.decisions import RegionDecisions
 from ..domain.egress import declared_host_reasons, platform_host_reasons
+from ..domain.gateway import GatewayConfig
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
 from ..domain.stackfile import display_name
@@ -34,12 +35,21 @@ def readiness(plan: Plan) -> str:
                                                             else f" (overridden: {j.reason})"))
     _field(lines, "clusters", " · ".join(f"{c.cloud} {c.plan.cloud.region.name}" for c in decided.clusters)
            + (f" (drill: {spec.drill} torn down)" if spec.drill else ""))
-    lines.append(f"   {'model names':<{LABEL - 4}} (who answers each name applications send to the gateway)")
-    for name, answer in _answers(decided):
+    lines.append(f"   {'model names':<{LABEL - 4}} (who answers each name sent to the gateway; [cloud] where "
+                 "clusters differ)")
+    by_name: dict[str, dict[str, str]] = {}
+    for c in decided.clusters:
+        for name, answer in _answers(decided, c.gateway):
+            by_name.setdefault(name, {})[c.cloud] = answer
+    for name, answers in by_name.items():
+        shown = [answers.popitem()[1]] if len(set(answers.values())) == 1 else [
+            f"[{cloud}] {answer}" for cloud, answer in answers.items()]
         if len(name) > NAME:
             lines.append(f"     {name}")
             name = ""
-        lines += _wrap(answer, f"     {name:<{NAME}} ", 6 + NAME)
+        for answer in shown:
+            lines += _wrap(answer, f"     {name:<{NAME}} ", 6 + NAME)
+            name = ""
     missing = _missing(decided)
     _field(lines, "missing", f"keys: {', '.join(missing)} (`pulumi config set --secret --path "
            "'sovereign:apiKeys.<name>' <key>`)" if missing else "nothing")
@@ -174,9 +184,8 @@ def _wrap(text: str, first: str, indent: int) -> list[str]:
                          break_on_hyphens=False, break_long_words=False) or [first.rstrip()]
 
 
-def _answers(decided: RegionDecisions) -> list[tuple[str, str]]:
-    """Each model name the gateway takes, and who answers it (the same on every cluster of the region)."""
-    gateway = decided.clusters[0].gateway
+def _answers(decided: RegionDecisions, gateway: GatewayConfig) -> list[tuple[str, str]]:
+    """Each model name one cluster's gateway takes, and who answers it there."""
     verdicts = {v.provider: v for v in decided.verdicts}
     answers = [(r.model_name, "open weights, served in every cluster") for r in gateway.routes if r.open_weight]
     for request in decided.spec.managed_apis:
@@ -184,7 +193,9 @@ def _answers(decided: RegionDecisions) -> list[tuple[str, str]]:
         for model in request.models:
             routed = [r for r in gateway.routes if r.model_name == model.name and r.provider == request.provider]
             if routed:
-                answer = f"{request.provider} via {routed[0].host}; falls back to {model.fallback}"
+                answer = f"{request.provider} via {routed[0].host}" + (
+                    " as the gateway's workload identity" if request.provider in gateway.identity else "") + \
+                    f"; falls back to {model.fallback}"
                 dropped = sorted(k for k in verdict.request_params if k not in routed[0].params)
                 if dropped:
                     answer += f" (no {', '.join(dropped)}: the model does not take it)"
@@ -200,9 +211,12 @@ def _answers(decided: RegionDecisions) -> list[tuple[str, str]]:
 
 def _missing(decided: RegionDecisions) -> list[str]:
     """sovereign:apiKeys entries still to set: the gateway's own (its pods wait for it), and the allowed providers
-    the gateway leaves unrouted until keyed (its own decision)."""
-    gateway = decided.clusters[0].gateway
-    return ([] if gateway.authenticated else [GATEWAY_KEY]) + list(gateway.unkeyed)
+    a cluster's gateway leaves unrouted until keyed (its own decision), with the clusters that need it when not all."""
+    gateways = {c.cloud: c.gateway for c in decided.clusters}
+    needed = dict.fromkeys(([] if all(g.authenticated for g in gateways.values()) else [GATEWAY_KEY])
+                           + [p for g in gateways.values() for p in g.unkeyed])
+    return [key if key == GATEWAY_KEY or all(key in g.unkeyed for g in gateways.values())
+            else f"{key} ({', '.join(c for c, g in gateways.items() if key in g.unkeyed)})" for key in needed]
 
 
 def _failover(decided: RegionDecisions) -> str:

@@ -37,6 +37,7 @@ class FenceHosts:
     serving: tuple[str, ...]
     allowed: tuple[str, ...]
     denied: tuple[str, ...]
+    gateway_identity: bool = False      # the gateway's pods act as a cloud identity (its token from the node)
 
 
 @dataclass(frozen=True)
@@ -94,14 +95,14 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
         ClusterDecision(
             plan=plan, profile=profile(plan.cloud.cloud), fits=tuple(f for f in fits if f.cloud == plan.cloud.cloud),
             releases=releases(plan, serving.models, fits, catalog),
-            gateway=gateway_config(serving, verdicts, plan, catalog),
-            fence=_fence(egress, plan.cloud.cloud), public=failover.domain is not None,
+            gateway=(gateway := gateway_config(serving, verdicts, plan, catalog)),
+            fence=_fence(egress, plan.cloud.cloud, bool(gateway.identity)), public=failover.domain is not None,
             images=cluster_images(spec.name, plan.cloud, profile(plan.cloud.cloud)))
         for plan in plan_clusters(serving, fits, catalog))
     return RegionDecisions(serving, verdicts, fits, clusters, egress, failover,
                            tuple(StatefulCloud(c, cloud_labels(spec, c)) for c in spec.clouds))
 
 
-def _fence(egress: EgressPlan, cloud: str) -> FenceHosts:
+def _fence(egress: EgressPlan, cloud: str, gateway_identity: bool) -> FenceHosts:
     return FenceHosts(gateway=egress.allowed, serving=egress.platform[cloud], allowed=egress.network[cloud],
-                      denied=egress.denied)
+                      denied=egress.denied, gateway_identity=gateway_identity)

@@ -47,6 +47,7 @@ from typing import Any, Mapping
 import yaml
 
 from ..catalog import Catalog
+from ..clouds import profile
 from .errors import InputError, InvalidInput
 from .hosts import default_host_names, reachable_hosts
 from .serving import release_name
@@ -143,6 +144,7 @@ class GatewayConfig:
     warnings: tuple[str, ...]
     unkeyed: tuple[str, ...] = ()                 # allowed, requested providers waiting for their key
     authenticated: bool = True                    # the gateway key is set in sovereign:apiKeys
+    identity: tuple[str, ...] = ()                # routed providers reached as the gateway's workload identity
 
     @property
     def secret_entries(self) -> dict[str, str]:
@@ -187,7 +189,7 @@ class GatewayConfig:
             "fallbacks": {m: list(t) for m, t in self.fallbacks.items()},
             "aliases": dict(self.aliases),
             "keyEnv": dict(self.key_env),
-            "authenticated": self.authenticated,
+            "authenticated": self.authenticated, "identity": list(self.identity),
             "warnings": list(self.warnings),
         }
 
@@ -223,9 +225,12 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
                         "applications that key as their OpenAI API key")
     keys: dict[str, str] = {}
     errors = []
+    # Providers the cluster's own workload identity reaches (Vertex on GKE): routed without a key.
+    ambient = dict(profile(plan.cloud.cloud).identity_providers)
+    identity: list[str] = []
     for i, request in enumerate(spec.managed_apis):
         verdict = by_provider[request.provider]
-        keyed = request.provider in spec.api_keys
+        keyed = request.provider in spec.api_keys or request.provider in ambient
         for j, model in enumerate(request.models):
             key = f"sovereign:managedApis[{i}].models[{j}]"
             if fallback_of.setdefault(model.name, model.fallback) != model.fallback:
@@ -252,10 +257,13 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
                             f"answered by open weights until `pulumi config set --secret --path "
                             f"'sovereign:apiKeys.{request.provider}' <key>`")
             continue
-        keys[request.provider] = key_env(request.provider)
+        if request.provider in ambient:
+            identity.append(request.provider)
+        else:
+            keys[request.provider] = key_env(request.provider)
         for model in request.models:
-            routed.setdefault(model.name, []).append(
-                Route(model.name, request.provider, _managed_params(model.name, request, verdict, spec, catalog)))
+            routed.setdefault(model.name, []).append(Route(model.name, request.provider, _managed_params(
+                model.name, request, verdict, spec, catalog, keyed=request.provider not in ambient)))
     if errors:
         raise InvalidInput(errors)
     for name in sorted(routed):
@@ -266,11 +274,13 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
         # A model also offered by a routed provider is answered by that route, not the alias.
         aliases={m: fallback_of[m] for m in sorted(unrouted - set(routed))},
         key_env=dict(sorted(keys.items())), warnings=tuple(warnings), unkeyed=tuple(unkeyed),
-        authenticated=authenticated)
+        authenticated=authenticated, identity=tuple(identity))
 
 
 def _managed_params(model: str, request: ManagedApiRequest, verdict: Verdict, spec: RegionSpec,
-                    catalog: Catalog) -> dict[str, Any]:
+                    catalog: Catalog, keyed: bool) -> dict[str, Any]:
+    """`keyed`: the route presents the provider's key; else LiteLLM authenticates as the pod's workload identity
+    (Google's application default credentials from the GKE metadata server)."""
     adapter = _ADAPTERS[request.provider]
     host = api_host(verdict, request, catalog)
     params: dict[str, Any] = {"model": f"{adapter.prefix}/{model}"}
@@ -287,7 +297,8 @@ def _managed_params(model: str, request: ManagedApiRequest, verdict: Verdict, sp
             params["vertex_project"] = gcp.project   # else the credentials' own project
     if request.provider == "azure_openai":
         params["api_version"] = AZURE_API_VERSION
-    params[adapter.credential] = f"os.environ/{key_env(request.provider)}"
+    if keyed:
+        params[adapter.credential] = f"os.environ/{key_env(request.provider)}"
     # e.g. Anthropic inference_geo: us, only for the models the provider takes it for (others answer 400)
     provider = catalog.providers[request.provider]
     params.update(sorted((k, v) for k, v in verdict.request_params.items() if provider.accepts(k, model)))

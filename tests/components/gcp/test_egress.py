@@ -197,8 +197,8 @@ def test_network_policies_validate_strictly_and_keep_the_default_deny(fence):
     deny_all = {p.inputs["metadata"]["namespace"] for p in policies
                 if p.inputs["spec"] == {"podSelector": {"matchLabels": {}}, "policyTypes": ["Egress"], "egress": []}}
     assert deny_all == {GATEWAY_NAMESPACE, SERVING_NAMESPACE}
-    [metadata] = [p for p in policies if p.inputs["metadata"]["name"] == "allow-gke-metadata-server"]
-    assert metadata.inputs["metadata"]["namespace"] == SERVING_NAMESPACE
+    [metadata] = [p for p in policies if p.inputs["metadata"]["name"] == "allow-gke-metadata-server"
+                  and p.inputs["metadata"]["namespace"] == SERVING_NAMESPACE]
     assert metadata.inputs["spec"]["podSelector"] == {"matchLabels": SERVING_POD_LABELS}
 
 
@@ -285,3 +285,31 @@ def test_gcp_declares_wildcards_only_under_the_private_zones_because_cloud_ngfw_
     declared = [h for h, _ in (*GCP_PROFILE.platform_hosts, *GCP_PROFILE.node_hosts)]
     assert [h for h in declared if h.startswith("*") and not through_google_access(h)] == []
     assert not through_google_access("googleapis.com.evil.example") and through_google_access("*.pkg.dev")
+
+
+@gcp_stacks
+def test_a_gateway_reaching_vertex_as_its_own_identity_may_reach_the_metadata_server_and_holds_no_key(fence):
+    decision = fence.plan.decisions.cluster("gcp")
+    policies = {p.inputs["metadata"]["namespace"]: p for p in fence.all(T.NETWORK_POLICY)
+                if p.inputs["metadata"]["name"] == "allow-gke-metadata-server"}
+    uses_identity = "google_vertex_ai" in decision.gateway.identity
+    assert set(policies) == {SERVING_NAMESPACE, *([GATEWAY_NAMESPACE] if uses_identity else [])}
+    if uses_identity:
+        assert policies[GATEWAY_NAMESPACE].inputs["spec"]["podSelector"] == {"matchLabels": GATEWAY_POD_LABELS}
+        assert "google_vertex_ai" not in decision.gateway.key_env
+        [gsa] = fence.whole.all(T.SERVICE_ACCOUNT, name_contains="-gateway")
+        roles = {m.inputs["role"] for m in fence.whole.all(T.PROJECT_IAM_MEMBER) if m.inputs["member"] ==
+                 f"serviceAccount:{gsa.inputs['accountId']}@{fence.plan.spec.cloud('gcp').project}.iam.gserviceaccount.com"}
+        assert roles == {"roles/aiplatform.user"}
+        [binding] = [b for b in fence.whole.all(T.SERVICE_ACCOUNT_IAM_MEMBER)
+                     if gsa.urn in b.dependencies.get("serviceAccountId", [])]
+        project = fence.plan.spec.cloud("gcp").project
+        assert binding.inputs["member"] == f"serviceAccount:{project}.svc.id.goog[{GATEWAY_NAMESPACE}/inference-gateway]"
+        [account] = [r for r in fence.whole.all("kubernetes:core/v1:ServiceAccount")
+                     if r.inputs["metadata"]["namespace"] == GATEWAY_NAMESPACE
+                     and r.provider == fqdn_policy(fence, GATEWAY_NAMESPACE).provider]
+        assert account.inputs["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].startswith(gsa.inputs["accountId"])
+
+
+def test_some_gcp_stack_reaches_vertex_as_the_gateways_identity(plans):
+    assert [s for s in GCP_STACKS if plans[s].decisions.cluster("gcp").gateway.identity]

@@ -167,14 +167,18 @@ def documents(gateway: Graph) -> list[dict]:
     return docs
 
 
-def expected(plan) -> dict:
-    """What the verdicts and the stack's keys say each gateway of the region must do."""
+# Managed APIs a cluster's gateway reaches as its own workload identity, with no key: Vertex on GKE.
+AS_ITS_IDENTITY = {"aws": set(), "gcp": {"google_vertex_ai"}}
+
+
+def expected(plan, cloud: str) -> dict:
+    """What the verdicts and the stack's keys say the region's gateway on `cloud` must do."""
     spec = plan.spec
     verdicts = {v.provider: v for v in plan.verdicts}
     routed, fallbacks, aliases = {}, {}, {}
     for request in spec.managed_apis:
         verdict = verdicts[request.provider]
-        live = verdict.reachable and request.provider in spec.api_keys
+        live = verdict.reachable and (request.provider in spec.api_keys or request.provider in AS_ITS_IDENTITY[cloud])
         for model in request.models:
             if live:
                 routed.setdefault(model.name, {})[request.provider] = set(verdict.hosts)
@@ -222,9 +226,9 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
 @pytest.mark.parametrize("variant,stack", VARIANT_STACKS)
 def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stack, catalog):
     plan = variants[variant][stack]
-    want = expected(plan)
     charts = [r for r in plan.resources if r.type == T.HELM_CHART]
     for cloud, graph in gateways(plan).items():
+        want = expected(plan, cloud)
         config = litellm_config(graph)
         routes = config["model_list"]
         open_routes = [r for r in routes if r["litellm_params"]["model"].startswith("hosted_vllm/")]
@@ -252,9 +256,13 @@ def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stac
             takes = catalog.providers[provider].accepts
             assert {k: params.get(k) for k in verdict.request_params} == {
                 k: v if takes(k, route["model_name"]) else None for k, v in verdict.request_params.items()}
-            # Credentials only as references to the pod's environment, one variable per provider.
+            # Credentials only as references to the pod's environment, one variable per provider; none where the
+            # gateway's own workload identity authenticates it (application default credentials).
             credentials = {k: params[k] for k in CREDENTIAL_FIELDS if k in params}
-            assert credentials and all(v == f"os.environ/API_KEY_{provider.upper()}" for v in credentials.values())
+            if provider in AS_ITS_IDENTITY[cloud]:
+                assert credentials == {}, route
+            else:
+                assert credentials and all(v == f"os.environ/API_KEY_{provider.upper()}" for v in credentials.values())
         settings = config["router_settings"]
         assert {m: t for f in settings["fallbacks"] for m, t in f.items()} == want["fallbacks"]
         assert settings["model_group_alias"] == want["aliases"]
@@ -274,15 +282,19 @@ def test_routes_fallbacks_and_aliases_match_the_verdicts(variants, variant, stac
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_real_stacks_answer_every_managed_model_with_open_weights_until_keys_are_set(plans, stack):
+    """…but for a provider a cluster reaches as its own identity (Vertex on GKE), which needs no key."""
     plan = plans[stack]
     for cloud, graph in gateways(plan).items():
         config = litellm_config(graph)
-        assert all(r["litellm_params"]["model"].startswith("hosted_vllm/") for r in config["model_list"])
+        own = AS_ITS_IDENTITY[cloud]
+        managed = [r for r in config["model_list"] if not r["litellm_params"]["model"].startswith("hosted_vllm/")]
+        assert {provider_of(r["litellm_params"]) for r in managed} <= own
         assert set(config["router_settings"]["model_group_alias"]) == \
-            {m.name for r in plan.spec.managed_apis for m in r.models}
+            {m.name for r in plan.spec.managed_apis for m in r.models if not (
+                r.provider in own and next(v for v in plan.verdicts if v.provider == r.provider).reachable)}
         warnings = plan.outputs["gateways"][cloud]["warnings"]
         assert any("sovereign:apiKeys.gateway" in w for w in warnings)
-        reachable = [v.provider for v in plan.verdicts if v.reachable]
+        reachable = [v.provider for v in plan.verdicts if v.reachable and v.provider not in own]
         assert {p for p in reachable if any(f"'sovereign:apiKeys.{p}'" in w for w in warnings)} == set(reachable)
         denied = [v.provider for v in plan.verdicts if v.requested and not v.allowed]
         assert not any(f"apiKeys.{p}'" in w for p in denied for w in warnings), "a denied provider needs no key"
@@ -322,7 +334,7 @@ def test_litellms_own_config_loader_accepts_every_config_as_generated(variants, 
         for deployment, route in zip(loaded["deployments"], config["model_list"]):
             provider = provider_of(route["litellm_params"])
             assert deployment["provider"] == (LITELLM_PROVIDER[provider] if provider else "hosted_vllm")
-        want = expected(plan)
+        want = expected(plan, cloud)
         assert loaded["model_names"] == sorted(want["open"] | set(want["routed"]) | set(want["aliases"]))
         assert {m: t for f in loaded["fallbacks"] or [] for m, t in f.items()} == want["fallbacks"]
         assert loaded["aliases"] == want["aliases"]
@@ -336,9 +348,11 @@ def test_every_request_lands_where_the_verdicts_say(variants, probe, variant, st
     host and, that provider being down, is answered by its declared fallback; a denied or unkeyed model
     dials nothing and is answered by its fallback."""
     plan = variants[variant][stack]
-    want = expected(plan)
-    [answers] = {json.dumps(probe[f"{variant}/{stack}/{c}"]["answers"]) for c in gateways(plan)}
-    answers = json.loads(answers)
+    for cloud in gateways(plan):
+        _requests_land_where_the_verdicts_say(probe[f"{variant}/{stack}/{cloud}"]["answers"], expected(plan, cloud))
+
+
+def _requests_land_where_the_verdicts_say(answers: dict, want: dict) -> None:
     assert set(answers) == want["open"] | set(want["routed"]) | set(want["aliases"])
     for model, answer in answers.items():
         assert answer["error"] is None, (model, answer["error"])
@@ -359,8 +373,9 @@ def test_every_request_lands_where_the_verdicts_say(variants, probe, variant, st
 @pytest.mark.parametrize("stack", STACKS)
 def test_each_route_presents_its_own_providers_key_from_the_environment(keyed_plans, probe, stack):
     plan = keyed_plans[stack]
-    keys = probe[f"keyed/{stack}/{plan.spec.clouds[0].cloud}"]["keys"]
-    want = expected(plan)
+    cloud = plan.spec.clouds[0].cloud
+    keys = probe[f"keyed/{stack}/{cloud}"]["keys"]
+    want = expected(plan, cloud)
     assert set(keys) == set(want["routed"])
     for model, headers in keys.items():
         [provider] = want["routed"][model]
@@ -418,11 +433,12 @@ def test_secret_keys_are_found_at_any_depth(keyed_project):
 @pytest.mark.parametrize("stack", STACKS)
 def test_keys_reach_a_kubernetes_secret_and_nothing_else(keyed_plans, stack):
     plan = keyed_plans[stack]
-    want = expected(plan)
-    for graph in gateways(plan).values():
+    for cloud, graph in gateways(plan).items():
+        want = expected(plan, cloud)
         secret = one_of_kind(graph, "Secret").inputs
         assert secret["stringData"] == SECRET_MASK, "the values must stay Pulumi secrets"
-        providers = sorted({p for hosts in want["routed"].values() for p in hosts})
+        # Keys of the routed providers, but none for one reached as the gateway's own identity.
+        providers = sorted({p for hosts in want["routed"].values() for p in hosts} - AS_ITS_IDENTITY[cloud])
         assert secret_env(graph) == [MASTER_KEY_ENV, *(f"API_KEY_{p.upper()}" for p in providers)]
         refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container_of(graph)["env"] if "valueFrom" in e}
         # The provider keys from the stack's secrets, and the model servers' generated key from its own Secret.
@@ -649,7 +665,7 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
             assert _call(f"{base}{READINESS_PATH}")[0] == 200
             assert _call(f"{base}/v1/models")[0] == 401, "the gateway must not serve without its key"
             status, models = _call(f"{base}/v1/models", env_value("gateway"))
-            want = expected(keyed_plans["eu-central"])
+            want = expected(keyed_plans["eu-central"], "aws")
             assert status == 200
             assert sorted(m["id"] for m in models["data"]) == sorted(want["open"] | set(want["routed"]) | set(want["aliases"]))
             for model, dialled in (("deepseek-chat", []), ("gpt-4.1", ["eu.api.openai.com"])):

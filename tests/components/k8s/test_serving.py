@@ -171,8 +171,10 @@ def test_only_the_releases_service_accounts_may_read_weights(plans, stack):
         [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         subjects = next(v for k, v in statement["Condition"]["StringEquals"].items() if k.endswith(":sub"))
         assert set(subjects) == {f"system:serviceaccount:{SERVING_NAMESPACE}:{a}" for a in accounts}
+    readers = {a.urn for a in Graph.of(plan).all(T.SERVICE_ACCOUNT) if a.name.endswith("-weights-reader")}
     members = {r.inputs["member"] for r in Graph.of(plan).all(T.SERVICE_ACCOUNT_IAM_MEMBER)
-               if r.inputs["role"] == "roles/iam.workloadIdentityUser"}
+               if r.inputs["role"] == "roles/iam.workloadIdentityUser"
+               and readers & set(r.dependencies.get("serviceAccountId", []))}
     if any(c.cloud == "gcp" for c in plan.spec.clouds):
         project = plan.spec.cloud("gcp").project
         assert members == {f"serviceAccount:{project}.svc.id.goog[{SERVING_NAMESPACE}/{a}]" for a in accounts}

@@ -123,3 +123,17 @@ def test_readiness_names_the_missing_keys_and_the_gpu_cost_the_plan_decided(plan
     assert "deepseek" not in gateway.unkeyed  # denied: no key to ask for
     cost = gpu_cost(snapshot(plan))
     assert cost["min"] < cost["max"] and f"cost ${cost['min']:,.2f}/h at min replicas, ${cost['max']:,.2f}/h" in screen
+
+
+def test_readiness_says_per_cluster_who_answers_a_name_and_which_cluster_lacks_a_key(plans):
+    """us-east asks for Gemini on Vertex: GKE's gateway reaches it as its own identity, EKS's needs a key."""
+    from sovereign.commands.readiness import readiness
+
+    plan = plans["us-east"]
+    aws, gcp = (plan.decisions.cluster(c).gateway for c in ("aws", "gcp"))
+    assert "google_vertex_ai" in aws.unkeyed and "google_vertex_ai" in gcp.identity
+    screen = " ".join(readiness(plan).split())
+    assert "gemini-2.5-pro [aws] llama-3.3-70b-instruct (open weights) until sovereign:apiKeys.google_vertex_ai " \
+           "is set [gcp] google_vertex_ai via us-east4-aiplatform.googleapis.com as the gateway's workload identity" \
+           in screen
+    assert "google_vertex_ai (aws)," in screen and "anthropic (" not in screen  # needed on every cluster: no note
