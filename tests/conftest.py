@@ -8,6 +8,8 @@ per core, see pyproject.toml), and `decisions` takes the domain's decisions with
 from __future__ import annotations
 
 import functools
+import gc
+import sys
 from pathlib import Path
 
 import kubernetes_validate.utils
@@ -44,6 +46,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if any(item.iter_markers("xdist_group")) and "@" not in item.nodeid.rpartition("]")[2]:
             item.stash[UNGROUPED] = True
+
+
+_frozen_modules = 0
+
+
+def pytest_runtest_teardown(item):
+    """Once a test has loaded new modules (the provider SDKs, on the first plan of each cloud), freeze what is alive:
+    their ~500,000 long-lived objects are never walked again by the collections every later plan triggers, as in
+    the planning workers (sovereign/engine/parallel.py, settle_heap)."""
+    global _frozen_modules
+    if len(sys.modules) != _frozen_modules:
+        gc.collect()
+        gc.freeze()
+        _frozen_modules = len(sys.modules)
 
 
 def pytest_runtest_setup(item):
