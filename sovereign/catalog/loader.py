@@ -333,8 +333,10 @@ def _groups(f: _File) -> dict[str, Group]:
 _MODEL_FIELDS = {
     "hf_repo", "publisher", "params_total_b", "params_active_b", "architecture", "moe", "num_hidden_layers",
     "hidden_size", "num_attention_heads", "num_key_value_heads", "head_dim", "intermediate_size", "vocab_size",
-    "max_position_embeddings", "native_dtype", "license", "gated",
+    "max_position_embeddings", "native_dtype", "license", "gated", "tool_call_parser",
 }
+# vLLM's tool-call parsers the catalog may name (https://docs.vllm.ai/en/latest/features/tool_calling/).
+TOOL_CALL_PARSERS = frozenset({"llama3_json", "mistral", "hermes", "openai"})
 
 
 def _models(f: _File) -> dict[str, Model]:
@@ -381,8 +383,16 @@ def _models(f: _File) -> dict[str, Model]:
             moe_experts_per_token=per_token,
             license=f.value(e, mid, "license", str),
             gated=f.value(e, mid, "gated", bool, nullable=True),
+            tool_call_parser=_tool_call_parser(f, e, mid),
         )
     return models
+
+
+def _tool_call_parser(f: _File, e: dict, mid: str) -> str | None:
+    parser = f.value(e, mid, "tool_call_parser", str, nullable=True)
+    if parser is not None and parser not in TOOL_CALL_PARSERS:
+        f.fail(f"{mid}.tool_call_parser", f"{parser!r} is not one of {', '.join(sorted(TOOL_CALL_PARSERS))}")
+    return parser
 
 
 def _gpus(f: _File) -> dict[str, Gpu]:

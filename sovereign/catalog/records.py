@@ -100,6 +100,7 @@ class Model:
     moe_experts_per_token: int | None
     license: str
     gated: bool | None
+    tool_call_parser: str | None = None  # vLLM's parser for its tool-call format; None: the model takes no tools
 
 
 @dataclass(frozen=True)

@@ -187,6 +187,7 @@ def _wrap(text: str, first: str, indent: int) -> list[str]:
 def _answers(decided: RegionDecisions, gateway: GatewayConfig) -> list[tuple[str, str]]:
     """Each model name one cluster's gateway takes, and who answers it there."""
     verdicts = {v.provider: v for v in decided.verdicts}
+    served = {m.id: m.model for m in decided.spec.models}
     answers = [(r.model_name, "open weights, served in every cluster") for r in gateway.routes if r.open_weight]
     for request in decided.spec.managed_apis:
         verdict = verdicts[request.provider]
@@ -205,6 +206,8 @@ def _answers(decided: RegionDecisions, gateway: GatewayConfig) -> list[tuple[str
                 answer = f"{model.fallback} (open weights) until sovereign:apiKeys.{request.provider} is set"
             else:
                 answer = f"{model.fallback} (open weights): {request.provider} has no host here"
+            if not served[model.fallback].tool_call_parser:
+                answer += f"; requests with tools refused when {model.fallback} answers (it takes none)"
             answers.append((model.name, answer))
     return answers
 

@@ -67,7 +67,9 @@ def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, catalog: Catalog) ->
         "model": {"name": model.id, "source": model.model.hf_repo},
         "gpu": {"count": tp},
         "vllm": {"tensorParallelSize": tp, "maxModelLen": model.context_length,
-                 "maxNumSeqs": model.max_concurrency, "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION},
+                 "maxNumSeqs": model.max_concurrency, "gpuMemoryUtilization": GPU_MEMORY_UTILIZATION,
+                 # Tool calls, as the managed models it stands in for take them (catalog: the model's format).
+                 "toolCallParser": model.model.tool_call_parser or ""},
         "replicaCount": model.replicas.min,
         "strategy": rollout(model, pool),
         "resources": {"requests": {"cpu": str(cpu), "memory": f"{memory}Gi"},

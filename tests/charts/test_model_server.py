@@ -208,6 +208,15 @@ def test_default_render_is_one_sane_single_gpu_deployment(default_docs):
     assert resources["requests"]["nvidia.com/gpu"] == resources["limits"]["nvidia.com/gpu"] == 1
     assert {"cpu", "memory"} <= resources["requests"].keys() and {"cpu", "memory"} <= resources["limits"].keys()
     assert vllm["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+    assert "--enable-auto-tool-choice" not in vllm["args"]  # no parser named: no tool calling
+
+
+def test_a_tool_call_parser_turns_on_automatic_tool_choice():
+    vllm = vllm_container(template(CHART, {"model": {"name": "qwen2.5-7b-instruct"},
+                                           "vllm": {"toolCallParser": "hermes"}}))
+    assert "--enable-auto-tool-choice" in vllm["args"] and args_of(vllm)["tool-call-parser"] == "hermes"
+    assert "does not match pattern" in template_error(CHART, {"model": {"name": "qwen2.5-7b-instruct"},
+                                                   "vllm": {"toolCallParser": "hermes --trust-remote-code"}})
 
 
 def test_default_render_probes_health_with_a_long_startup_window(default_docs):

@@ -35,14 +35,21 @@ ANSWERED: list[dict] = []
 
 
 class FakeUpstream(BaseHTTPRequestHandler):
-    """An OpenAI-compatible server answering as whichever model it is asked for."""
+    """An OpenAI-compatible server answering as whichever model it is asked for; asked with tools, it calls the
+    first one, as vLLM does for a model started with a tool-call parser."""
 
     def do_POST(self):  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
-        ANSWERED.append({"path": self.path, "model": body.get("model"), "headers": dict(self.headers)})
+        ANSWERED.append({"path": self.path, "model": body.get("model"), "headers": dict(self.headers),
+                         "tools": body.get("tools"), "tool_choice": body.get("tool_choice")})
+        message = {"role": "assistant", "content": f"answered by {body.get('model')}"}
+        finish = "stop"
+        if body.get("tools"):
+            call = {"id": "call-probe", "type": "function",
+                    "function": {"name": body["tools"][0]["function"]["name"], "arguments": "{}"}}
+            message, finish = {"role": "assistant", "content": None, "tool_calls": [call]}, "tool_calls"
         out = {"id": "chatcmpl-probe", "object": "chat.completion", "created": 0, "model": body.get("model"),
-               "choices": [{"index": 0, "finish_reason": "stop",
-                            "message": {"role": "assistant", "content": f"answered by {body.get('model')}"}}],
+               "choices": [{"index": 0, "finish_reason": finish, "message": message}],
                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
         data = json.dumps(out).encode()
         self.send_response(200)

@@ -676,6 +676,22 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
                 assert status == 200, (model, log.read_text()[-3000:])
                 assert answer["choices"][0]["message"]["content"] == "answered by llama-3.1-8b-instruct"
                 assert sorted({gateway_probe.host_of(c) for c in gateway_probe.CONNECTS}) == dialled
+            # An application calling OpenAI with tools: its provider down, the fallback gets the tools and
+            # tool_choice as sent and its tool call comes back; the fallback's server runs with a tool-call parser.
+            weather = {"type": "function", "function": {"name": "get_weather", "parameters": {
+                "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+            gateway_probe.ANSWERED.clear()
+            status, answer = _call(f"{base}/v1/chat/completions", env_value("gateway"), {
+                "model": "gpt-4.1", "messages": [{"role": "user", "content": "weather in Berlin?"}],
+                "tools": [weather], "tool_choice": "auto"}, timeout=60)
+            assert status == 200, log.read_text()[-3000:]
+            [call] = answer["choices"][0]["message"]["tool_calls"]
+            assert call["function"]["name"] == "get_weather" and answer["choices"][0]["finish_reason"] == "tool_calls"
+            asked = [(a["tools"], a["tool_choice"]) for a in gateway_probe.ANSWERED]
+            assert asked and set(map(json.dumps, asked)) == {json.dumps(([weather], "auto"))}
+            charts = [r for r in keyed_plans["eu-central"].resources if r.type == T.HELM_CHART
+                      and r.inputs["values"]["model"]["name"] == "llama-3.1-8b-instruct"]
+            assert charts and {c.inputs["values"]["vllm"]["toolCallParser"] for c in charts} == {"llama3_json"}
         finally:
             server.terminate()
             try:

@@ -15,6 +15,7 @@ from sovereign.domain.workloads import (
     SERVING_POD_LABELS, SERVING_PORT,
 )
 
+from tests.support.domain import CATALOG
 from tests.support.groups import RENDERED_RELEASES
 from tests.support.graph import Graph
 from tests.support.helm import REPO_ROOT, one, render
@@ -218,3 +219,15 @@ def test_model_servers_pull_vllm_and_the_prefetch_cli_through_their_clusters_mir
         # on GKE only): never docker.io, ghcr.io or quay.io, which an image without a registry host would mean.
         for name, image in images.items():
             assert re.match(rf"{registry}/", image) or (fit.cloud == "gcp" and image.startswith("gcr.io/")), (name, image)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_model_server_takes_tool_calls_in_its_models_format(plans, rendered, stack):
+    """A fallback answers a tool-calling request only with its tool-call parser; a model without one is said."""
+    plan = plans[stack]
+    for fit in plan.decisions.fits:
+        _, docs = rendered[(stack, fit.cloud, fit.model)]
+        args = one(docs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+        parser = CATALOG.models[fit.model].tool_call_parser
+        assert ("--enable-auto-tool-choice" in args) == (parser is not None), fit.model
+        assert parser is None or f"--tool-call-parser={parser}" in args

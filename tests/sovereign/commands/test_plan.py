@@ -137,3 +137,15 @@ def test_readiness_says_per_cluster_who_answers_a_name_and_which_cluster_lacks_a
            "is set [gcp] google_vertex_ai via us-east4-aiplatform.googleapis.com as the gateway's workload identity" \
            in screen
     assert "google_vertex_ai (aws)," in screen and "anthropic (" not in screen  # needed on every cluster: no note
+
+
+def test_readiness_says_which_requests_a_fallback_without_tool_calls_refuses(plans):
+    from sovereign.commands.readiness import readiness
+
+    plan = plans["ap-northeast"]
+    fallback = {m.name: m.fallback for r in plan.spec.managed_apis for m in r.models}["gpt-4.1"]
+    assert next(m for m in plan.spec.models if m.id == fallback).model.tool_call_parser is None
+    screen = " ".join(readiness(plan).split())
+    assert f"requests with tools refused when {fallback} answers (it takes none)" in screen
+    takes_tools = [m.id for m in plan.spec.models if m.model.tool_call_parser]
+    assert takes_tools and not [m for m in takes_tools if f"refused when {m} answers" in screen]
