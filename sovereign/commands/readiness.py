@@ -50,6 +50,7 @@ def readiness(plan: Plan) -> str:
         for answer in shown:
             lines += _wrap(answer, f"     {name:<{NAME}} ", 6 + NAME)
             name = ""
+    _field(lines, "context", _context(decided))
     missing = _missing(decided)
     _field(lines, "missing", f"keys: {', '.join(missing)} (`pulumi config set --secret --path "
            "'sovereign:apiKeys.<name>' <key>`)" if missing else "nothing")
@@ -210,6 +211,17 @@ def _answers(decided: RegionDecisions, gateway: GatewayConfig) -> list[tuple[str
                 answer += f"; requests with tools refused when {model.fallback} answers (it takes none)"
             answers.append((model.name, answer))
     return answers
+
+
+def _context(decided: RegionDecisions) -> str:
+    """What each open-weight model takes (prompt + output tokens), where a longer request goes, and that a longer
+    one is refused: a managed model's wider context is lost whenever open weights answer in its place."""
+    fallbacks = decided.clusters[0].gateway.context_fallbacks if decided.clusters else {}
+    parts = [f"{m.id} {m.context_length}" + (f" → {fallbacks[m.id][0]}" if m.id in fallbacks else "")
+             for m in sorted(decided.spec.models, key=lambda m: (m.context_length, m.id))]
+    longest = max(decided.spec.models, key=lambda m: m.context_length)
+    return (f"tokens per request: {'; '.join(parts)}; over {longest.context_length} refused (sovereign:models[]"
+            ".contextLength), also for managed models answered by open weights")
 
 
 def _missing(decided: RegionDecisions) -> list[str]:

@@ -41,7 +41,7 @@ level up, by DR failover of the region's gateway endpoint between clusters, not 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import yaml
@@ -145,6 +145,8 @@ class GatewayConfig:
     unkeyed: tuple[str, ...] = ()                 # allowed, requested providers waiting for their key
     authenticated: bool = True                    # the gateway key is set in sovereign:apiKeys
     identity: tuple[str, ...] = ()                # routed providers reached as the gateway's workload identity
+    # open-weight model → those served with a longer context, shortest first: where a request too long for it goes
+    context_fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def secret_entries(self) -> dict[str, str]:
@@ -165,6 +167,9 @@ class GatewayConfig:
                 **ROUTER_SETTINGS,
                 "fallbacks": [{model: list(targets)} for model, targets in self.fallbacks.items()],
                 "model_group_alias": dict(self.aliases),
+                # vLLM refuses a prompt + output over its max_model_len (ContextWindowExceededError in LiteLLM):
+                # such a request goes to an open-weight model served with a longer context, if the region has one.
+                "context_window_fallbacks": [{m: list(t)} for m, t in self.context_fallbacks.items()],
             },
             # Applications send OpenAI parameters whoever answers; drop what a backend cannot take
             # instead of failing the request (the point of the gateway is that they need not care).
@@ -274,7 +279,14 @@ def gateway_config(spec: RegionSpec, verdicts: tuple[Verdict, ...], plan: Cluste
         # A model also offered by a routed provider is answered by that route, not the alias.
         aliases={m: fallback_of[m] for m in sorted(unrouted - set(routed))},
         key_env=dict(sorted(keys.items())), warnings=tuple(warnings), unkeyed=tuple(unkeyed),
-        authenticated=authenticated, identity=tuple(identity))
+        authenticated=authenticated, identity=tuple(identity), context_fallbacks=context_fallbacks(spec))
+
+
+def context_fallbacks(spec: RegionSpec) -> dict[str, tuple[str, ...]]:
+    """Each open-weight model → the region's models served with a longer context, shortest first."""
+    by_context = sorted(spec.models, key=lambda m: (m.context_length, m.id))
+    return {m.id: longer for m in by_context
+            if (longer := tuple(o.id for o in by_context if o.context_length > m.context_length))}
 
 
 def _managed_params(model: str, request: ManagedApiRequest, verdict: Verdict, spec: RegionSpec,

@@ -32,6 +32,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CONNECTS: list[str] = []
 ANSWERED: list[dict] = []
+# Models the fake serves with a short context: a prompt starting with LONG exceeds it, and the fake answers as
+# vLLM does (400, "maximum context length"), which LiteLLM maps to a context-window error.
+SHORT_CONTEXT: set[str] = set()
 
 
 class FakeUpstream(BaseHTTPRequestHandler):
@@ -42,6 +45,18 @@ class FakeUpstream(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))) or b"{}")
         ANSWERED.append({"path": self.path, "model": body.get("model"), "headers": dict(self.headers),
                          "tools": body.get("tools"), "tool_choice": body.get("tool_choice")})
+        prompt = " ".join(str(m.get("content")) for m in body.get("messages", []))
+        if body.get("model") in SHORT_CONTEXT and prompt.startswith("LONG"):
+            error = json.dumps({"object": "error", "type": "BadRequestError", "code": 400, "message": (
+                "This model's maximum context length is 8192 tokens. However, you requested 9000 tokens "
+                "(8000 in the messages, 1000 in the completion). Please reduce the length of the messages "
+                "or completion.")}).encode()
+            self.send_response(400)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(error)))
+            self.end_headers()
+            self.wfile.write(error)
+            return
         message = {"role": "assistant", "content": f"answered by {body.get('model')}"}
         finish = "stop"
         if body.get("tools"):
@@ -135,6 +150,7 @@ def main(request_path: str, result_path: str) -> None:
                                                                     "aws_region_name") if params.get(k)}})
         return {"deployments": deployments, "model_names": sorted(router.get_model_names()),
                 "fallbacks": router.fallbacks, "aliases": dict(router.model_group_alias),
+                "context_window_fallbacks": router.context_window_fallbacks,
                 "settings": {"num_retries": router.num_retries, "timeout": router.timeout,
                              "allowed_fails": router.allowed_fails, "cooldown_time": router.cooldown_time}}
 

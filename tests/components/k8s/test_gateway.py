@@ -339,6 +339,11 @@ def test_litellms_own_config_loader_accepts_every_config_as_generated(variants, 
         assert {m: t for f in loaded["fallbacks"] or [] for m, t in f.items()} == want["fallbacks"]
         assert loaded["aliases"] == want["aliases"]
         assert loaded["settings"] == ROUTER_SETTINGS
+        # A request too long for a model goes to each one the region serves with a longer context, shortest first.
+        by_context = sorted(plan.spec.models, key=lambda m: (m.context_length, m.id))
+        assert (loaded["context_window_fallbacks"] or []) == [
+            {m.id: [o.id for o in by_context if o.context_length > m.context_length]}
+            for m in by_context if any(o.context_length > m.context_length for o in by_context)]
 
 
 @LITELLM_PROBE
@@ -692,6 +697,17 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
             charts = [r for r in keyed_plans["eu-central"].resources if r.type == T.HELM_CHART
                       and r.inputs["values"]["model"]["name"] == "llama-3.1-8b-instruct"]
             assert charts and {c.inputs["values"]["vllm"]["toolCallParser"] for c in charts} == {"llama3_json"}
+            # A prompt too long for the fallback (8192 tokens): LiteLLM retries it on the region's longer-context
+            # open model, as the config's context_window_fallbacks say.
+            [(short, [longer])] = [next(iter(f.items())) for f in doc["router_settings"]["context_window_fallbacks"]]
+            assert short == "llama-3.1-8b-instruct"
+            gateway_probe.SHORT_CONTEXT.add(short)
+            gateway_probe.ANSWERED.clear()
+            status, answer = _call(f"{base}/v1/chat/completions", env_value("gateway"), {
+                "model": "gpt-4.1", "messages": [{"role": "user", "content": "LONG document …"}]}, timeout=60)
+            assert status == 200, log.read_text()[-3000:]
+            assert answer["choices"][0]["message"]["content"] == f"answered by {longer}"
+            assert [a["model"] for a in gateway_probe.ANSWERED][-2:] == [short, longer]
         finally:
             server.terminate()
             try:

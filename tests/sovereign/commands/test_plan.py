@@ -149,3 +149,15 @@ def test_readiness_says_which_requests_a_fallback_without_tool_calls_refuses(pla
     assert f"requests with tools refused when {fallback} answers (it takes none)" in screen
     takes_tools = [m.id for m in plan.spec.models if m.model.tool_call_parser]
     assert takes_tools and not [m for m in takes_tools if f"refused when {m} answers" in screen]
+
+
+def test_readiness_says_where_a_long_request_goes_and_from_what_length_it_is_refused(plans):
+    from sovereign.commands.readiness import readiness
+
+    plan = plans["eu-central"]
+    lengths = {m.id: m.context_length for m in plan.spec.models}
+    short, long_ = sorted(lengths, key=lengths.get)
+    screen = " ".join(readiness(plan).split())
+    assert (f"context tokens per request: {short} {lengths[short]} → {long_}; {long_} {lengths[long_]}; "
+            f"over {lengths[long_]} refused") in screen
+    assert plan.decisions.cluster("aws").gateway.context_fallbacks == {short: (long_,)}
