@@ -260,6 +260,11 @@ def topology(snap: dict[str, Any] | None) -> dict[str, Any] | None:
                        "maxNodes": p.get("maxNodes"), "models": list(p.get("models") or [])}
                       for p in c.get("gpuPools") or []],
             "gateway": bool(has_gateway),
+            # Providers its gateway routes: keyed, or reached as its own identity (an allowed provider without a key
+            # is answered by open weights).
+            "routed": sorted({*((gateways or {}).get(cloud, {}).get("keyEnv") or {}),
+                              *((gateways or {}).get(cloud, {}).get("identity") or [])})
+            if isinstance(gateways, dict) and isinstance(gateways.get(cloud), dict) else None,
             # The managed-API hosts the gateway reaches (the network layer also holds the cloud's declared hosts).
             "allowedHosts": sorted((((snap.get("egress") or {}).get(cloud) or {}).get("pod") or {}).get("allowed", [])),
         })

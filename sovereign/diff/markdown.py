@@ -291,7 +291,8 @@ def _cell(text: str) -> str:
 
 def mermaid(r: dict[str, Any]) -> str:
     """```mermaid flowchart of the region: clouds → cluster → GPU pools → releases (→ gateway), the
-    managed APIs as edges: solid reachable, thick newly reachable, dotted-cross denied or newly closed."""
+    managed APIs as edges: solid reachable and routed, thick newly reachable, dotted arrow allowed but not routed
+    by that cluster's gateway (no key: open weights answer), dotted-cross denied or newly closed."""
     topo = r["topology"]["after"] or r["topology"]["before"]
     if not topo:
         return ""
@@ -331,7 +332,10 @@ def mermaid(r: dict[str, Any]) -> str:
             was = (old_api.get(a["provider"]) or {}).get("state")
             if removed_stack:
                 was = a["state"]
-            if a["state"] == "reachable":
+            unkeyed = c.get("routed") is not None and a["provider"] not in c["routed"]
+            if a["state"] == "reachable" and unkeyed:
+                edges.append(f'  {source} -.->|"{_label("allowed, no key: open weights answer")}"| {pid}')
+            elif a["state"] == "reachable":
                 hosts = ", ".join(a["hosts"]) or a["provider"]
                 arrow = "-->" if was == "reachable" or not before["clouds"] else "==>"
                 edges.append(f'  {source} {arrow}|"{_label(hosts)}"| {pid}')

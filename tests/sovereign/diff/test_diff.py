@@ -289,6 +289,19 @@ def test_mermaid_marks_newly_reachable_and_closed_apis():
     check_mermaid(diagram)
 
 
+def test_mermaid_draws_an_allowed_provider_the_gateway_does_not_route_apart_from_a_routed_one():
+    gateway = {"endpoint": "http://gw", "routes": {}, "keyEnv": {}, "identity": []}
+    unkeyed = snapshot_stub("r1", outputs={"gateways": {"aws": gateway}})
+    keyed = snapshot_stub("r1", outputs={"gateways": {"aws": {**gateway, "keyEnv": {"openai": "API_KEY_OPENAI"}}}})
+    [stack] = build_report({"r1": unkeyed}, {"r1": unkeyed})["stacks"]
+    diagram = mermaid(stack)
+    assert 'aws_gw -.->|"allowed, no key: open weights answer"| api_openai' in diagram
+    assert 'aws_gw -->|"api.example.com"| api_openai' not in diagram
+    [stack] = build_report({"r1": keyed}, {"r1": keyed})["stacks"]
+    assert 'aws_gw -->|"api.example.com"| api_openai' in mermaid(stack)
+    check_mermaid(diagram)
+
+
 # ---- helpers -------------------------------------------------------------------------------------------
 
 def snapshot_stub(stack: str, allowed: bool = True, resources=(), extra=None, outputs=None) -> dict:
@@ -354,7 +367,7 @@ def check_mermaid(diagram: str) -> None:
     assert body[0] == "flowchart LR"
     defined, used = set(), set()
     node = re.compile(r'^\s*([A-Za-z0-9_]+)(\["[^"]*"\]|\(\["[^"]*"\]\)|\(\("[^"]*"\)\)|\{\{"[^"]*"\}\})$')
-    edge = re.compile(r'^\s*([A-Za-z0-9_]+) (-->|==>|-\.-x)(\|"[^"|]*"\|)? ([A-Za-z0-9_]+)$')
+    edge = re.compile(r'^\s*([A-Za-z0-9_]+) (-->|==>|-\.-x|-\.->)(\|"[^"|]*"\|)? ([A-Za-z0-9_]+)$')
     for line in body[1:]:
         if m := node.match(line):
             defined.add(m.group(1))
