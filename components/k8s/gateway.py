@@ -61,10 +61,9 @@ class InferenceGateway(pulumi.ComponentResource):
                 string_data={env: pulumi.Output.secret(args.api_keys.apply(lambda keys, k=entry: keys[k]))
                              for env, entry in entries.items()},
                 opts=on_cluster)
-        deployment_meta = meta()
-        if not config.authenticated:
-            # Its pods wait for the gateway key (fail-closed): do not hold `pulumi up` on their readiness.
-            deployment_meta["annotations"] = {"pulumi.com/skipAwait": "true"}
+        # Its pods are ready only once a model server of the cluster is (GPU nodes, weights: often longer than an
+        # update should wait), and never without the gateway key (fail-closed): `pulumi up` does not wait for them.
+        deployment_meta = {**meta(), "annotations": {"pulumi.com/skipAwait": "true"}}
         self.deployment = k8s.apps.v1.Deployment(
             f"{name}-gateway", metadata=deployment_meta,
             spec=deployment_spec(config, GATEWAY_LABELS, account_name=GATEWAY_NAME, config_map=f"{GATEWAY_NAME}-config",

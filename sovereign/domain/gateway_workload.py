@@ -33,6 +33,29 @@ _ENV = {
 }
 
 
+# The gateway's readiness means serving: LiteLLM is ready AND at least one of this cluster's model servers answers
+# its /health (vLLM's, open without the key). All model servers gone: every gateway pod turns NotReady, the load
+# balancer (externalTrafficPolicy Local) has no healthy target, the failover health check fails and DNS moves the
+# region's name to the other cloud, whose open weights still serve. Arguments: LiteLLM's readiness URL, then the
+# model servers' health URLs. Exit 0 ready, 1 not (a probe's timeout counts as 1 too).
+SERVING_READY = """\
+import sys, urllib.request
+def up(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except Exception:
+        return False
+sys.exit(0 if up(sys.argv[1]) and any(up(u) for u in sys.argv[2:]) else 1)
+"""
+
+
+def readiness_command(config: GatewayConfig) -> list[str]:
+    """The readiness probe's command: the proxy itself, and the cluster's own model servers (open-weight routes)."""
+    servers = [r.params["api_base"].removesuffix("/v1") + "/health" for r in config.routes if r.open_weight]
+    return ["python", "-c", SERVING_READY, f"http://127.0.0.1:{GATEWAY_PORT}{READINESS_PATH}", *servers]
+
+
 def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name: str, config_map: str,
                     image: Any) -> dict[str, Any]:
     """`image`: the LiteLLM image as the cluster pulls it (its mirror's reference; an Output in the component)."""
@@ -52,7 +75,8 @@ def deployment_spec(config: GatewayConfig, labels: dict[str, str], account_name:
         "ports": [{"name": "http", "containerPort": GATEWAY_PORT, "protocol": "TCP"}],
         "env": env,
         "startupProbe": {"httpGet": http, "periodSeconds": 5, "failureThreshold": 36},
-        "readinessProbe": {"httpGet": http, "periodSeconds": 10, "timeoutSeconds": 5, "failureThreshold": 3},
+        "readinessProbe": {"exec": {"command": readiness_command(config)}, "periodSeconds": 10, "timeoutSeconds": 8,
+                           "failureThreshold": 3},
         "livenessProbe": {"httpGet": {"path": LIVENESS_PATH, "port": "http"}, "periodSeconds": 15,
                           "timeoutSeconds": 5, "failureThreshold": 3},
         "resources": RESOURCES,

@@ -73,6 +73,11 @@ class FakeUpstream(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def do_GET(self):  # noqa: N802 - vLLM's /health: 200 while the server runs
+        self.send_response(200 if self.path == "/health" else 404)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
     def log_message(self, *args):
         pass
 

@@ -20,6 +20,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -33,6 +34,7 @@ from sovereign.domain.gateway import (
     CONFIG_DIR, CONFIG_FILE, GATEWAY_PORT, LITELLM_VERSION, LIVENESS_PATH, MASTER_KEY_ENV,
     READINESS_PATH, ROUTER_SETTINGS,
 )
+from sovereign.domain.gateway_workload import SERVING_READY
 from sovereign.domain.stackfile import read_stack_config
 from sovereign.domain.workloads import (
     GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE,
@@ -449,7 +451,6 @@ def test_keys_reach_a_kubernetes_secret_and_nothing_else(keyed_plans, stack):
         # The provider keys from the stack's secrets, and the model servers' generated key from its own Secret.
         assert refs == {**{env: {"name": secret["metadata"]["name"], "key": env} for env in secret_env(graph)},
                         SERVING_KEY_ENV: {"name": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD}}
-        assert "skipAwait" not in json.dumps(deployment_of(graph)["metadata"])
 
 
 @LITELLM_PROBE
@@ -580,7 +581,14 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
         assert re.fullmatch(rf"{registry}/{re.escape(mirror)}/berriai/litellm-non_root:v{re.escape(LITELLM_VERSION)}",
                             container["image"]), container["image"]
         assert container["livenessProbe"]["httpGet"]["path"] == LIVENESS_PATH
-        assert container["readinessProbe"]["httpGet"]["path"] == READINESS_PATH
+        # Ready = LiteLLM ready and one of this cluster's own model servers healthy (proved against the real proxy
+        # in test_the_real_proxy_serves_the_generated_config).
+        command = container["readinessProbe"]["exec"]["command"]
+        assert command[:3] == ["python", "-c", SERVING_READY]
+        assert command[3] == f"http://127.0.0.1:{GATEWAY_PORT}{READINESS_PATH}"
+        releases = {r.inputs["name"] for r in plan.resources if r.type == T.HELM_CHART
+                    and r.provider == gateway_pods.provider}
+        assert set(command[4:]) == {f"http://{r}.{SERVING_NAMESPACE}.svc:{SERVING_PORT}/health" for r in releases}
         assert container["startupProbe"]["httpGet"]["path"] == READINESS_PATH
         assert {p["containerPort"] for p in container["ports"]} == {GATEWAY_PORT}
         for bound in ("requests", "limits"):
@@ -668,6 +676,15 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
                 assert time.monotonic() < deadline, "proxy did not come up in 90 s"
                 time.sleep(0.25)
             assert _call(f"{base}{READINESS_PATH}")[0] == 200
+            # The pods' readiness, run as the kubelet would against this proxy: green while one model server
+            # answers /health, red once none does (the load balancer then has no target, the failover check fails).
+            probe_command = container_of(graph)["readinessProbe"]["exec"]["command"]
+            dead = f"http://127.0.0.1:{_free_port()}/health"
+            ready = [sys.executable, "-c", probe_command[2], f"{base}{READINESS_PATH}"]
+            assert subprocess.run([*ready, dead, f"{fake}/health"], timeout=30).returncode == 0
+            assert subprocess.run([*ready, dead, dead], timeout=30).returncode == 1
+            assert subprocess.run([*ready[:3], f"http://127.0.0.1:{_free_port()}{READINESS_PATH}",
+                                   f"{fake}/health"], timeout=30).returncode == 1  # the proxy itself down
             assert _call(f"{base}/v1/models")[0] == 401, "the gateway must not serve without its key"
             status, models = _call(f"{base}/v1/models", env_value("gateway"))
             want = expected(keyed_plans["eu-central"], "aws")
