@@ -7,7 +7,7 @@ components from its kit and wires their outputs into one another.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -16,13 +16,14 @@ import pulumi_random as random
 from sovereign.domain.decisions import RegionDecisions
 from sovereign.domain.spec import CloudSpec
 
+from .aws.certificate import gateway_certificate
 from .aws.cluster import AwsGpuCluster
 from .aws.egress import AwsEgressFence
 from .aws.provider import aws_provider
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
 from .contracts import EgressFence, GatewayIdentity, GpuCluster, WeightCache, WeightReader
-from .dns.failover import FailoverDns, FailoverDnsArgs, PublicGateway
+from .dns.failover import FailoverDns, FailoverDnsArgs, PublicGateway, TlsCertificate
 from .egress_args import EgressFenceArgs
 from .gcp.cluster import GcpGpuCluster
 from .gateway_identity_args import GatewayIdentityArgs
@@ -50,10 +51,13 @@ class CloudKit:
     reader: Callable[[str, WeightReaderArgs, Opts], WeightReader]
     # The gateway's own workload identity, where the cloud's profile routes managed APIs through one.
     gateway_identity: Optional[Callable[[str, GatewayIdentityArgs, Opts], GatewayIdentity]] = None
+    # The public gateway's TLS certificate, where the cloud's load balancer terminates TLS (its profile says so).
+    certificate: Optional[Callable[[str, Sequence[str], Opts], TlsCertificate]] = None
 
 
 KITS: Mapping[str, CloudKit] = {
-    "aws": CloudKit(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader),
+    "aws": CloudKit(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader,
+                    certificate=gateway_certificate),
     "gcp": CloudKit(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader,
                     GcpGatewayIdentity),
 }
@@ -131,7 +135,9 @@ class Region(pulumi.ComponentResource):
                 account_annotations=annotations),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
-                public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,
+                certificate = kit.certificate(plan.name, decided.failover.tls_names, on_cloud) \
+                    if decision.profile.lb_tls_annotations else None
+                public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name, certificate,
                                                       pulumi.ResourceOptions(
                     parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster,
                     depends_on=list(spaces.values())))

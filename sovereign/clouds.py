@@ -69,6 +69,11 @@ class CloudProfile:
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
+    # TLS at the load balancer: annotations with the certificate's ARN for `{certificate}`, and the one port it
+    # listens on, which the failover health check probes with the protocol; () = no TLS termination built yet.
+    lb_tls_annotations: tuple[tuple[str, str], ...]
+    lb_port: int
+    health_check_type: str
     # The failover record is an A record either way (one type per failover pair, none a CNAME at the zone
     # apex): an alias to the load balancer of this ELB type, or (None) the address itself.
     lb_alias_type: str | None
@@ -121,7 +126,17 @@ AWS = CloudProfile(
     mirror_name="{stack}/{name}",
     identity_providers=(),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
-    lb_status_field="hostname", lb_alias_type="network", upgrades_in_window=False,
+    lb_status_field="hostname",
+    # An NLB TLS listener with the ACM certificate (EKS's built-in cloud provider, no controller to install):
+    # TLS 1.3/1.2 only, plain TCP to the gateway pods inside the VPC.
+    # https://kubernetes.io/docs/reference/labels-annotations-taints/#service-beta-kubernetes-io-aws-load-balancer-ssl-cert
+    lb_tls_annotations=(
+        ("service.beta.kubernetes.io/aws-load-balancer-ssl-cert", "{certificate}"),
+        ("service.beta.kubernetes.io/aws-load-balancer-ssl-ports", "https"),
+        ("service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
+        ("service.beta.kubernetes.io/aws-load-balancer-backend-protocol", "tcp"),
+    ),
+    lb_port=443, health_check_type="HTTPS", lb_alias_type="network", upgrades_in_window=False,
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
     # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html
     reservation_families=("p4d.", "p4de.", "p5.", "p5e.", "p5en.", "p6-b200."),
@@ -165,7 +180,9 @@ GCP = CloudProfile(
     # Vertex as the gateway's Google service account through Workload Identity: no service-account key to hold.
     identity_providers=(("google_vertex_ai", "roles/aiplatform.user"),),
     lb_annotations=(),
-    lb_status_field="ip", lb_alias_type=None, upgrades_in_window=True,
+    lb_status_field="ip",
+    # A GKE L4 load balancer cannot terminate TLS; the Gateway API with a Google-managed certificate is not built.
+    lb_tls_annotations=(), lb_port=80, health_check_type="HTTP", lb_alias_type=None, upgrades_in_window=True,
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.
     # https://cloud.google.com/compute/docs/accelerator-optimized-machines#consumption_options
     reservation_families=("a3-", "a4-"),

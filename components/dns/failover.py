@@ -18,16 +18,26 @@ import pulumi_aws as aws
 from sovereign.clouds import CloudProfile
 from sovereign.domain.failover import HEALTH_PATH, FailoverPlan
 
-HTTP = 80
 DELEGATION_TTL_S = 172800  # Route 53's own NS TTL for a hosted zone (two days)
+VALIDATION_TTL_S = 300
+
+
+@dataclass(frozen=True)
+class TlsCertificate:
+    """A gateway's certificate: what its DNS validation asks for, and its ARN once issued."""
+    names: tuple[str, ...]
+    validation: pulumi.Output[list]        # ACM's domainValidationOptions
+    issued_arn: pulumi.Output[str]
 
 
 @dataclass(frozen=True)
 class PublicGateway:
-    """A cluster's public gateway endpoint: its load balancer's name or address, and where it is."""
+    """A cluster's public gateway endpoint: its load balancer's name or address, where it is, and its TLS
+    certificate where the load balancer terminates TLS."""
     target: pulumi.Input[str]
     region: str
     profile: CloudProfile
+    certificate: TlsCertificate | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class FailoverDns(pulumi.ComponentResource):
         super().__init__("sovereign:aws:FailoverDns", name, None, opts)
         plan = args.plan
         child = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        self.zone_name = plan.regional_name
         self.zone = aws.route53.Zone(
             f"{name}-zone", name=plan.regional_name, comment=f"Failover name of region {name}",
             force_destroy=False,
@@ -50,9 +61,12 @@ class FailoverDns(pulumi.ComponentResource):
         for rank, cloud in enumerate(plan.targets):
             gateway = args.gateways[cloud]
             alias = gateway.profile.lb_alias_type
-            # HTTP: TLS termination (ACM / Google-managed certificates) is not built yet; see README.
+            # The load balancer's one port, HTTPS with SNI where it terminates TLS (Route 53 does not validate the
+            # certificate); it answers only while a gateway pod is ready, i.e. while a model server serves.
+            https = gateway.profile.health_check_type == "HTTPS"
             check = aws.route53.HealthCheck(
-                f"{name}-{cloud}", type="HTTP", port=HTTP, resource_path=HEALTH_PATH,
+                f"{name}-{cloud}", type=gateway.profile.health_check_type, port=gateway.profile.lb_port,
+                resource_path=HEALTH_PATH, enable_sni=True if https else None,
                 request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
                 fqdn=gateway.target if alias else None, ip_address=None if alias else gateway.target,
                 tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)
@@ -68,6 +82,8 @@ class FailoverDns(pulumi.ComponentResource):
                 set_identifier=cloud, health_check_id=check.id,
                 failover_routing_policies=[{"type": "PRIMARY" if rank == 0 else "SECONDARY"}], **target,
                 opts=child)
+            if gateway.certificate is not None:
+                self._validation(name, cloud, gateway.certificate, args.global_zone_id, child)
         if args.global_zone_id:
             # The regional zone answers only once the domain's zone delegates its name to it.
             aws.route53.Record(
@@ -82,3 +98,17 @@ class FailoverDns(pulumi.ComponentResource):
         self.name_servers = self.zone.name_servers
         self.register_outputs({"regionalName": plan.regional_name, "nameServers": self.name_servers})
 
+
+    def _validation(self, name: str, cloud: str, certificate: TlsCertificate, global_zone_id: str | None,
+                    opts: pulumi.ResourceOptions) -> None:
+        """ACM's DNS validation record for each name, in the zone that answers for it. The global name's record is
+        the same for every region of the account (ACM derives it from the name), so each region may write it."""
+        for i, tls_name in enumerate(certificate.names):
+            option = certificate.validation.apply(lambda options, n=tls_name: next(
+                o for o in options if o.domain_name == n))
+            regional = tls_name == self.zone_name
+            aws.route53.Record(
+                f"{name}-{cloud}-tls-{i}", zone_id=self.zone.zone_id if regional else global_zone_id,
+                name=option.apply(lambda o: o.resource_record_name), type="CNAME", ttl=VALIDATION_TTL_S,
+                records=[option.apply(lambda o: o.resource_record_value)], allow_overwrite=not regional,
+                opts=opts)

@@ -37,6 +37,8 @@ class FailoverPlan:
     serves: tuple[str, ...]        # client countries routed here by the global name
     default: bool                  # the global name's answer for every other country
     drill: str | None              # the cloud torn down, if this is a drill
+    # The names a gateway's TLS certificate covers: the regional name, and the global one when the stack routes it.
+    tls_names: tuple[str, ...] = ()
 
     @property
     def worst_case_s(self) -> int:
@@ -48,7 +50,8 @@ class FailoverPlan:
                                 "failureThreshold": self.failure_threshold},
                 "ttlSeconds": self.ttl_s, "worstCaseFailoverSeconds": self.worst_case_s,
                 "withinGoal": self.worst_case_s <= FAILOVER_GOAL_S, "targets": list(self.targets),
-                "serves": list(self.serves), "default": self.default, "drill": self.drill}
+                "serves": list(self.serves), "default": self.default, "drill": self.drill,
+                "tlsNames": list(self.tls_names)}
 
 
 def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
@@ -66,7 +69,9 @@ def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
         domain=dr.domain, regional_name=f"{spec.name}.{dr.domain}" if dr.domain else None,
         global_name=f"api.{dr.domain}" if dr.domain else None, interval_s=dr.health_check_interval_s,
         failure_threshold=dr.failure_threshold, ttl_s=dr.dns_ttl_s, targets=targets,
-        serves=serves, default=dr.default, drill=spec.drill)
+        serves=serves, default=dr.default, drill=spec.drill,
+        tls_names=tuple(n for n in (f"{spec.name}.{dr.domain}", f"api.{dr.domain}" if dr.global_zone_id else None)
+                        if n) if dr.domain else ())
 
 
 def drilled(spec: RegionSpec) -> RegionSpec:

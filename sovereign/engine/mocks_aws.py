@@ -171,6 +171,15 @@ def _hosted_zone(args: Args, ctx: ProviderContext) -> dict[str, Any]:
             "nameServers": servers, "primaryNameServer": servers[0]}
 
 
+def _certificate(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    """ACM's DNS validation: one CNAME per name, derived from it (the same name in every region of an account)."""
+    names = [args.inputs["domainName"], *(args.inputs.get("subjectAlternativeNames") or [])]
+    arn = ctx.arn("acm", f"certificate/{_uuid('acm', args.name)}")
+    return {"id": arn, "arn": arn, "status": "PENDING_VALIDATION", "domainValidationOptions": [
+        {"domainName": n, "resourceRecordName": f"_{short_hash(n, n=32)}.{n}.", "resourceRecordType": "CNAME",
+         "resourceRecordValue": f"_{short_hash('value', n, n=32)}.acm-validations.aws."} for n in names]}
+
+
 OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group"),
@@ -194,6 +203,7 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:eks/nodeGroup:NodeGroup": _node_group,
     "aws:eks/addon:Addon": _addon,
     "aws:route53/zone:Zone": _hosted_zone,
+    "aws:acm/certificate:Certificate": _certificate,
     # ECR names a rule by its prefix and answers with the registry (account) it caches into.
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": lambda args, ctx: {
         "id": args.inputs.get("ecrRepositoryPrefix", args.name), "registryId": ctx.account},

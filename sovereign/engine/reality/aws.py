@@ -338,3 +338,22 @@ def key_policy_keeps_account(graph: Graph, _decisions):
         if not kept:
             yield key.urn, "its key policy has no statement letting the account's IAM manage and use it", \
                 "keep the default statement: Allow arn:<partition>:iam::<account>:root kms:*"
+
+
+SSL_CERT_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-ssl-cert"
+
+
+@rule("elb-tls-listener-takes-an-issued-certificate",
+      "Elastic Load Balancing, TLS listeners for Network Load Balancers: the listener's certificate must be an "
+      "issued ACM (or imported) certificate, a pending one is refused (UnsupportedCertificate), and ACM issues a "
+      "DNS-validated certificate only once its validation records resolve; https://docs.aws.amazon.com/"
+      "elasticloadbalancing/latest/network/create-tls-listener.html")
+def tls_listener_issued(graph: Graph, _decisions):
+    """A Service whose load balancer would be given a certificate still pending validation never gets its
+    listener: the public endpoint stays down until someone re-applies."""
+    validations = {v.urn for v in graph.of_type("aws:acm/certificateValidation:CertificateValidation")}
+    for service in graph.of_type("kubernetes:core/v1:Service"):
+        annotations = (service.inputs.get("metadata") or {}).get("annotations") or {}
+        if SSL_CERT_ANNOTATION in annotations and not validations & graph_dependencies(service):
+            yield (service.urn, "its TLS listener's certificate is not waited for until ACM issues it",
+                   "take the ARN from the certificate's aws.acm.CertificateValidation (certificate_arn)")

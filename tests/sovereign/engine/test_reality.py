@@ -466,3 +466,16 @@ def test_a_gke_secrets_key_is_in_the_clusters_region_and_gke_may_use_it_first():
     assert violated(api, container, grant, cluster(key, [grant.urn])) == set()
     assert violated(api, container, grant, cluster(key, [])) == {rule}        # created before the grant
     assert violated(api, container, grant, cluster(key.replace("europe-west3", "europe-west4"), [grant.urn])) == {rule}
+
+
+def test_a_tls_load_balancer_takes_its_certificate_only_once_issued():
+    rule = "elb-tls-listener-takes-an-issued-certificate"
+    certificate = resource("aws:acm/certificate:Certificate", "c", {"domainName": "r.example.com"})
+    issued = resource("aws:acm/certificateValidation:CertificateValidation", "c", {"certificateArn": "arn"},
+                      dependencies={"certificateArn": [certificate.urn]})
+    metadata = {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-ssl-cert": "arn:aws:acm:…"}}
+
+    def service(source) -> RegisteredResource:
+        return resource("kubernetes:core/v1:Service", "s", {"metadata": metadata}, dependencies={"metadata": [source.urn]})
+    assert violated(certificate, issued, service(issued)) == set()
+    assert violated(certificate, issued, service(certificate)) == {rule}   # the pending certificate's ARN
