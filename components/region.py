@@ -136,8 +136,9 @@ class Region(pulumi.ComponentResource):
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
                 certificate = kit.certificate(plan.name, decided.failover.tls_names, on_cloud) \
-                    if decision.profile.lb_tls_annotations else None
-                public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name, certificate,
+                    if decided.failover.tls_names else None
+                public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,
+                                                      decided.failover.port, certificate,
                                                       pulumi.ResourceOptions(
                     parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster,
                     depends_on=list(spaces.values())))

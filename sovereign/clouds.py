@@ -69,11 +69,9 @@ class CloudProfile:
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
-    # TLS at the load balancer: annotations with the certificate's ARN for `{certificate}`, and the one port it
-    # listens on, which the failover health check probes with the protocol; () = no TLS termination built yet.
+    # TLS at the load balancer: annotations with the certificate's ARN for `{certificate}`; () = the cloud's public
+    # endpoint cannot terminate TLS yet (a region then serves plain HTTP on every cloud of its failover pair).
     lb_tls_annotations: tuple[tuple[str, str], ...]
-    lb_port: int
-    health_check_type: str
     # The failover record is an A record either way (one type per failover pair, none a CNAME at the zone
     # apex): an alias to the load balancer of this ELB type, or (None) the address itself.
     lb_alias_type: str | None
@@ -109,6 +107,8 @@ AWS = CloudProfile(
         ("*.dkr.ecr.{region}.{dns_suffix}", "images: EKS add-ons' and the stack's pull-through mirrors "
                                             "(<account>.dkr.ecr.<region>…); layers come from S3 "
                                             "(prod-<region>-starport-layer-bucket)"),
+        ("prod-{region}-starport-layer-bucket.s3.{dns_suffix}", "ECR's image layers by the S3 global endpoint's name, "
+                                                               "which ECR may hand out for a layer download"),
         ("ec2.{region}.{dns_suffix}", "Cilium's operator attaches ENIs and assigns pod addresses (ENI mode); the EBS "
                                       "CSI controller"),
         ("*.ec2.internal", "EC2 private host names in us-east-1 (ip-10-10-….ec2.internal), which DNS Firewall filters"),
@@ -136,7 +136,7 @@ AWS = CloudProfile(
         ("service.beta.kubernetes.io/aws-load-balancer-ssl-negotiation-policy", "ELBSecurityPolicy-TLS13-1-2-2021-06"),
         ("service.beta.kubernetes.io/aws-load-balancer-backend-protocol", "tcp"),
     ),
-    lb_port=443, health_check_type="HTTPS", lb_alias_type="network", upgrades_in_window=False,
+ lb_alias_type="network", upgrades_in_window=False,
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
     # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html
     reservation_families=("p4d.", "p4de.", "p5.", "p5e.", "p5en.", "p6-b200."),
@@ -182,7 +182,7 @@ GCP = CloudProfile(
     lb_annotations=(),
     lb_status_field="ip",
     # A GKE L4 load balancer cannot terminate TLS; the Gateway API with a Google-managed certificate is not built.
-    lb_tls_annotations=(), lb_port=80, health_check_type="HTTP", lb_alias_type=None, upgrades_in_window=True,
+    lb_tls_annotations=(), lb_alias_type=None, upgrades_in_window=True,
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.
     # https://cloud.google.com/compute/docs/accelerator-optimized-machines#consumption_options
     reservation_families=("a3-", "a4-"),

@@ -28,8 +28,9 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
-# First match wins; gaps leave room for an operator's own rules between them.
-DENIED_PRIORITY, ALLOW_PRIORITY, CATCH_ALL_PRIORITY = 100, 200, 300
+# First match wins; gaps leave room for an operator's own rules between them. None is a priority the blocklist
+# used (allow 100, block 200): an in-place update of a group's rules must never meet an occupied priority.
+DENIED_PRIORITY, ALLOW_PRIORITY, CATCH_ALL_PRIORITY = 150, 250, 350
 CATCH_ALL = "*"
 # Between the slots Firewall Manager uses for organization-wide rule groups (first and last).
 ASSOCIATION_PRIORITY = 1000
@@ -39,9 +40,13 @@ INSPECT_CHAIN, TRUST_CHAIN = "INSPECT_REDIRECTION_DOMAIN", "TRUST_REDIRECTION_DO
 def dns_firewall(name: str, allowed: Sequence[str], denied: Sequence[str], vpc_id: pulumi.Input[str],
                  opts: pulumi.ResourceOptions) -> None:
     group = aws.route53.ResolverFirewallRuleGroup(f"{name}-egress", name=f"{name}-egress", opts=opts)
-    rules = [_rule(name, group, "block", "BLOCK", denied, DENIED_PRIORITY, INSPECT_CHAIN, opts),
-             _rule(name, group, "allow", "ALLOW", allowed, ALLOW_PRIORITY, TRUST_CHAIN, opts),
-             _rule(name, group, "catch-all", "BLOCK", [CATCH_ALL], CATCH_ALL_PRIORITY, INSPECT_CHAIN, opts)]
+    denied_rule = _rule(name, group, "block", "BLOCK", denied, DENIED_PRIORITY, INSPECT_CHAIN, opts)
+    allow_rule = _rule(name, group, "allow", "ALLOW", allowed, ALLOW_PRIORITY, TRUST_CHAIN, opts)
+    # The catch-all only once the allowlist holds the nodes' hosts: never a moment that cuts the nodes off.
+    after_allows = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+        depends_on=[r for r in (denied_rule, allow_rule) if r]))
+    rules = [denied_rule, allow_rule,
+             _rule(name, group, "catch-all", "BLOCK", [CATCH_ALL], CATCH_ALL_PRIORITY, INSPECT_CHAIN, after_allows)]
     aws.route53.ResolverFirewallRuleGroupAssociation(
         f"{name}-egress", name=f"{name}-egress", firewall_rule_group_id=group.id, vpc_id=vpc_id,
         priority=ASSOCIATION_PRIORITY, mutation_protection="ENABLED",

@@ -63,10 +63,9 @@ class FailoverDns(pulumi.ComponentResource):
             alias = gateway.profile.lb_alias_type
             # The load balancer's one port, HTTPS with SNI where it terminates TLS (Route 53 does not validate the
             # certificate); it answers only while a gateway pod is ready, i.e. while a model server serves.
-            https = gateway.profile.health_check_type == "HTTPS"
             check = aws.route53.HealthCheck(
-                f"{name}-{cloud}", type=gateway.profile.health_check_type, port=gateway.profile.lb_port,
-                resource_path=HEALTH_PATH, enable_sni=True if https else None,
+                f"{name}-{cloud}", type=plan.scheme, port=plan.port,
+                resource_path=HEALTH_PATH, enable_sni=True if plan.tls_names else None,
                 request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
                 fqdn=gateway.target if alias else None, ip_address=None if alias else gateway.target,
                 tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)

@@ -38,7 +38,8 @@ class GcpGpuCluster(pulumi.ComponentResource):
         net = build_network(name, region, plan.network, after(apis["compute.googleapis.com"]))
         account, bindings = node_identity(
             name, project, after(apis["iam.googleapis.com"], apis["cloudresourcemanager.googleapis.com"]))
-        key, key_use = secrets_key(name, region, project, after(apis["cloudkms.googleapis.com"]))
+        key, key_use = secrets_key(name, region, project, apis["container.googleapis.com"],
+                                   after(apis["cloudkms.googleapis.com"]))
         cluster = _cluster(name, plan, zones, net, account, key, after(*apis.values(), key_use))
 
         # Nodes start with their roles granted and a way out to registries and model hubs.

@@ -12,13 +12,14 @@ First match wins, in the order traffic meets it:
 - Cloud NGFW global network firewall policy, EGRESS: allow the exact allowed names on 443 (FQDN objects,
   at most 100 per rule, no wildcards: wildcards are only declared under the private zones), allow
   private.googleapis.com's range on 443, allow the cluster's own ranges (nodes, pods, services, control
-  plane), then deny everything else at the lowest priority a user rule may have. FQDN objects are a Cloud
-  NGFW Standard feature, charged on the traffic such rules process.
+  plane), then deny everything else (priority 2,000,000,000, below Cloud NGFW's reserved goto_next rules).
+  FQDN objects are a Cloud NGFW Standard feature, charged on the traffic such rules process.
 - The network evaluates this policy BEFORE its classic VPC firewall rules: a classic egress allow added
   later can't pre-empt the deny. GKE's own classic rules are ingress, which this policy leaves alone.
   The metadata server (169.254.169.254, Workload Identity's tokens) is never filtered by firewall rules.
-A client resolving outside Cloud DNS (own resolver, DoH) gets nowhere: its names are not allowed by
-address, and the deny takes every address no rule allows.
+A client resolving outside Cloud DNS (own resolver, DoH) reaches no host outside the allowlist: the deny takes
+every address no rule allows. What it can reach by address: any Google API behind private.googleapis.com's range
+(a denied Gemini, with its own SNI), which only VPC Service Controls (restricted.googleapis.com) would close.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from sovereign.domain.egress import HTTPS
 from sovereign.domain.topology import ClusterPlan
 
 MAX_FQDNS_PER_RULE = 100
-ALLOW_PRIORITY = 1000             # FQDN allow rules 1000, 1001, …
+# FQDN allow rules 1100, 1101, …: not 1000+, which the blocklist's allow rules held; Pulumi creates a renamed rule
+# before deleting the old one, and a policy's priorities are unique.
+ALLOW_PRIORITY = 1100
 GOOGLE_ACCESS_PRIORITY = 1900
 INTERNAL_PRIORITY = 1901
 # The catch-all: after every rule an operator may add; Cloud NGFW reserves 2147483644 and above for the
@@ -63,54 +66,58 @@ def network_layer(name: str, plan: ClusterPlan, fence: FenceHosts, network_id: p
                                opts=opts)
     dns = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[api]))
     _dns_block(name, plan, list(fence.denied), network_id, dns)
-    _private_google_access(name, plan, network_id, dns)
-    _firewall(name, plan, by_name, network_id, opts)
+    zones = _private_google_access(name, plan, network_id, dns)
+    _firewall(name, plan, by_name, network_id, zones, opts)
     return {"denied": list(fence.denied), "allowed": list(fence.allowed), "catchAll": ["*"]}
 
 
 def _firewall(name: str, plan: ClusterPlan, by_name: list[str], network_id: pulumi.Input[str],
-              opts: pulumi.ResourceOptions) -> None:
+              google_access: list[pulumi.Resource], opts: pulumi.ResourceOptions) -> None:
     policy = gcp.compute.NetworkFirewallPolicy(
         f"{name}-ngfw", name=f"{plan.name}-egress",
         description="Egress allowlist: allowed hosts, Google APIs, the cluster's ranges; everything else denied",
         opts=opts)
 
-    def rule(suffix: str, priority: int, action: str, match: dict, why: str) -> gcp.compute.NetworkFirewallPolicyRule:
+    def rule(suffix: str, priority: int, action: str, match: dict, why: str,
+             after: list[pulumi.Resource] | None = None) -> gcp.compute.NetworkFirewallPolicyRule:
         return gcp.compute.NetworkFirewallPolicyRule(
             f"{name}-ngfw-{suffix}", firewall_policy=policy.name, rule_name=suffix, description=why,
             priority=priority, direction="EGRESS", action=action, match=match,
             enable_logging=True,  # every connection out, and every one refused: the audit trail
-            opts=opts)
+            opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=after or [])))
 
     https = [{"ip_protocol": "tcp", "ports": [str(HTTPS)]}]
     everything = [{"ip_protocol": "all"}]
-    for i, hosts in enumerate(_chunks(by_name)):
-        rule(f"allow-hosts-{i}", ALLOW_PRIORITY + i, "allow", {"dest_fqdns": hosts, "layer4_configs": https},
-             "allowed hosts by name")
-    rule("allow-google-apis", GOOGLE_ACCESS_PRIORITY, "allow",
-         {"dest_ip_ranges": [GOOGLE_ACCESS_RANGE], "layer4_configs": https}, "Private Google Access")
+    allows = [rule(f"allow-hosts-{i}", ALLOW_PRIORITY + i, "allow", {"dest_fqdns": hosts, "layer4_configs": https},
+                   "allowed hosts by name") for i, hosts in enumerate(_chunks(by_name))]
+    allows.append(rule("allow-google-apis", GOOGLE_ACCESS_PRIORITY, "allow",
+                       {"dest_ip_ranges": [GOOGLE_ACCESS_RANGE], "layer4_configs": https}, "Private Google Access"))
     network = plan.network
     internal = [network.cidr, *(r for r in (network.pods_cidr, network.services_cidr, network.master_cidr) if r)]
-    rule("allow-cluster-ranges", INTERNAL_PRIORITY, "allow",
-         {"dest_ip_ranges": internal, "layer4_configs": everything}, "nodes, pods, services, control plane")
+    allows.append(rule("allow-cluster-ranges", INTERNAL_PRIORITY, "allow",
+                       {"dest_ip_ranges": internal, "layer4_configs": everything}, "nodes, pods, services, control plane"))
+    # The deny only once every allow, and the private zones Google's names resolve through, are in place.
     rule("deny-everything-else", CATCH_ALL_PRIORITY, "deny",
-         {"dest_ip_ranges": ["0.0.0.0/0"], "layer4_configs": everything}, "the allowlist's catch-all")
+         {"dest_ip_ranges": ["0.0.0.0/0"], "layer4_configs": everything}, "the allowlist's catch-all",
+         after=[*allows, *google_access])
     gcp.compute.NetworkFirewallPolicyAssociation(
         f"{name}-ngfw-association", name=f"{plan.name}-egress", firewall_policy=policy.id,
         attachment_target=network_id, opts=opts)
 
 
 def _private_google_access(name: str, plan: ClusterPlan, network_id: pulumi.Input[str],
-                           opts: pulumi.ResourceOptions) -> None:
+                           opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    records: list[pulumi.Resource] = []
     for zone, target in GOOGLE_ACCESS_ZONES.items():
         managed = gcp.dns.ManagedZone(
             f"{name}-pga-{_slug(zone)}", name=f"{plan.name}-pga-{_slug(zone)}", dns_name=f"{zone}.",
             visibility="private", description="Private Google Access: Google's names to private.googleapis.com",
             private_visibility_config={"networks": [{"network_url": network_id}]}, opts=opts)
-        gcp.dns.RecordSet(f"{name}-pga-{_slug(zone)}-a", managed_zone=managed.name, name=f"{target}.", type="A",
-                          ttl=300, rrdatas=list(GOOGLE_ACCESS_ADDRESSES), opts=opts)
-        gcp.dns.RecordSet(f"{name}-pga-{_slug(zone)}-any", managed_zone=managed.name, name=f"*.{zone}.",
-                          type="CNAME", ttl=300, rrdatas=[f"{target}."], opts=opts)
+        records.append(gcp.dns.RecordSet(f"{name}-pga-{_slug(zone)}-a", managed_zone=managed.name, name=f"{target}.",
+                                         type="A", ttl=300, rrdatas=list(GOOGLE_ACCESS_ADDRESSES), opts=opts))
+        records.append(gcp.dns.RecordSet(f"{name}-pga-{_slug(zone)}-any", managed_zone=managed.name,
+                                         name=f"*.{zone}.", type="CNAME", ttl=300, rrdatas=[f"{target}."], opts=opts))
+    return records
 
 
 def _dns_block(name: str, plan: ClusterPlan, denied: list[str], network_id: pulumi.Input[str],

@@ -16,8 +16,9 @@ import pulumi_random as random
 ROTATION = "7776000s"   # a new key version every 90 days
 
 
-def secrets_key(name: str, region: str, project: str, opts: pulumi.ResourceOptions
+def secrets_key(name: str, region: str, project: str, container_api: pulumi.Resource, opts: pulumi.ResourceOptions
                 ) -> tuple[gcp.kms.CryptoKey, gcp.kms.CryptoKeyIAMMember]:
+    """`container_api`: GKE's API, whose enabling creates the service agent the key is granted to."""
     provider = random.Provider(f"{name}-random", opts=pulumi.ResourceOptions(parent=opts.parent))
     suffix = random.RandomId(f"{name}-secrets-ring", byte_length=3,
                              opts=pulumi.ResourceOptions(parent=opts.parent, provider=provider))
@@ -25,10 +26,12 @@ def secrets_key(name: str, region: str, project: str, opts: pulumi.ResourceOptio
                            name=pulumi.Output.concat(f"{name}-secrets-", suffix.hex), opts=opts)
     key = gcp.kms.CryptoKey(f"{name}-secrets", key_ring=ring.id, name="kubernetes-secrets", purpose="ENCRYPT_DECRYPT",
                             rotation_period=ROTATION, opts=opts)
-    number = gcp.organizations.get_project_output(project_id=project, opts=pulumi.InvokeOutputOptions(
-        provider=opts.provider)).number
+    # GKE's service agent (service-<number>@container-engine-robot), made to exist now rather than whenever GKE
+    # first acts: on a fresh project a grant naming it before then is refused.
+    agent = gcp.projects.ServiceIdentity(f"{name}-gke-agent", project=project, service="container.googleapis.com",
+                                         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+                                             depends_on=[container_api])))
     use = gcp.kms.CryptoKeyIAMMember(
         f"{name}-secrets-gke", crypto_key_id=key.id, role="roles/cloudkms.cryptoKeyEncrypterDecrypter",
-        member=pulumi.Output.concat("serviceAccount:service-", number, "@container-engine-robot.iam.gserviceaccount.com"),
-        opts=opts)
+        member=agent.member, opts=opts)
     return key, use

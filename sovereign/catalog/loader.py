@@ -336,7 +336,7 @@ _MODEL_FIELDS = {
     "max_position_embeddings", "native_dtype", "license", "gated", "tool_call_parser",
 }
 # vLLM's tool-call parsers the catalog may name (https://docs.vllm.ai/en/latest/features/tool_calling/).
-TOOL_CALL_PARSERS = frozenset({"llama3_json", "mistral", "hermes", "openai"})
+TOOL_CALL_PARSERS = frozenset({"llama3_json", "hermes", "openai"})
 
 
 def _models(f: _File) -> dict[str, Model]:

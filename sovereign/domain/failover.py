@@ -17,11 +17,13 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..clouds import profile
 from .errors import InputError, InvalidInput
 from .policy import Policy, serving_violations
 from .spec import Replicas, RegionSpec
 
 HEALTH_PATH = "/health/liveliness"  # LiteLLM's liveness endpoint: the gateway process answers
+HTTPS_PORT, HTTP_PORT = 443, 80
 FAILOVER_GOAL_S = 60
 
 
@@ -37,8 +39,19 @@ class FailoverPlan:
     serves: tuple[str, ...]        # client countries routed here by the global name
     default: bool                  # the global name's answer for every other country
     drill: str | None              # the cloud torn down, if this is a drill
-    # The names a gateway's TLS certificate covers: the regional name, and the global one when the stack routes it.
+    # The names the gateways' TLS certificates cover (the regional name, and the global one the stack routes); ()
+    # = the region's public endpoints serve plain HTTP, for the reason in `plaintext_reason`.
     tls_names: tuple[str, ...] = ()
+    plaintext_reason: str | None = None
+
+    @property
+    def port(self) -> int:
+        """The one port every public endpoint of the pair listens on, which the health checks probe."""
+        return HTTPS_PORT if self.tls_names else HTTP_PORT
+
+    @property
+    def scheme(self) -> str:
+        return "HTTPS" if self.tls_names else "HTTP"
 
     @property
     def worst_case_s(self) -> int:
@@ -51,7 +64,7 @@ class FailoverPlan:
                 "ttlSeconds": self.ttl_s, "worstCaseFailoverSeconds": self.worst_case_s,
                 "withinGoal": self.worst_case_s <= FAILOVER_GOAL_S, "targets": list(self.targets),
                 "serves": list(self.serves), "default": self.default, "drill": self.drill,
-                "tlsNames": list(self.tls_names)}
+                "tlsNames": list(self.tls_names), "plaintextReason": self.plaintext_reason}
 
 
 def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
@@ -69,9 +82,25 @@ def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
         domain=dr.domain, regional_name=f"{spec.name}.{dr.domain}" if dr.domain else None,
         global_name=f"api.{dr.domain}" if dr.domain else None, interval_s=dr.health_check_interval_s,
         failure_threshold=dr.failure_threshold, ttl_s=dr.dns_ttl_s, targets=targets,
-        serves=serves, default=dr.default, drill=spec.drill,
-        tls_names=tuple(n for n in (f"{spec.name}.{dr.domain}", f"api.{dr.domain}" if dr.global_zone_id else None)
-                        if n) if dr.domain else ())
+        serves=serves, default=dr.default, drill=spec.drill, **_tls(spec))
+
+
+def _tls(spec: RegionSpec) -> dict[str, Any]:
+    """TLS on the failover pair only if every cloud of the region terminates TLS — one name, one scheme: a client of
+    `https://<region>.<domain>` must reach whichever cloud DNS answers with, and a drill must not switch schemes —
+    and only where the certificate can be validated on the first `pulumi up`: through the global zone, which
+    delegates the regional zone."""
+    dr = spec.dr
+    if not dr.domain:
+        return {}
+    plain = [c.cloud for c in spec.clouds if not profile(c.cloud).lb_tls_annotations]
+    if plain:
+        return {"plaintext_reason": f"{', '.join(profile(c).kubernetes for c in plain)} public endpoints cannot "
+                                    "terminate TLS yet"}
+    if not dr.global_zone_id:
+        return {"plaintext_reason": "no sovereign:dr.globalZoneId: nothing delegates the regional zone the "
+                                    "certificate is validated in"}
+    return {"tls_names": (f"{spec.name}.{dr.domain}", f"api.{dr.domain}")}
 
 
 def drilled(spec: RegionSpec) -> RegionSpec:

@@ -116,7 +116,10 @@ def service_spec() -> dict[str, Any]:
 
 
 def pdb_spec() -> dict[str, Any]:
-    return {"minAvailable": 1, "selector": {"matchLabels": dict(GATEWAY_POD_LABELS)}}
+    # NotReady pods (every model server down: readiness means serving) may always be evicted, or a node drain would
+    # stall exactly during a GPU outage.
+    return {"minAvailable": 1, "selector": {"matchLabels": dict(GATEWAY_POD_LABELS)},
+            "unhealthyPodEvictionPolicy": "AlwaysAllow"}
 
 
 def hpa_spec() -> dict[str, Any]:

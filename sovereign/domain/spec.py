@@ -340,14 +340,15 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         offered = _offered_gpus(r, body, ck, cloud, name, catalog) if name is not None else ()
         reserved = _reservations(r, get(body, "capacityReservations", []), ck, cloud, name, catalog) \
             if name is not None else ()
-        credentials = _registry_credentials(r, body, ck, cloud)
+        credentials = _registry_credentials(r, body, ck, cloud, name)
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
                                    version, channel, admin, offered, reserved, credentials))
     return tuple(specs)
 
 
-def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str) -> tuple[tuple[str, str], ...]:
+def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str, region: str | None
+                          ) -> tuple[tuple[str, str], ...]:
     """The upstream registries' credentials the cloud's mirrors need: Secrets Manager ARNs, never the secrets."""
     needed = [m for m in PROFILES[cloud].mirrors if m.credentials]
     if not needed:
@@ -366,6 +367,10 @@ def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str) -> tuple[t
         if arn is not None and not _PULL_THROUGH_SECRET_ARN.match(arn):
             r.error(f"{key}.{name}", f"'{arn}' is not a Secrets Manager ARN named ecr-pullthroughcache/…",
                     "use arn:<partition>:secretsmanager:<region>:<account>:secret:ecr-pullthroughcache/<name>-<suffix>")
+        elif arn is not None and region is not None and arn.split(":")[3] != region:
+            # ECR reads a cache rule's credentials from its own region only.
+            r.error(f"{key}.{name}", f"the secret is in {arn.split(':')[3]}, the cluster's ECR in {region}",
+                    f"store the secret in {region} and name that ARN")
         elif arn is not None:
             found.append((name, arn))
     return tuple(sorted(found))

@@ -114,6 +114,15 @@ def _repository(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": path, "name": path}
 
 
+def _service_identity(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    """A service's agent in the project: its number is Google's, offline a stable 12-digit stand-in."""
+    number = str(int(short_hash(_project(args, ctx), n=10), 16) % 10**12).zfill(12)
+    agent = {"container.googleapis.com": "container-engine-robot"}.get(args.inputs["service"], "gcp-sa-service")
+    email = f"service-{number}@{agent}.iam.gserviceaccount.com"
+    return {"id": f"projects/{_project(args, ctx)}/services/{args.inputs['service']}", "email": email,
+            "member": f"serviceAccount:{email}"}
+
+
 def _key_ring(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": f"projects/{_project(args, ctx)}/locations/{args.inputs['location']}/keyRings/{args.inputs['name']}"}
 
@@ -153,6 +162,7 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/service:Service": _service,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:kms/keyRing:KeyRing": _key_ring,
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
     "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
     "gcp:compute/network:Network": _network,
     "gcp:compute/subnetwork:Subnetwork": _subnetwork,
@@ -170,9 +180,4 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
 }
 
 # The program invokes nothing on GCP: zones are the plan's (catalog) facts.
-CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {
-    # A project's number is Google's; offline a stable 12-digit stand-in derived from its id.
-    "gcp:organizations/getProject:getProject": lambda args, ctx: {
-        "projectId": args.get("projectId") or ctx.project, "id": f"projects/{args.get('projectId') or ctx.project}",
-        "number": str(int(short_hash(args.get("projectId") or ctx.project, n=10), 16) % 10**12).zfill(12)},
-}
+CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = {}

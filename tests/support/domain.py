@@ -24,20 +24,23 @@ from sovereign.domain.stackfile import display_name
 CATALOG = load_catalog()
 LLAMA = "llama-3.1-8b-instruct"
 FRANKFURT_AWS = {"aws": {"region": "eu-central-1"}}
-# What every AWS cloud declares for its registry mirrors (spec.py, registryCredentials): Secrets Manager ARNs.
-REGISTRY_CREDENTIALS = {
-    "dockerHub": "arn:aws:secretsmanager:eu-central-1:111122223333:secret:ecr-pullthroughcache/docker-hub-a1B2c3",
-    "ghcr": "arn:aws:secretsmanager:eu-central-1:111122223333:secret:ecr-pullthroughcache/ghcr-d4E5f6"}
+def registry_credentials(region: str) -> dict[str, str]:
+    """What every AWS cloud declares for its registry mirrors (spec.py, registryCredentials): Secrets Manager ARNs
+    in the cloud's own region."""
+    partition = "aws-cn" if region.startswith("cn-") else "aws"
+    return {key: f"arn:{partition}:secretsmanager:{region}:111122223333:secret:ecr-pullthroughcache/{name}-a1B2c3"
+            for key, name in (("dockerHub", "docker-hub"), ("ghcr", "ghcr"))}
 
 
 def stack_config(region: str = "test", clouds: dict | None = None, models: list | None = None,
                  **sovereign: Any) -> dict[str, Any]:
     """A valid stack `config:`: one AWS cloud in Frankfurt serving Llama 3.1 8B unless told otherwise.
     Keyword arguments set `sovereign:<key>` (managedApis=[…], jurisdiction={…}, dr={…}, apiKeys={…}).
-    An AWS cloud without `registryCredentials` gets REGISTRY_CREDENTIALS, as every valid AWS stack has them."""
+    An AWS cloud without `registryCredentials` gets registry_credentials(its region), as every valid AWS stack has."""
     clouds = clouds or FRANKFURT_AWS
     if isinstance(clouds, dict) and isinstance(clouds.get("aws"), dict):
-        clouds = {**clouds, "aws": {"registryCredentials": REGISTRY_CREDENTIALS, **clouds["aws"]}}
+        aws = clouds["aws"]
+        clouds = {**clouds, "aws": {"registryCredentials": registry_credentials(str(aws.get("region"))), **aws}}
     return {"pulumi:disable-default-providers": ["*"], "sovereign:region": region,
             "sovereign:clouds": clouds, "sovereign:models": models or [{"id": LLAMA}],
             **{f"sovereign:{key}": value for key, value in sovereign.items()}}

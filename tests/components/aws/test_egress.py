@@ -127,6 +127,9 @@ def test_dns_firewall_is_an_allowlist_denied_names_first_then_allowed_then_every
     block, allow, catch_all = (rule(graph, r) for r in ("block", "allow", "catch-all"))
     assert len(graph.all(T.DNS_FIREWALL_RULE)) == 3
     assert block.inputs["priority"] < allow.inputs["priority"] < catch_all.inputs["priority"]
+    # None where the blocklist had a rule (allow 100, block 200): in-place updates never meet an occupied priority.
+    assert not {r.inputs["priority"] for r in (block, allow, catch_all)} & {100, 200}
+    assert {block.urn, allow.urn} <= set(catch_all.options["dependsOn"])  # never a catch-all without the allows
     assert [r.inputs["action"] for r in (block, allow, catch_all)] == ["BLOCK", "ALLOW", "BLOCK"]
     assert block.inputs["blockResponse"] == catch_all.inputs["blockResponse"] == "NXDOMAIN"
     assert "blockResponse" not in allow.inputs

@@ -3,6 +3,10 @@ record for the regional name, and the global name routed by client country."""
 
 from __future__ import annotations
 
+import yaml
+
+from sovereign.domain.stackfile import stack_file
+from sovereign.engine.run import plan_stack
 from tests.support.graph import Graph
 from tests.support.tokens import T
 
@@ -26,8 +30,25 @@ def test_failover_records_health_checks_and_global_routing(plans):
     assert plan.decisions.failover.worst_case_s == 60
 
 
-def test_the_aws_gateway_serves_tls_only_with_an_issued_certificate_for_the_regional_and_global_names(plans):
+def test_a_pair_with_a_cloud_that_cannot_terminate_tls_serves_plain_http_on_both_and_says_why(plans):
     plan = plans["eu-central"]
+    failover = plan.decisions.failover
+    assert failover.tls_names == () and "GKE public endpoints cannot terminate TLS yet" in failover.plaintext_reason
+    graph = Graph.of(plan)
+    assert not graph.all("aws:acm/certificate:Certificate")
+    ports = {r.name: [(p["name"], p["port"]) for p in r.inputs["spec"]["ports"]]
+             for r in graph.all("kubernetes:core/v1:Service") if r.name.endswith("-gateway-public")}
+    assert ports == {"eu-central-aws-gateway-public": [("http", 80)], "eu-central-gcp-gateway-public": [("http", 80)]}
+    assert {(c.inputs["type"], c.inputs["port"]) for c in graph.all(T.ROUTE53_HEALTH_CHECK)} == {("HTTP", 80)}
+
+
+def test_an_aws_region_serves_tls_only_with_an_issued_certificate_for_the_regional_and_global_names(project_copy):
+    path = stack_file(project_copy, "eu-central")
+    doc = yaml.safe_load(path.read_text())
+    del doc["config"]["sovereign:clouds"]["gcp"]
+    path.write_text(yaml.safe_dump(doc))
+    plan = plan_stack("eu-central", project=project_copy)
+    assert plan.ok, (plan.errors, plan.violations)
     graph = Graph.of(plan)
     names = ["eu-central.inference.example.eu", "api.inference.example.eu"]
     assert list(plan.decisions.failover.tls_names) == names
@@ -43,16 +64,12 @@ def test_the_aws_gateway_serves_tls_only_with_an_issued_certificate_for_the_regi
     assert zone.urn in regional.dependencies["zoneId"] and regional.inputs["name"].endswith(f".{names[0]}.")
     assert global_.inputs["zoneId"] == plan.spec.dr.global_zone_id and global_.inputs["allowOverwrite"] is True
     assert {r.inputs["type"] for r in records.values()} == {"CNAME"}
-    services = {r.name: r for r in graph.all("kubernetes:core/v1:Service") if r.name.endswith("-gateway-public")}
-    aws, gcp = services["eu-central-aws-gateway-public"], services["eu-central-gcp-gateway-public"]
-    # AWS: port 443 only, a TLS listener with the issued certificate; GKE: plain HTTP until its TLS is built.
-    assert [(p["name"], p["port"]) for p in aws.inputs["spec"]["ports"]] == [("https", 443)]
-    annotations = aws.inputs["metadata"]["annotations"]
+    [service] = [r for r in graph.all("kubernetes:core/v1:Service") if r.name.endswith("-gateway-public")]
+    # Port 443 only: a TLS listener with the issued certificate.
+    assert [(p["name"], p["port"]) for p in service.inputs["spec"]["ports"]] == [("https", 443)]
+    annotations = service.inputs["metadata"]["annotations"]
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] == "https"
     assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"].startswith("arn:aws:acm:eu-central-1:")
-    assert issued.urn in aws.dependencies["metadata"]
-    assert [(p["name"], p["port"]) for p in gcp.inputs["spec"]["ports"]] == [("http", 80)]
-    checks = {r.name: r.inputs for r in graph.all(T.ROUTE53_HEALTH_CHECK)}
-    assert (checks["eu-central-aws"]["type"], checks["eu-central-aws"]["port"], checks["eu-central-aws"]["enableSni"]) \
-        == ("HTTPS", 443, True)
-    assert (checks["eu-central-gcp"]["type"], checks["eu-central-gcp"]["port"]) == ("HTTP", 80)
+    assert issued.urn in service.dependencies["metadata"]
+    [check] = graph.all(T.ROUTE53_HEALTH_CHECK)
+    assert (check.inputs["type"], check.inputs["port"], check.inputs["enableSni"]) == ("HTTPS", 443, True)

@@ -300,3 +300,8 @@ def test_kubernetes_secrets_are_encrypted_with_the_stacks_own_rotating_key_in_th
     assert re.fullmatch(r"serviceAccount:service-\d{12}@container-engine-robot\.iam\.gserviceaccount\.com",
                         grant.inputs["member"])
     assert grant.urn in gke.options["dependsOn"]
+    # GKE's agent made to exist once GKE's API is enabled, before the grant names it.
+    [agent] = graph.all("gcp:projects/serviceIdentity:ServiceIdentity")
+    container_api = next(a for a in graph.all(T.PROJECT_SERVICE) if a.inputs["service"] == "container.googleapis.com")
+    assert agent.inputs["service"] == "container.googleapis.com" and container_api.urn in agent.options["dependsOn"]
+    assert agent.urn in grant.dependencies["member"]

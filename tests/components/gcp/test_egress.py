@@ -115,6 +115,10 @@ def test_firewall_is_an_allowlist_named_hosts_google_apis_cluster_ranges_then_de
     assert {r.inputs["action"] for r in allows} == {"allow"} and last.inputs["action"] == "deny"
     assert last.inputs["match"] == {"destIpRanges": ["0.0.0.0/0"], "layer4Configs": [{"ipProtocol": "all"}]}
     assert last.inputs["priority"] < 2147483644  # Cloud NGFW's own goto_next rules take the last four
+    # Never a deny before the allows and the private zones Google's names resolve through.
+    assert {r.urn for r in allows} | {r.urn for r in fence.all(T.DNS_RECORD_SET)} <= set(last.options["dependsOn"])
+    # Not the 1000+ band the blocklist's allow rules held: a renamed rule is created before the old one goes.
+    assert all(r.inputs["priority"] >= 1100 for r in rules)
     ranges = {tuple(r.inputs["match"].get("destIpRanges", [])) for r in allows}
     network = cluster_plan(fence).network
     assert ranges == {("199.36.153.8/30",), (network.cidr, network.pods_cidr, network.services_cidr,

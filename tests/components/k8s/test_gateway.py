@@ -606,6 +606,8 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
             hashlib.sha256(config_text(graph).encode()).hexdigest()
         pdb = one_of_kind(graph, "PodDisruptionBudget").inputs["spec"]
         assert pdb["selector"]["matchLabels"] == GATEWAY_POD_LABELS and pdb["minAvailable"] >= 1
+        # NotReady pods (no model server up) stay evictable: a drain must not stall during a GPU outage.
+        assert pdb["unhealthyPodEvictionPolicy"] == "AlwaysAllow"
         hpa = one_of_kind(graph, "HorizontalPodAutoscaler").inputs["spec"]
         assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
                                          "name": deployment["metadata"]["name"]}

@@ -7,7 +7,7 @@ import dataclasses
 
 from sovereign.clouds import AWS, GCP
 from sovereign.domain.images import IMAGES, ImageRef, cluster_images
-from tests.support.domain import REGISTRY_CREDENTIALS, region_spec
+from tests.support.domain import region_spec, registry_credentials
 
 TWO_CLOUDS = {"aws": {"region": "eu-central-1"}, "gcp": {"region": "europe-west3", "project": "sovereign-test"}}
 
@@ -22,7 +22,8 @@ def test_every_mirrorable_image_comes_through_a_mirror_named_after_the_stack():
         ("docker.io", "eu-central-docker-hub", "DOCKER_HUB"), ("ghcr.io", "eu-central-ghcr", "https://ghcr.io")]
     # ECR's Docker Hub and GHCR caches carry the stack's credential secrets; Quay and Artifact Registry need none.
     assert {m.upstream: m.credential_arn for m in aws.mirrors} == {
-        "docker.io": REGISTRY_CREDENTIALS["dockerHub"], "ghcr.io": REGISTRY_CREDENTIALS["ghcr"], "quay.io": None}
+        "docker.io": registry_credentials("eu-central-1")["dockerHub"], "ghcr.io": registry_credentials("eu-central-1")["ghcr"],
+        "quay.io": None}
     assert {m.credential_arn for m in gcp.mirrors} == {None}
     assert aws.refs["vllm"].repository("1.dkr.ecr.eu-central-1.amazonaws.com") == \
         "1.dkr.ecr.eu-central-1.amazonaws.com/eu-central/docker-hub/vllm/vllm-openai"

@@ -142,3 +142,17 @@ def test_log_retention_is_one_cloudwatch_takes():
         with pytest.raises(InvalidInput) as caught:
             region_spec(logRetentionDays=value)
         assert [e.key for e in caught.value.errors] == ["sovereign:logRetentionDays"], value
+
+
+def test_registry_credentials_are_secrets_manager_arns_in_the_clusters_own_region():
+    from tests.support.domain import registry_credentials
+    for arn, words in (("arn:aws:secretsmanager:eu-west-1:111122223333:secret:ecr-pullthroughcache/docker-hub-a1",
+                        "the secret is in eu-west-1, the cluster's ECR in eu-central-1"),
+                       ("arn:aws:secretsmanager:eu-central-1:111122223333:secret:dockerhub-a1",
+                        "is not a Secrets Manager ARN named ecr-pullthroughcache/")):
+        config = stack_config(clouds={"aws": {"region": "eu-central-1", "registryCredentials": {
+            **registry_credentials("eu-central-1"), "dockerHub": arn}}})
+        with pytest.raises(InvalidInput) as raised:
+            parse_spec(config, "test", "stacks/Pulumi.test.yaml", CATALOG)
+        [error] = raised.value.errors
+        assert error.key == "sovereign:clouds.aws.registryCredentials.dockerHub" and words in str(error)
