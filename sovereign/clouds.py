@@ -64,6 +64,9 @@ class CloudProfile:
     # how a mirror is named after its stack: "{stack}" and "{name}".
     mirrors: tuple[RegistryMirror, ...]
     mirror_name: str
+    # Partitions whose registry cannot pull through (ECR's pull-through cache does not exist in AWS China): there
+    # the mirrors are repositories the stack creates and an operator fills before the first `pulumi up`.
+    prefilled_partitions: tuple[str, ...]
     # Managed APIs the gateway reaches as its own workload identity, no key: (provider, the role it is granted).
     identity_providers: tuple[tuple[str, str], ...]
     # The public load balancer in front of a gateway, and how failover DNS points at it.
@@ -124,6 +127,8 @@ AWS = CloudProfile(
         RegistryMirror("quay.io", "quay", "quay.io", None),
     ),
     mirror_name="{stack}/{name}",
+    # https://docs.amazonaws.cn/en_us/AmazonECR/latest/userguide/pull-through-cache.html (considerations)
+    prefilled_partitions=("aws-cn",),
     identity_providers=(),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname",
@@ -177,6 +182,7 @@ GCP = CloudProfile(
         RegistryMirror("ghcr.io", "ghcr", "https://ghcr.io", None),
     ),
     mirror_name="{stack}-{name}",
+    prefilled_partitions=(),
     # Vertex as the gateway's Google service account through Workload Identity: no service-account key to hold.
     identity_providers=(("google_vertex_ai", "roles/aiplatform.user"),),
     lb_annotations=(),

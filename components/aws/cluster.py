@@ -18,7 +18,7 @@ from ..k8s.kubeconfig import exec_kubeconfig
 from . import iam
 from .egress_cilium import OPERATOR_EC2_ACTIONS, OPERATOR_SERVICE_ACCOUNT, UPSTREAM as CILIUM_REGISTRY, cilium_release
 from .egress_cilium import image_values as cilium_images
-from .mirror import node_pull_through, pull_through_caches, registry_host
+from .mirror import node_pull_through, registry_host, registry_mirrors
 from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS, addon, device_plugin
 from .network import cluster_network
 from .nodes import NodeGroups
@@ -107,7 +107,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
 
         region = cloud.region.name
         # Every image the cluster can mirror is pulled through the region's ECR, created before anything pulls.
-        mirrors = pull_through_caches(name, args.images, child)
+        mirrors = registry_mirrors(name, args.images, child)
         self.image_registry = registry_host(mirrors, region, dns_suffix)
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),
@@ -136,7 +136,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
             f"{name}-node", iam.service_trust(f"ec2.{dns_suffix}"),
             [iam.managed_policy(partition, p) for p in NODE_POLICIES], child)
         # A mirror's first pull of an image creates its repository with the puller's (the node's) permissions.
-        node_policies.append(node_pull_through(name, node_role, mirrors, partition, region, child))
+        if mirrors.rules:
+            node_policies.append(node_pull_through(name, node_role, mirrors.rules, partition, region, child))
         version = cloud.kubernetes_version
         node_addons = [addon(name, cluster, a, version, args.provider, child) for a in NODE_ADDONS]
         groups = NodeGroups(name, cluster, node_role.arn, network.private_subnets, invoke,

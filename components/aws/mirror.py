@@ -1,4 +1,6 @@
-"""The cluster's registry mirrors on AWS: ECR pull-through cache rules, one per upstream the profile mirrors.
+"""The cluster's registry mirrors on AWS: ECR pull-through cache rules, one per upstream the profile mirrors; in
+AWS China, which has no pull-through cache, ECR repositories of the same names, one per image, that an operator
+fills before the first `pulumi up` (`crane copy <upstream>:<tag> <registry>/<mirror>/<repository>:<tag>`).
 
 A pod names `<account>.dkr.ecr.<region>.<suffix>/<prefix>/<upstream repository>`; on the first pull ECR creates
 that repository, fetches the image from its upstream (Docker Hub and GHCR with the credentials the stack's
@@ -11,6 +13,7 @@ them, nothing else. Repositories ECR creates this way are ECR's, not the stack's
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
@@ -21,16 +24,32 @@ from sovereign.domain.images import ClusterImages
 PULL_THROUGH_ACTIONS = ("ecr:CreateRepository", "ecr:BatchImportUpstreamImage")
 
 
-def pull_through_caches(name: str, images: ClusterImages, opts: pulumi.ResourceOptions
-                        ) -> list[aws.ecr.PullThroughCacheRule]:
-    return [aws.ecr.PullThroughCacheRule(
+@dataclass(frozen=True)
+class EcrMirrors:
+    rules: list[aws.ecr.PullThroughCacheRule]     # where ECR pulls through
+    repositories: list[aws.ecr.Repository]        # where it cannot (AWS China): filled before the first `pulumi up`
+
+    @property
+    def all(self) -> list[pulumi.CustomResource]:
+        return [*self.rules, *self.repositories]
+
+
+def registry_mirrors(name: str, images: ClusterImages, opts: pulumi.ResourceOptions) -> EcrMirrors:
+    rules = [aws.ecr.PullThroughCacheRule(
         f"{name}-mirror-{m.name.rsplit('/', 1)[-1]}", ecr_repository_prefix=m.name, upstream_registry_url=m.source,
-        credential_arn=m.credential_arn, opts=opts) for m in images.mirrors]
+        credential_arn=m.credential_arn, opts=opts) for m in images.mirrors if m.pulls_through]
+    # One repository per image, named as its pull-through twin would be: the pods' references do not change.
+    repositories = [aws.ecr.Repository(
+        f"{name}-mirror-{m.name.rsplit('/', 1)[-1]}-{repository.replace('/', '-')}", name=f"{m.name}/{repository}",
+        image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[{"encryption_type": "KMS"}], force_delete=False, opts=opts)
+        for m in images.mirrors if not m.pulls_through for repository in m.repositories]
+    return EcrMirrors(rules, repositories)
 
 
-def registry_host(rules: list[aws.ecr.PullThroughCacheRule], region: str, dns_suffix: str) -> pulumi.Output[str]:
-    """The account's registry, built from every rule: whatever pulls through the mirrors waits for all of them."""
-    return pulumi.Output.all(*[r.registry_id for r in rules]).apply(
+def registry_host(mirrors: EcrMirrors, region: str, dns_suffix: str) -> pulumi.Output[str]:
+    """The account's registry, built from every mirror: whatever pulls through them waits for all of them."""
+    return pulumi.Output.all(*[m.registry_id for m in mirrors.all]).apply(
         lambda ids: f"{ids[0]}.dkr.ecr.{region}.{dns_suffix}")
 
 

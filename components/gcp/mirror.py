@@ -3,7 +3,8 @@
 A pod names `<region>-docker.pkg.dev/<project>/<repository>/<upstream repository>`; Artifact Registry fetches
 the image from its upstream on the first pull (Docker Hub by its preset, GHCR by URI: public images need no
 credentials, Docker Hub's anonymous pull limits apply to the repository) and serves it from the region after,
-through Private Google Access. The node service account reads these repositories and no other.
+through Private Google Access. The node service account reads them (granted here per repository; its
+project-wide Artifact Registry reader role, for GKE's own images, covers them too).
 """
 
 from __future__ import annotations

@@ -50,6 +50,9 @@ class Mirror:
     name: str                      # ECR repository prefix / Artifact Registry repository id
     source: str                    # what the mirror pulls from (ECR upstream URL / Artifact Registry preset or URI)
     credential_arn: str | None     # Secrets Manager ARN of the upstream's credentials (ECR's Docker Hub, GHCR)
+    # False where the registry cannot pull through (AWS China): repositories, one per image, filled beforehand.
+    pulls_through: bool = True
+    repositories: tuple[str, ...] = ()   # the upstream repositories it serves (e.g. vllm/vllm-openai)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,10 @@ class ClusterImages:
         return next((m.name for m in self.mirrors if m.upstream == upstream), None)
 
 
+# Chart-managed images, by the upstream their chart pulls them from (Cilium's, on EKS; pinned by its chart).
+CHART_REPOSITORIES = {"quay.io": ("cilium/cilium", "cilium/operator-aws", "cilium/cilium-envoy")}
+
+
 def cluster_images(stack: str, cloud: CloudSpec, profile: CloudProfile) -> ClusterImages:
     mirrors = tuple(_mirror(stack, cloud, profile, m) for m in profile.mirrors)
     by_upstream = {m.upstream: m.name for m in mirrors}
@@ -92,5 +99,9 @@ def cluster_images(stack: str, cloud: CloudSpec, profile: CloudProfile) -> Clust
 
 
 def _mirror(stack: str, cloud: CloudSpec, profile: CloudProfile, mirror: RegistryMirror) -> Mirror:
-    arn = cloud.credential(mirror.credentials) if mirror.credentials else None
-    return Mirror(mirror.upstream, profile.mirror_name.format(stack=stack, name=mirror.name), mirror.source, arn)
+    pulls_through = cloud.region.partition not in profile.prefilled_partitions
+    arn = cloud.credential(mirror.credentials) if mirror.credentials and pulls_through else None
+    repositories = tuple(sorted({i.repository for i in IMAGES.values() if i.upstream == mirror.upstream}
+                                | set(CHART_REPOSITORIES.get(mirror.upstream, ()))))
+    return Mirror(mirror.upstream, profile.mirror_name.format(stack=stack, name=mirror.name), mirror.source, arn,
+                  pulls_through, repositories)

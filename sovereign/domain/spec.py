@@ -340,17 +340,23 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         offered = _offered_gpus(r, body, ck, cloud, name, catalog) if name is not None else ()
         reserved = _reservations(r, get(body, "capacityReservations", []), ck, cloud, name, catalog) \
             if name is not None else ()
-        credentials = _registry_credentials(r, body, ck, cloud, name)
+        credentials = _registry_credentials(r, body, ck, cloud, name,
+                                            catalog.region(cloud, name).partition if name else None)
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
                                    version, channel, admin, offered, reserved, credentials))
     return tuple(specs)
 
 
-def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str, region: str | None
+def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str, region: str | None, partition: str | None
                           ) -> tuple[tuple[str, str], ...]:
     """The upstream registries' credentials the cloud's mirrors need: Secrets Manager ARNs, never the secrets."""
     needed = [m for m in PROFILES[cloud].mirrors if m.credentials]
+    if partition in PROFILES[cloud].prefilled_partitions:
+        if "registryCredentials" in body:
+            r.error(f"{ck}.registryCredentials", f"{partition} has no pull-through cache to use them: its mirrors "
+                    "are repositories filled beforehand (README, Images)", "remove registryCredentials")
+        return ()
     if not needed:
         return ()
     key = f"{ck}.registryCredentials"

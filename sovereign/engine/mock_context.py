@@ -43,6 +43,13 @@ class ProviderContext:
         except KeyError:
             return "aws"
 
+    @property
+    def dns_suffix(self) -> str:
+        try:
+            return self.catalog.region("aws", self.region).dns_suffix or "amazonaws.com"
+        except KeyError:
+            return "amazonaws.com"
+
     def arn(self, service: str, resource: str, regional: bool = True) -> str:
         region = self.region if regional else ""
         return f"arn:{self.partition}:{service}:{region}:{self.account}:{resource}"

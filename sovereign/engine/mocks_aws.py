@@ -205,6 +205,9 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:route53/zone:Zone": _hosted_zone,
     "aws:acm/certificate:Certificate": _certificate,
     # ECR names a rule by its prefix and answers with the registry (account) it caches into.
+    "aws:ecr/repository:Repository": lambda args, ctx: {
+        "id": args.inputs["name"], "registryId": ctx.account, "arn": ctx.arn("ecr", f"repository/{args.inputs['name']}"),
+        "repositoryUrl": f"{ctx.account}.dkr.ecr.{ctx.region}.{ctx.dns_suffix}/{args.inputs['name']}"},
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": lambda args, ctx: {
         "id": args.inputs.get("ecrRepositoryPrefix", args.name), "registryId": ctx.account},
     "aws:route53/resolverFirewallDomainList:ResolverFirewallDomainList":

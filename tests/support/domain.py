@@ -27,8 +27,7 @@ FRANKFURT_AWS = {"aws": {"region": "eu-central-1"}}
 def registry_credentials(region: str) -> dict[str, str]:
     """What every AWS cloud declares for its registry mirrors (spec.py, registryCredentials): Secrets Manager ARNs
     in the cloud's own region."""
-    partition = "aws-cn" if region.startswith("cn-") else "aws"
-    return {key: f"arn:{partition}:secretsmanager:{region}:111122223333:secret:ecr-pullthroughcache/{name}-a1B2c3"
+    return {key: f"arn:aws:secretsmanager:{region}:111122223333:secret:ecr-pullthroughcache/{name}-a1B2c3"
             for key, name in (("dockerHub", "docker-hub"), ("ghcr", "ghcr"))}
 
 
@@ -36,10 +35,11 @@ def stack_config(region: str = "test", clouds: dict | None = None, models: list 
                  **sovereign: Any) -> dict[str, Any]:
     """A valid stack `config:`: one AWS cloud in Frankfurt serving Llama 3.1 8B unless told otherwise.
     Keyword arguments set `sovereign:<key>` (managedApis=[…], jurisdiction={…}, dr={…}, apiKeys={…}).
-    An AWS cloud without `registryCredentials` gets registry_credentials(its region), as every valid AWS stack has."""
+    An AWS cloud without `registryCredentials` gets registry_credentials(its region), as every valid AWS stack outside
+    AWS China has."""
     clouds = clouds or FRANKFURT_AWS
-    if isinstance(clouds, dict) and isinstance(clouds.get("aws"), dict):
-        aws = clouds["aws"]
+    aws = clouds.get("aws") if isinstance(clouds, dict) else None
+    if isinstance(aws, dict) and not str(aws.get("region")).startswith("cn-"):  # AWS China: no pull-through cache
         clouds = {**clouds, "aws": {"registryCredentials": registry_credentials(str(aws.get("region"))), **aws}}
     return {"pulumi:disable-default-providers": ["*"], "sovereign:region": region,
             "sovereign:clouds": clouds, "sovereign:models": models or [{"id": LLAMA}],

@@ -284,7 +284,8 @@ _SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-zA-Z0-9-:]+:secret:ecr-
       "Amazon ECR API Reference, CreatePullThroughCacheRule: ecrRepositoryPrefix 2-30 characters of the repository "
       "name pattern; the supported upstream registry URLs; credentialArn a Secrets Manager secret named "
       "ecr-pullthroughcache/…, required for Docker Hub, GitHub and GitLab; https://docs.aws.amazon.com/AmazonECR/"
-      "latest/APIReference/API_CreatePullThroughCacheRule.html")
+      "latest/APIReference/API_CreatePullThroughCacheRule.html; not offered in the China regions: "
+      "https://docs.amazonaws.cn/en_us/AmazonECR/latest/userguide/pull-through-cache.html")
 def pull_through_accepted(graph: Graph, _decisions):
     """A rule ECR refuses (or a Docker Hub cache without credentials, which pulls nothing)."""
     for cache in graph.of_type(PULL_THROUGH):
@@ -293,6 +294,9 @@ def pull_through_accepted(graph: Graph, _decisions):
         if not (2 <= len(prefix) <= 30 and _PREFIX.match(prefix)):
             yield cache.urn, f"repository prefix '{prefix}' is not 2-30 characters of [a-z0-9._-/]", \
                 "shorten the stack's name or the mirror's"
+        if str(graph.provider_inputs(cache).get("region", "")).startswith("cn-"):
+            yield cache.urn, "ECR has no pull-through cache in AWS China", \
+                "mirror into repositories filled beforehand (the cloud profile's prefilled_partitions)"
         if upstream not in PULL_THROUGH_UPSTREAMS:
             yield cache.urn, f"ECR caches no upstream '{upstream}'", f"use one of {', '.join(PULL_THROUGH_UPSTREAMS)}"
         elif upstream in PULL_THROUGH_NEEDS_CREDENTIALS and not (credential and _SECRET.match(str(credential))):

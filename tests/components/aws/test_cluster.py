@@ -380,7 +380,7 @@ def test_a_reserved_gpu_pool_launches_into_its_reservation(project_copy, block):
     assert ("instanceMarketOptions" in template.inputs) is block
 
 
-@pytest.mark.parametrize("stack", AWS_STACKS)
+@pytest.mark.parametrize("stack", [s for s in AWS_STACKS if s != "cn-north"])
 def test_images_come_through_ecr_pull_through_caches_the_nodes_may_fill(graph):
     decision = graph.plan.decisions.cluster("aws")
     caches = graph.all("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
@@ -418,3 +418,17 @@ def test_kms_keys_carry_explicit_policies_and_the_weights_key_decrypts_only_thro
     [deny] = keys["weights"][1:]
     assert deny["Effect"] == "Deny" and "kms:Decrypt" in deny["Action"]
     assert deny["Condition"]["StringNotEquals"] == {"kms:ViaService": f"s3.{region.name}.{region.dns_suffix}"}
+
+
+def test_in_aws_china_the_mirrors_are_repositories_filled_beforehand_under_the_same_names(plans):
+    graph = aws_cluster(plans["cn-north"])
+    decision = graph.plan.decisions.cluster("aws")
+    assert not graph.all("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert {m.pulls_through for m in decision.images.mirrors} == {False}
+    assert {r.inputs["name"] for r in graph.all("aws:ecr/repository:Repository")} == {
+        f"{m.name}/{repository}" for m in decision.images.mirrors for repository in m.repositories}
+    assert "cn-north/docker-hub/vllm/vllm-openai" in {r.inputs["name"] for r in graph.all("aws:ecr/repository:Repository")}
+    assert all(r.inputs["imageTagMutability"] == "IMMUTABLE" and r.inputs["forceDelete"] is False
+               for r in graph.all("aws:ecr/repository:Repository"))
+    assert not [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-node-pull-through")]
+    assert not graph.plan.spec.cloud("aws").registry_credentials

@@ -420,6 +420,10 @@ def test_an_ecr_pull_through_rule_is_one_ecr_accepts_with_the_credentials_its_up
     assert violated(cache("eu-central/ghcr", "ghcr.io", secret.replace("ecr-pullthroughcache/", "other/"))) == {rule}
     assert violated(cache("a-very-long-region-name/docker-hub", "registry-1.docker.io", secret)) == {rule}
     assert violated(cache("eu-central/nvcr", "nvcr.io")) == {rule}                      # no NVIDIA upstream
+    china = resource("pulumi:providers:aws", "cn", {"region": "cn-north-1"})
+    in_china = resource("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "cn", {
+        "ecrRepositoryPrefix": "cn-north/quay", "upstreamRegistryUrl": "quay.io"}, provider=china.urn)
+    assert violated(china, in_china) == {rule}                                            # no cache in AWS China
 
 
 def test_nodes_that_pull_through_ecr_caches_may_create_and_import_their_repositories():
