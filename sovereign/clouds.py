@@ -67,7 +67,8 @@ class CloudProfile:
     # Partitions whose registry cannot pull through (ECR's pull-through cache does not exist in AWS China): there
     # the mirrors are repositories the stack creates and an operator fills before the first `pulumi up`.
     prefilled_partitions: tuple[str, ...]
-    # Managed APIs the gateway reaches as its own workload identity, no key: (provider, the role it is granted).
+    # Managed APIs the gateway reaches as its own workload identity, no key: (provider, the one permission it needs,
+    # granted through a custom role of the stack's).
     identity_providers: tuple[tuple[str, str], ...]
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
@@ -184,7 +185,9 @@ GCP = CloudProfile(
     mirror_name="{stack}-{name}",
     prefilled_partitions=(),
     # Vertex as the gateway's Google service account through Workload Identity: no service-account key to hold.
-    identity_providers=(("google_vertex_ai", "roles/aiplatform.user"),),
+    # generateContent on publisher models needs aiplatform.endpoints.predict only (roles/aiplatform.user would also
+    # let it create and delete datasets, endpoints and jobs).
+    identity_providers=(("google_vertex_ai", "aiplatform.endpoints.predict"),),
     lb_annotations=(),
     lb_status_field="ip",
     # A GKE L4 load balancer cannot terminate TLS; the Gateway API with a Google-managed certificate is not built.

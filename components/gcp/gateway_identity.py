@@ -1,8 +1,8 @@
 """`sovereign:gcp:GatewayIdentity`: the gateway's Google service account, which reaches the managed APIs its cloud
 serves (Vertex) through GKE Workload Identity: no service-account key exists to hold, leak or rotate.
 
-The gateway's Kubernetes service account may act as it and nothing else may; the account holds the role the cloud
-profile names per provider, on the stack's project. LiteLLM finds it as application default credentials from the
+The gateway's Kubernetes service account may act as it and nothing else may; the account holds a custom role with
+only the permissions the cloud profile names per provider (Vertex: aiplatform.endpoints.predict). LiteLLM finds it as application default credentials from the
 GKE metadata server (the gateway's pods may reach it: egress_pod).
 """
 
@@ -28,9 +28,12 @@ class GcpGatewayIdentity(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster.cluster])
         account = workload_account(f"{name}-gateway", name, "gateway", f"Inference gateway of {name}", project,
                                    [(GATEWAY_NAMESPACE, GATEWAY_NAME)], child)
-        roles = dict(profile("gcp").identity_providers)
-        for role in sorted({roles[p] for p in args.providers}):
-            gcp.projects.IAMMember(f"{name}-gateway-{role.rsplit('/', 1)[-1].replace('.', '-').lower()}",
-                                   project=project, role=role, member=account.member, opts=child)
+        permissions = dict(profile("gcp").identity_providers)
+        # Only what its routes need: a role of the stack's own (its id per cluster, as stacks may share a project).
+        role = gcp.projects.IAMCustomRole(
+            f"{name}-gateway", project=project, role_id=f"sovereignGateway_{name.replace('-', '_')}",
+            title=f"Inference gateway of {name}", permissions=sorted({permissions[p] for p in args.providers}),
+            opts=child)
+        gcp.projects.IAMMember(f"{name}-gateway", project=project, role=role.name, member=account.member, opts=child)
         self.annotations = {"iam.gke.io/gcp-service-account": account.email}
         self.register_outputs({"serviceAccount": account.email})

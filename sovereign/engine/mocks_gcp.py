@@ -162,6 +162,9 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/service:Service": _service,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:kms/keyRing:KeyRing": _key_ring,
+    "gcp:projects/iAMCustomRole:IAMCustomRole": lambda args, ctx: {
+        "id": f"projects/{_project(args, ctx)}/roles/{args.inputs['roleId']}",
+        "name": f"projects/{_project(args, ctx)}/roles/{args.inputs['roleId']}"},
     "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
     "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
     "gcp:compute/network:Network": _network,

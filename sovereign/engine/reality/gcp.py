@@ -47,6 +47,7 @@ API_OF = {
     "gcp:artifactregistry/": "artifactregistry.googleapis.com",
     "gcp:kms/": "cloudkms.googleapis.com",
     "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
+    "gcp:projects/iAMCustomRole": "iam.googleapis.com",
 }
 
 

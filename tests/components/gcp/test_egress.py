@@ -304,7 +304,10 @@ def test_a_gateway_reaching_vertex_as_its_own_identity_may_reach_the_metadata_se
         [gsa] = fence.whole.all(T.SERVICE_ACCOUNT, name_contains="-gateway")
         roles = {m.inputs["role"] for m in fence.whole.all(T.PROJECT_IAM_MEMBER) if m.inputs["member"] ==
                  f"serviceAccount:{gsa.inputs['accountId']}@{fence.plan.spec.cloud('gcp').project}.iam.gserviceaccount.com"}
-        assert roles == {"roles/aiplatform.user"}
+        # A role of its own with the one permission generateContent needs, not roles/aiplatform.user.
+        [custom] = fence.whole.all("gcp:projects/iAMCustomRole:IAMCustomRole")
+        assert custom.inputs["permissions"] == ["aiplatform.endpoints.predict"]
+        assert roles == {f"projects/{fence.plan.spec.cloud('gcp').project}/roles/{custom.inputs['roleId']}"}
         [binding] = [b for b in fence.whole.all(T.SERVICE_ACCOUNT_IAM_MEMBER)
                      if gsa.urn in b.dependencies.get("serviceAccountId", [])]
         project = fence.plan.spec.cloud("gcp").project
