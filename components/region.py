@@ -14,21 +14,24 @@ import pulumi_aws as aws
 import pulumi_random as random
 
 from sovereign.domain.decisions import RegionDecisions
+from sovereign.clouds import CloudProfile
 from sovereign.domain.spec import CloudSpec
+from sovereign.domain.topology import ClusterPlan
 
-from .aws.certificate import gateway_certificate
+from .aws.certificate import aws_tls_endpoint
 from .aws.cluster import AwsGpuCluster
 from .aws.egress import AwsEgressFence
 from .aws.provider import aws_provider
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
 from .contracts import EgressFence, GatewayIdentity, GpuCluster, WeightCache, WeightReader
-from .dns.failover import FailoverDns, FailoverDnsArgs, PublicGateway, TlsCertificate
+from .dns.failover import FailoverDns, FailoverDnsArgs, PublicGateway
 from .egress_args import EgressFenceArgs
 from .gcp.cluster import GcpGpuCluster
 from .gateway_identity_args import GatewayIdentityArgs
 from .gcp.egress import GcpEgressFence
 from .gcp.gateway_identity import GcpGatewayIdentity
+from .gcp.public_endpoint import gke_tls_endpoint
 from .gcp.provider import gcp_provider
 from .gcp.weights import GcpWeightCache, GcpWeightReader
 from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
@@ -51,15 +54,16 @@ class CloudKit:
     reader: Callable[[str, WeightReaderArgs, Opts], WeightReader]
     # The gateway's own workload identity, where the cloud's profile routes managed APIs through one.
     gateway_identity: Optional[Callable[[str, GatewayIdentityArgs, Opts], GatewayIdentity]] = None
-    # The public gateway's TLS certificate, where the cloud's load balancer terminates TLS (its profile says so).
-    certificate: Optional[Callable[[str, Sequence[str], Opts], TlsCertificate]] = None
+    # The public gateway endpoint with TLS for these names (plain HTTP endpoints are the same on every cloud).
+    tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource, Opts],
+                                    PublicGateway]] = None
 
 
 KITS: Mapping[str, CloudKit] = {
     "aws": CloudKit(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader,
-                    certificate=gateway_certificate),
+                    tls_endpoint=aws_tls_endpoint),
     "gcp": CloudKit(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader,
-                    GcpGatewayIdentity),
+                    GcpGatewayIdentity, gke_tls_endpoint),
 }
 
 
@@ -135,13 +139,12 @@ class Region(pulumi.ComponentResource):
                 account_annotations=annotations),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
-                certificate = kit.certificate(plan.name, decided.failover.tls_names, on_cloud) \
-                    if decided.failover.tls_names else None
-                public[cloud] = gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name,
-                                                      decided.failover.port, certificate,
-                                                      pulumi.ResourceOptions(
-                    parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster,
-                    depends_on=list(spaces.values())))
+                on_k8s = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider,
+                                                deleted_with=cluster.cluster, depends_on=list(spaces.values()))
+                public[cloud] = kit.tls_endpoint(plan.name, plan, decision.profile, decided.failover.tls_names,
+                                                 provider, on_k8s) if decided.failover.tls_names else \
+                    gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name, decided.failover.port,
+                                          None, on_k8s)
         if decided.failover.domain:
             # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
             # Pinned to the stack's AWS account as the regional provider is (reality rule

@@ -73,9 +73,11 @@ class CloudProfile:
     # The public load balancer in front of a gateway, and how failover DNS points at it.
     lb_annotations: tuple[tuple[str, str], ...]  # (key, value) pairs: the profile travels to worker processes
     lb_status_field: str               # the field of the Service's ingress status naming the load balancer
-    # TLS at the load balancer: annotations with the certificate's ARN for `{certificate}`; () = the cloud's public
-    # endpoint cannot terminate TLS yet (a region then serves plain HTTP on every cloud of its failover pair).
+    # TLS at the load balancer: annotations with the certificate's ARN for `{certificate}` (an NLB listener), or
+    # () where the cloud terminates TLS otherwise (GKE: the Gateway API's regional load balancer).
     lb_tls_annotations: tuple[tuple[str, str], ...]
+    # A regional L7 load balancer's proxy-only subnet (GKE's Gateway), inside network_cidr; None: none needed.
+    proxy_cidr: str | None
     # The failover record is an A record either way (one type per failover pair, none a CNAME at the zone
     # apex): an alias to the load balancer of this ELB type, or (None) the address itself.
     lb_alias_type: str | None
@@ -132,7 +134,7 @@ AWS = CloudProfile(
     prefilled_partitions=("aws-cn",),
     identity_providers=(),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
-    lb_status_field="hostname",
+    lb_status_field="hostname", proxy_cidr=None,
     # An NLB TLS listener with the ACM certificate (EKS's built-in cloud provider, no controller to install):
     # TLS 1.3/1.2 only, plain TCP to the gateway pods inside the VPC.
     # https://kubernetes.io/docs/reference/labels-annotations-taints/#service-beta-kubernetes-io-aws-load-balancer-ssl-cert
@@ -190,8 +192,8 @@ GCP = CloudProfile(
     identity_providers=(("google_vertex_ai", "aiplatform.endpoints.predict"),),
     lb_annotations=(),
     lb_status_field="ip",
-    # A GKE L4 load balancer cannot terminate TLS; the Gateway API with a Google-managed certificate is not built.
-    lb_tls_annotations=(), lb_alias_type=None, upgrades_in_window=True,
+    # A GKE L4 load balancer cannot terminate TLS: the public endpoint is a Gateway (components/gcp/public_endpoint.py).
+    lb_tls_annotations=(), proxy_cidr="10.20.254.0/23", lb_alias_type=None, upgrades_in_window=True,
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.
     # https://cloud.google.com/compute/docs/accelerator-optimized-machines#consumption_options
     reservation_families=("a3-", "a4-"),

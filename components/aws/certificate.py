@@ -14,7 +14,12 @@ from typing import Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ..dns.failover import TlsCertificate
+from sovereign.clouds import CloudProfile
+from sovereign.domain.failover import HTTPS_PORT
+from sovereign.domain.topology import ClusterPlan
+
+from ..dns.failover import PublicGateway, TlsCertificate
+from ..k8s.public_endpoint import gateway_load_balancer
 
 
 def gateway_certificate(name: str, names: Sequence[str], opts: pulumi.ResourceOptions) -> TlsCertificate:
@@ -24,4 +29,14 @@ def gateway_certificate(name: str, names: Sequence[str], opts: pulumi.ResourceOp
         validation_method="DNS", key_algorithm="EC_prime256v1",
         tags={"Name": f"gateway {names[0]}"}, opts=opts)
     issued = aws.acm.CertificateValidation(f"{name}-gateway", certificate_arn=certificate.arn, opts=opts)
-    return TlsCertificate(tuple(names), certificate.domain_validation_options, issued.certificate_arn)
+    validation = certificate.domain_validation_options.apply(lambda options: [
+        {"domain": o.domain_name, "name": o.resource_record_name, "type": o.resource_record_type,
+         "value": o.resource_record_value} for o in options])
+    return TlsCertificate(tuple(names), validation, issued.certificate_arn)
+
+
+def aws_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names: Sequence[str],
+                     provider: pulumi.ProviderResource, k8s_opts: pulumi.ResourceOptions) -> PublicGateway:
+    """The public NLB with a TLS listener on 443 and the region's certificate."""
+    certificate = gateway_certificate(name, names, pulumi.ResourceOptions(parent=k8s_opts.parent, provider=provider))
+    return gateway_load_balancer(name, profile, plan.cloud.region.name, HTTPS_PORT, certificate, k8s_opts)

@@ -26,8 +26,8 @@ VALIDATION_TTL_S = 300
 class TlsCertificate:
     """A gateway's certificate: what its DNS validation asks for, and its ARN once issued."""
     names: tuple[str, ...]
-    validation: pulumi.Output[list]        # ACM's domainValidationOptions
-    issued_arn: pulumi.Output[str]
+    validation: pulumi.Output[list]        # per name: {domain, name, type, value} of the record proving control
+    issued_arn: pulumi.Output[str]         # what the load balancer names the certificate by, once usable
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,9 @@ class FailoverDns(pulumi.ComponentResource):
                 f"{name}-{cloud}", type=plan.scheme, port=plan.port,
                 resource_path=HEALTH_PATH, enable_sni=True if plan.tls_names else None,
                 request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
-                fqdn=gateway.target if alias else None, ip_address=None if alias else gateway.target,
+                # An address is checked with the regional name as SNI and Host where TLS needs a name.
+                fqdn=gateway.target if alias else (plan.regional_name if plan.tls_names else None),
+                ip_address=None if alias else gateway.target,
                 tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)
             # One record type for the pair, none a CNAME at the zone's apex (Route 53 refuses both): an alias
             # A record to a load balancer's name, a plain A record to an address.
@@ -100,14 +102,15 @@ class FailoverDns(pulumi.ComponentResource):
 
     def _validation(self, name: str, cloud: str, certificate: TlsCertificate, global_zone_id: str | None,
                     opts: pulumi.ResourceOptions) -> None:
-        """ACM's DNS validation record for each name, in the zone that answers for it. The global name's record is
-        the same for every region of the account (ACM derives it from the name), so each region may write it."""
+        """The record proving control of each name (ACM's validation, Certificate Manager's authorization), in the zone
+        that answers for it. ACM's record for the global name is the same for every region of the account (derived
+        from the name), so each region may write it."""
         for i, tls_name in enumerate(certificate.names):
             option = certificate.validation.apply(lambda options, n=tls_name: next(
-                o for o in options if o.domain_name == n))
+                o for o in options if o["domain"] == n))
             regional = tls_name == self.zone_name
             aws.route53.Record(
                 f"{name}-{cloud}-tls-{i}", zone_id=self.zone.zone_id if regional else global_zone_id,
-                name=option.apply(lambda o: o.resource_record_name), type="CNAME", ttl=VALIDATION_TTL_S,
-                records=[option.apply(lambda o: o.resource_record_value)], allow_overwrite=not regional,
+                name=option.apply(lambda o: o["name"]), type=option.apply(lambda o: o["type"]), ttl=VALIDATION_TTL_S,
+                records=[option.apply(lambda o: o["value"])], allow_overwrite=not regional,
                 opts=opts)

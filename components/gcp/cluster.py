@@ -102,6 +102,8 @@ def _cluster(name: str, plan: ClusterPlan, zones: list[str], net: GkeNetwork,
             cluster_secondary_range_name=PODS_RANGE, services_secondary_range_name=SERVICES_RANGE),
         datapath_provider="ADVANCED_DATAPATH",  # Dataplane V2: eBPF, network policy built in
         enable_fqdn_network_policy=True,  # the egress fence's FQDNNetworkPolicy (needs Dataplane V2)
+        # The Gateway API (standard channel CRDs, GKE's gateway classes): the public endpoint's TLS load balancer.
+        gateway_api_config=gcp.container.ClusterGatewayApiConfigArgs(channel="CHANNEL_STANDARD"),
         workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
             workload_pool=f"{cloud.project}.svc.id.goog"),
         release_channel=gcp.container.ClusterReleaseChannelArgs(channel=cloud.release_channel),

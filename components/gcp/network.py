@@ -45,6 +45,11 @@ def build_network(name: str, region: str, plan: Network, opts: pulumi.ResourceOp
             aggregation_interval="INTERVAL_5_SEC", flow_sampling=0.5, metadata="INCLUDE_ALL_METADATA"),
         opts=opts,
     )
+    if plan.proxy_cidr:
+        # The Gateway's regional external load balancer runs its proxies here (one ACTIVE subnet per region and
+        # network), in front of the gateway pods (components/gcp/public_endpoint.py).
+        gcp.compute.Subnetwork(f"{name}-proxies", network=network.id, region=region, ip_cidr_range=plan.proxy_cidr,
+                               purpose="REGIONAL_MANAGED_PROXY", role="ACTIVE", opts=opts)
     router = gcp.compute.Router(f"{name}-router", network=network.id, region=region, opts=opts)
     nat = gcp.compute.RouterNat(
         f"{name}-nat",

@@ -17,7 +17,6 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..clouds import profile
 from .errors import InputError, InvalidInput
 from .policy import Policy, serving_violations
 from .spec import Replicas, RegionSpec
@@ -86,17 +85,12 @@ def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
 
 
 def _tls(spec: RegionSpec) -> dict[str, Any]:
-    """TLS on the failover pair only if every cloud of the region terminates TLS — one name, one scheme: a client of
-    `https://<region>.<domain>` must reach whichever cloud DNS answers with, and a drill must not switch schemes —
-    and only where the certificate can be validated on the first `pulumi up`: through the global zone, which
-    delegates the regional zone."""
+    """TLS on the failover pair where the certificates can be validated on the first `pulumi up`: through the global
+    zone, which delegates the regional zone. One name, one scheme on every cloud of the region: a client of
+    `https://<region>.<domain>` must reach whichever cloud DNS answers with, and a drill must not switch it."""
     dr = spec.dr
     if not dr.domain:
         return {}
-    plain = [c.cloud for c in spec.clouds if not profile(c.cloud).lb_tls_annotations]
-    if plain:
-        return {"plaintext_reason": f"{', '.join(profile(c).kubernetes for c in plain)} public endpoints cannot "
-                                    "terminate TLS yet"}
     if not dr.global_zone_id:
         return {"plaintext_reason": "no sovereign:dr.globalZoneId: nothing delegates the regional zone the "
                                     "certificate is validated in"}

@@ -66,6 +66,7 @@ class Network:
     pods_cidr: str | None             # GKE secondary range
     services_cidr: str | None         # GKE secondary range
     master_cidr: str | None           # GKE private control plane
+    proxy_cidr: str | None = None     # GKE: the regional load balancer's proxy-only subnet
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class ClusterPlan:
             "zoneCount": self.zone_count, "network": {
                 "cidr": self.network.cidr, "publicSubnets": list(self.network.public_subnets),
                 "privateSubnets": list(self.network.private_subnets), "podsCidr": self.network.pods_cidr,
-                "servicesCidr": self.network.services_cidr, "masterCidr": self.network.master_cidr},
+                "servicesCidr": self.network.services_cidr, "masterCidr": self.network.master_cidr,
+                "proxyCidr": self.network.proxy_cidr},
             "maintenance": self.maintenance.to_dict(), "logRetentionDays": self.log_retention_days,
             "systemPool": {"machineType": self.system_machine_type, "minNodes": self.system_nodes[0],
                            "maxNodes": self.system_nodes[1]},
@@ -197,5 +199,6 @@ def _network(shape: CloudProfile, zones: int) -> Network:
     subnets = [str(s) for s in block.subnets(new_prefix=20)]
     public, private = tuple(subnets[:zones]), tuple(subnets[8:8 + zones])
     if not shape.public_subnets:  # one regional subnet; pods and services on its secondary ranges
-        return Network(str(block), (), private[:1], shape.pods_cidr, shape.services_cidr, shape.master_cidr)
+        return Network(str(block), (), private[:1], shape.pods_cidr, shape.services_cidr, shape.master_cidr,
+                       shape.proxy_cidr)
     return Network(str(block), public, private, None, None, None)

@@ -162,6 +162,15 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "gcp:projects/service:Service": _service,
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:kms/keyRing:KeyRing": _key_ring,
+    # Certificate Manager asks for one CNAME per authorized name (PER_PROJECT_RECORD: named per project).
+    "gcp:certificatemanager/dnsAuthorization:DnsAuthorization": lambda args, ctx: {
+        "id": f"projects/{_project(args, ctx)}/locations/{args.inputs['location']}/dnsAuthorizations/{args.inputs['name']}",
+        "dnsResourceRecords": [{
+            "name": f"_acme-challenge_{short_hash(_project(args, ctx), n=8)}.{args.inputs['domain']}.",
+            "type": "CNAME", "data": f"{short_hash(args.inputs['domain'], n=12)}.authorize.certificatemanager.goog."}]},
+    "gcp:compute/address:Address": lambda args, ctx: {
+        "id": f"projects/{_project(args, ctx)}/regions/{args.inputs['region']}/addresses/{args.inputs['name']}",
+        "address": f"198.51.100.{int(short_hash(args.name, n=2), 16) % 254 + 1}"},
     "gcp:projects/iAMCustomRole:IAMCustomRole": lambda args, ctx: {
         "id": f"projects/{_project(args, ctx)}/roles/{args.inputs['roleId']}",
         "name": f"projects/{_project(args, ctx)}/roles/{args.inputs['roleId']}"},

@@ -166,3 +166,22 @@ def secrets_key_usable(graph: Graph, _decisions):
         if not [g for g in grants if g.inputs.get("cryptoKeyId") == key and g.urn in upstream]:
             yield cluster.urn, "GKE's service agent may not use its secrets key before the cluster is created", \
                 "grant roles/cloudkms.cryptoKeyEncrypterDecrypter to the agent and make the cluster depend on it"
+
+
+REGIONAL_GATEWAY_CLASSES = ("gke-l7-regional-external-managed", "gke-l7-rilb")
+
+
+@rule("gke-regional-gateway-has-a-proxy-only-subnet",
+      "GKE, deploying Gateways: a regional (external or internal) Application Load Balancer's proxies run in a "
+      "proxy-only subnet (purpose REGIONAL_MANAGED_PROXY, role ACTIVE) of the cluster's region and network; without "
+      "one the Gateway is never programmed; https://cloud.google.com/kubernetes-engine/docs/how-to/deploying-gateways")
+def regional_gateway_proxy_subnet(graph: Graph, _decisions):
+    """A regional Gateway in a network without an active proxy-only subnet in its region gets no address."""
+    regions = {s.inputs.get("region") for s in graph.of_type("gcp:compute/subnetwork:Subnetwork")
+               if s.inputs.get("purpose") == "REGIONAL_MANAGED_PROXY" and s.inputs.get("role") == "ACTIVE"}
+    clusters = {c.inputs.get("location") for c in graph.of_type("gcp:container/cluster:Cluster")}
+    for gateway in graph.of_type("kubernetes:gateway.networking.k8s.io/v1:Gateway"):
+        if (gateway.inputs.get("spec") or {}).get("gatewayClassName") in REGIONAL_GATEWAY_CLASSES \
+                and not clusters <= regions:
+            yield (gateway.urn, f"no active proxy-only subnet in {', '.join(sorted(clusters - regions))}",
+                   "create a REGIONAL_MANAGED_PROXY subnet (role ACTIVE) in the cluster's network and region")

@@ -3,11 +3,8 @@ record for the regional name, and the global name routed by client country."""
 
 from __future__ import annotations
 
-import yaml
-
-from sovereign.domain.stackfile import stack_file
-from sovereign.engine.run import plan_stack
 from tests.support.graph import Graph
+from tests.support.schemas import schema_errors
 from tests.support.tokens import T
 
 
@@ -30,46 +27,61 @@ def test_failover_records_health_checks_and_global_routing(plans):
     assert plan.decisions.failover.worst_case_s == 60
 
 
-def test_a_pair_with_a_cloud_that_cannot_terminate_tls_serves_plain_http_on_both_and_says_why(plans):
-    plan = plans["eu-central"]
+def test_a_region_whose_zone_nothing_delegates_serves_plain_http_on_both_clouds_and_says_why(plans):
+    plan = plans["us-east"]
     failover = plan.decisions.failover
-    assert failover.tls_names == () and "GKE public endpoints cannot terminate TLS yet" in failover.plaintext_reason
+    assert failover.tls_names == () and "no sovereign:dr.globalZoneId" in failover.plaintext_reason
     graph = Graph.of(plan)
-    assert not graph.all("aws:acm/certificate:Certificate")
+    assert not graph.all("aws:acm/certificate:Certificate", "gcp:certificatemanager/certificate:Certificate")
     ports = {r.name: [(p["name"], p["port"]) for p in r.inputs["spec"]["ports"]]
              for r in graph.all("kubernetes:core/v1:Service") if r.name.endswith("-gateway-public")}
-    assert ports == {"eu-central-aws-gateway-public": [("http", 80)], "eu-central-gcp-gateway-public": [("http", 80)]}
+    assert ports == {"us-east-aws-gateway-public": [("http", 80)], "us-east-gcp-gateway-public": [("http", 80)]}
     assert {(c.inputs["type"], c.inputs["port"]) for c in graph.all(T.ROUTE53_HEALTH_CHECK)} == {("HTTP", 80)}
 
 
-def test_an_aws_region_serves_tls_only_with_an_issued_certificate_for_the_regional_and_global_names(project_copy):
-    path = stack_file(project_copy, "eu-central")
-    doc = yaml.safe_load(path.read_text())
-    del doc["config"]["sovereign:clouds"]["gcp"]
-    path.write_text(yaml.safe_dump(doc))
-    plan = plan_stack("eu-central", project=project_copy)
-    assert plan.ok, (plan.errors, plan.violations)
+def test_both_clouds_serve_tls_only_with_certificates_for_the_regional_and_global_names(plans):
+    plan = plans["eu-central"]
     graph = Graph.of(plan)
     names = ["eu-central.inference.example.eu", "api.inference.example.eu"]
     assert list(plan.decisions.failover.tls_names) == names
-    [certificate] = graph.all("aws:acm/certificate:Certificate")
-    assert (certificate.inputs["domainName"], certificate.inputs["subjectAlternativeNames"]) == (names[0], names[1:])
-    assert certificate.inputs["validationMethod"] == "DNS"
-    [issued] = graph.all("aws:acm/certificateValidation:CertificateValidation")
-    # Each name's validation record in the zone answering for it: the regional zone, the global zone for api.
     zone = graph.one(T.ROUTE53_ZONE)
     records = {r.name: r for r in graph.all(T.ROUTE53_RECORD) if "-tls-" in r.name}
-    assert len(records) == 2
-    regional, global_ = (records[f"eu-central-aws-tls-{i}"] for i in (0, 1))
-    assert zone.urn in regional.dependencies["zoneId"] and regional.inputs["name"].endswith(f".{names[0]}.")
-    assert global_.inputs["zoneId"] == plan.spec.dr.global_zone_id and global_.inputs["allowOverwrite"] is True
-    assert {r.inputs["type"] for r in records.values()} == {"CNAME"}
-    [service] = [r for r in graph.all("kubernetes:core/v1:Service") if r.name.endswith("-gateway-public")]
-    # Port 443 only: a TLS listener with the issued certificate.
+    assert len(records) == 4  # each name's proof of control, per cloud, in the zone answering for it
+    for cloud in ("aws", "gcp"):
+        regional, global_ = (records[f"eu-central-{cloud}-tls-{i}"] for i in (0, 1))
+        assert zone.urn in regional.dependencies["zoneId"] and regional.inputs["name"].endswith(f".{names[0]}.")
+        assert global_.inputs["zoneId"] == plan.spec.dr.global_zone_id and global_.inputs["name"].endswith(f".{names[1]}.")
+        assert {regional.inputs["type"], global_.inputs["type"]} == {"CNAME"}
+    # AWS: an NLB TLS listener on 443 with the ACM certificate once issued.
+    [certificate] = graph.all("aws:acm/certificate:Certificate")
+    assert (certificate.inputs["domainName"], certificate.inputs["subjectAlternativeNames"]) == (names[0], names[1:])
+    [issued] = graph.all("aws:acm/certificateValidation:CertificateValidation")
+    [service] = [r for r in graph.all("kubernetes:core/v1:Service") if r.name == "eu-central-aws-gateway-public"]
     assert [(p["name"], p["port"]) for p in service.inputs["spec"]["ports"]] == [("https", 443)]
-    annotations = service.inputs["metadata"]["annotations"]
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] == "https"
-    assert annotations["service.beta.kubernetes.io/aws-load-balancer-ssl-cert"].startswith("arn:aws:acm:eu-central-1:")
     assert issued.urn in service.dependencies["metadata"]
-    [check] = graph.all(T.ROUTE53_HEALTH_CHECK)
-    assert (check.inputs["type"], check.inputs["port"], check.inputs["enableSni"]) == ("HTTPS", 443, True)
+    assert service.inputs["metadata"]["annotations"]["service.beta.kubernetes.io/aws-load-balancer-ssl-ports"] == "https"
+    # GKE: a Gateway on the regional external Application Load Balancer (TLS ends in the region), 443 only, with
+    # a Certificate Manager certificate of the region and a static address, routing to the gateway's Service.
+    region = plan.decisions.cluster("gcp").plan.cloud.region.name
+    [managed] = graph.all("gcp:certificatemanager/certificate:Certificate")
+    assert managed.inputs["location"] == region and managed.inputs["managed"]["domains"] == names
+    authorizations = graph.all("gcp:certificatemanager/dnsAuthorization:DnsAuthorization")
+    assert sorted(a.inputs["domain"] for a in authorizations) == sorted(names)
+    assert {(a.inputs["location"], a.inputs["type"]) for a in authorizations} == {(region, "PER_PROJECT_RECORD")}
+    [gateway] = graph.all("kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    [route] = graph.all("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute")
+    [listener] = gateway.inputs["spec"]["listeners"]
+    assert gateway.inputs["spec"]["gatewayClassName"] == "gke-l7-regional-external-managed"
+    assert (listener["protocol"], listener["port"], listener["tls"]["mode"]) == ("HTTPS", 443, "Terminate")
+    assert listener["tls"]["options"]["networking.gke.io/cert-manager-certs"] == managed.inputs["name"]
+    [address] = graph.all("gcp:compute/address:Address")
+    assert gateway.inputs["spec"]["addresses"] == [{"type": "NamedAddress", "value": address.inputs["name"]}]
+    assert route.inputs["spec"]["rules"] == [{"backendRefs": [{"name": "inference-gateway", "port": 4000}]}]
+    assert route.inputs["spec"]["parentRefs"] == [{"name": gateway.inputs["metadata"]["name"]}]
+    for doc in (gateway, route):
+        assert schema_errors({k: doc.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}) == []
+    assert not [r for r in graph.all("kubernetes:core/v1:Service") if r.name == "eu-central-gcp-gateway-public"]
+    # Route 53 checks both over HTTPS with SNI; the address by the regional name.
+    checks = {r.name: r.inputs for r in graph.all(T.ROUTE53_HEALTH_CHECK)}
+    assert {(c["type"], c["port"], c["enableSni"]) for c in checks.values()} == {("HTTPS", 443, True)}
+    assert checks["eu-central-gcp"]["fqdn"] == names[0]

@@ -96,7 +96,7 @@ def test_cluster_spreads_over_distinct_up_zones_of_its_region(graph, catalog):
 def test_network_and_subnetwork_carry_the_plan_ranges(graph):
     ranges = cluster_plan(graph).network
     network = graph.one(T.NETWORK)
-    subnet = graph.one(T.SUBNETWORK)
+    subnet = graph.one(T.SUBNETWORK, name=f"{cluster_plan(graph).name}-nodes")
     assert network.inputs["autoCreateSubnetworks"] is False
     assert subnet.inputs["ipCidrRange"] == ranges.private_subnets[0]
     assert subnet.inputs["region"] == cluster_plan(graph).cloud.region.name
@@ -113,6 +113,12 @@ def test_network_and_subnetwork_carry_the_plan_ranges(graph):
     master = ipaddress.ip_network(ranges.master_cidr)
     in_use = [subnet.inputs["ipCidrRange"], *secondary.values()]
     assert not any(master.overlaps(ipaddress.ip_network(c)) for c in in_use)
+    # The Gateway's regional load balancer: its proxy-only subnet, in the network's range, apart from the nodes'.
+    proxies = graph.one(T.SUBNETWORK, name=f"{cluster_plan(graph).name}-proxies").inputs
+    assert (proxies["purpose"], proxies["role"], proxies["ipCidrRange"]) == (
+        "REGIONAL_MANAGED_PROXY", "ACTIVE", ranges.proxy_cidr)
+    assert ipaddress.ip_network(ranges.proxy_cidr).subnet_of(ipaddress.ip_network(ranges.cidr))
+    assert not any(ipaddress.ip_network(ranges.proxy_cidr).overlaps(ipaddress.ip_network(c)) for c in in_use)
 
 
 @gcp_stacks

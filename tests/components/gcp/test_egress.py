@@ -147,7 +147,7 @@ def test_private_google_access_answers_googles_names_with_its_private_range_on_t
         assert GCP_NAME.match(zone.inputs["name"])
     for name in ("storage.googleapis.com", "gke.gcr.io", "europe-docker.pkg.dev", "gcr.io", "pkg.dev"):
         assert _resolve(fence, name) == ["199.36.153.8", "199.36.153.9", "199.36.153.10", "199.36.153.11"], name
-    [subnet] = fence.whole.all(T.SUBNETWORK)
+    subnet = fence.whole.one(T.SUBNETWORK, name=f"{cluster_plan(fence).name}-nodes")
     assert subnet.inputs["privateIpGoogleAccess"] is True
 
 

@@ -483,3 +483,19 @@ def test_a_tls_load_balancer_takes_its_certificate_only_once_issued():
         return resource("kubernetes:core/v1:Service", "s", {"metadata": metadata}, dependencies={"metadata": [source.urn]})
     assert violated(certificate, issued, service(issued)) == set()
     assert violated(certificate, issued, service(certificate)) == {rule}   # the pending certificate's ARN
+
+
+def test_a_regional_gke_gateway_needs_a_proxy_only_subnet_in_its_region():
+    rule = "gke-regional-gateway-has-a-proxy-only-subnet"
+    api = resource("gcp:projects/service:Service", "compute", {"service": "compute.googleapis.com"})
+    gke_api = resource("gcp:projects/service:Service", "gke", {"service": "container.googleapis.com"})
+    cluster = resource("gcp:container/cluster:Cluster", "c", {"location": "europe-west3"}, dependsOn=[gke_api.urn])
+    gateway = resource("kubernetes:gateway.networking.k8s.io/v1:Gateway", "g", {
+        "spec": {"gatewayClassName": "gke-l7-regional-external-managed"}})
+
+    def proxies(region: str) -> RegisteredResource:
+        return resource("gcp:compute/subnetwork:Subnetwork", "p", {
+            "purpose": "REGIONAL_MANAGED_PROXY", "role": "ACTIVE", "region": region}, dependsOn=[api.urn])
+    assert violated(api, gke_api, cluster, gateway, proxies("europe-west3")) == set()
+    assert violated(api, gke_api, cluster, gateway, proxies("europe-west4")) == {rule}
+    assert violated(api, gke_api, cluster, gateway) == {rule}
