@@ -36,7 +36,6 @@ from .gcp.provider import gcp_provider
 from .gcp.weights import GcpWeightCache, GcpWeightReader
 from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
 from .k8s.namespaces import namespaces
-from .k8s.public_endpoint import gateway_load_balancer
 from .k8s.serving import ModelServing, ModelServingArgs
 from .k8s.serving_key import ServingKey, ServingKeyArgs
 from .weights_args import WeightCacheArgs, WeightReaderArgs
@@ -54,7 +53,7 @@ class CloudKit:
     reader: Callable[[str, WeightReaderArgs, Opts], WeightReader]
     # The gateway's own workload identity, where the cloud's profile routes managed APIs through one.
     gateway_identity: Optional[Callable[[str, GatewayIdentityArgs, Opts], GatewayIdentity]] = None
-    # The public gateway endpoint with TLS for these names (plain HTTP endpoints are the same on every cloud).
+    # The public gateway endpoint: TLS only, for these names.
     tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource, Opts],
                                     PublicGateway]] = None
 
@@ -142,9 +141,7 @@ class Region(pulumi.ComponentResource):
                 on_k8s = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider,
                                                 deleted_with=cluster.cluster, depends_on=list(spaces.values()))
                 public[cloud] = kit.tls_endpoint(plan.name, plan, decision.profile, decided.failover.tls_names,
-                                                 provider, on_k8s) if decided.failover.tls_names else \
-                    gateway_load_balancer(plan.name, decision.profile, plan.cloud.region.name, decided.failover.port,
-                                          None, on_k8s)
+                                                 provider, on_k8s)
         if decided.failover.domain:
             # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
             # Pinned to the stack's AWS account as the regional provider is (reality rule

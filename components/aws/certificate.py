@@ -15,7 +15,6 @@ import pulumi
 import pulumi_aws as aws
 
 from sovereign.clouds import CloudProfile
-from sovereign.domain.failover import HTTPS_PORT
 from sovereign.domain.topology import ClusterPlan
 
 from ..dns.failover import PublicGateway, TlsCertificate
@@ -39,4 +38,4 @@ def aws_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names:
                      provider: pulumi.ProviderResource, k8s_opts: pulumi.ResourceOptions) -> PublicGateway:
     """The public NLB with a TLS listener on 443 and the region's certificate."""
     certificate = gateway_certificate(name, names, pulumi.ResourceOptions(parent=k8s_opts.parent, provider=provider))
-    return gateway_load_balancer(name, profile, plan.cloud.region.name, HTTPS_PORT, certificate, k8s_opts)
+    return gateway_load_balancer(name, profile, plan.cloud.region.name, certificate, k8s_opts)

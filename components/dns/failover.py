@@ -2,9 +2,11 @@
 
 `<region>.<domain>` lives in the region's own hosted zone (protected: delegations and client
 configuration point at it). Each surviving cloud's gateway gets an HTTPS health check on its liveness
-endpoint and a failover record (primary = first cloud in the stack, secondary = the other). With a
-global zone configured, `api.<domain>` gets one geolocation record per client country the region
-serves (and the default record if it is the default region), each pointing at the regional name.
+endpoint and a failover record (primary = first cloud in the stack, secondary = the other). In the domain's
+zone (`dr.globalZoneId`, required): the delegation of the regional zone, and for `api.<domain>` one geolocation
+record per client country the region serves (and the default record if it is the default region), each
+pointing at the regional name; in either zone, the records proving control of the names for the gateways'
+certificates.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 
 from sovereign.clouds import CloudProfile
-from sovereign.domain.failover import HEALTH_PATH, FailoverPlan
+from sovereign.domain.failover import HEALTH_PATH, HTTPS_PORT, FailoverPlan
 
 DELEGATION_TTL_S = 172800  # Route 53's own NS TTL for a hosted zone (two days)
 VALIDATION_TTL_S = 300
@@ -33,18 +35,18 @@ class TlsCertificate:
 @dataclass(frozen=True)
 class PublicGateway:
     """A cluster's public gateway endpoint: its load balancer's name or address, where it is, and its TLS
-    certificate where the load balancer terminates TLS."""
+    certificate."""
     target: pulumi.Input[str]
     region: str
     profile: CloudProfile
-    certificate: TlsCertificate | None = None
+    certificate: TlsCertificate
 
 
 @dataclass(frozen=True)
 class FailoverDnsArgs:
     plan: FailoverPlan
     gateways: dict[str, PublicGateway]       # surviving cloud → its public gateway
-    global_zone_id: str | None               # existing hosted zone of the domain, for the global name
+    global_zone_id: str                      # existing hosted zone of the domain: delegation, global name
     provider: pulumi.ProviderResource        # Route 53 is global; an aws provider for it
 
 
@@ -61,14 +63,13 @@ class FailoverDns(pulumi.ComponentResource):
         for rank, cloud in enumerate(plan.targets):
             gateway = args.gateways[cloud]
             alias = gateway.profile.lb_alias_type
-            # The load balancer's one port, HTTPS with SNI where it terminates TLS (Route 53 does not validate the
-            # certificate); it answers only while a gateway pod is ready, i.e. while a model server serves.
+            # The load balancer's one port, HTTPS with SNI (Route 53 does not validate the certificate); it answers
+            # only while a gateway pod is ready, i.e. while a model server serves.
             check = aws.route53.HealthCheck(
-                f"{name}-{cloud}", type=plan.scheme, port=plan.port,
-                resource_path=HEALTH_PATH, enable_sni=True if plan.tls_names else None,
+                f"{name}-{cloud}", type="HTTPS", port=HTTPS_PORT, resource_path=HEALTH_PATH, enable_sni=True,
                 request_interval=plan.interval_s, failure_threshold=plan.failure_threshold,
-                # An address is checked with the regional name as SNI and Host where TLS needs a name.
-                fqdn=gateway.target if alias else (plan.regional_name if plan.tls_names else None),
+                # An address is checked with the regional name as SNI and Host.
+                fqdn=gateway.target if alias else plan.regional_name,
                 ip_address=None if alias else gateway.target,
                 tags={"Name": f"{plan.regional_name} via {cloud}"}, opts=child)
             # One record type for the pair, none a CNAME at the zone's apex (Route 53 refuses both): an alias
@@ -83,24 +84,22 @@ class FailoverDns(pulumi.ComponentResource):
                 set_identifier=cloud, health_check_id=check.id,
                 failover_routing_policies=[{"type": "PRIMARY" if rank == 0 else "SECONDARY"}], **target,
                 opts=child)
-            if gateway.certificate is not None:
-                self._validation(name, cloud, gateway.certificate, args.global_zone_id, child)
-        if args.global_zone_id:
-            # The regional zone answers only once the domain's zone delegates its name to it.
+            self._validation(name, cloud, gateway.certificate, args.global_zone_id, child)
+        # The regional zone answers only once the domain's zone delegates its name to it.
+        aws.route53.Record(
+            f"{name}-delegation", zone_id=args.global_zone_id, name=plan.regional_name, type="NS",
+            ttl=DELEGATION_TTL_S, records=self.zone.name_servers, opts=child)
+        for country in (*plan.serves, *(("*",) if plan.default else ())):
             aws.route53.Record(
-                f"{name}-delegation", zone_id=args.global_zone_id, name=plan.regional_name, type="NS",
-                ttl=DELEGATION_TTL_S, records=self.zone.name_servers, opts=child)
-            for country in (*plan.serves, *(("*",) if plan.default else ())):
-                aws.route53.Record(
-                    f"{name}-global-{country.replace('*', 'default').lower()}", zone_id=args.global_zone_id,
-                    name=plan.global_name, type="CNAME", ttl=plan.ttl_s, records=[plan.regional_name],
-                    set_identifier=f"{name}-{country}", geolocation_routing_policies=[{"country": country}],
-                    opts=child)
+                f"{name}-global-{country.replace('*', 'default').lower()}", zone_id=args.global_zone_id,
+                name=plan.global_name, type="CNAME", ttl=plan.ttl_s, records=[plan.regional_name],
+                set_identifier=f"{name}-{country}", geolocation_routing_policies=[{"country": country}],
+                opts=child)
         self.name_servers = self.zone.name_servers
         self.register_outputs({"regionalName": plan.regional_name, "nameServers": self.name_servers})
 
 
-    def _validation(self, name: str, cloud: str, certificate: TlsCertificate, global_zone_id: str | None,
+    def _validation(self, name: str, cloud: str, certificate: TlsCertificate, global_zone_id: str,
                     opts: pulumi.ResourceOptions) -> None:
         """The record proving control of each name (ACM's validation, Certificate Manager's authorization), in the zone
         that answers for it. ACM's record for the global name is the same for every region of the account (derived

@@ -239,11 +239,10 @@ def _failover(decided: RegionDecisions) -> str:
     if not f.domain:
         return "none: no sovereign:dr.domain, so no health-checked name moves clients between clouds"
     bound = (f"worst case {f.worst_case_s}s ({f.interval_s}s × {f.failure_threshold} checks + TTL {f.ttl_s}s)")
-    transport = "TLS on 443" if f.tls_names else f"PLAIN HTTP on 80 ({f.plaintext_reason})"
     if len(f.targets) < 2:
-        return (f"{f.regional_name} on {f.targets[0]} only, {transport}: health-checked, but no other cloud to "
+        return (f"{f.regional_name} on {f.targets[0]} only, TLS on 443: health-checked, but no other cloud to "
                 "fail over to")
-    return f"{f.regional_name}: {f.targets[0]} primary, {', '.join(f.targets[1:])} secondary, {transport}; {bound}"
+    return f"{f.regional_name}: {f.targets[0]} primary, {', '.join(f.targets[1:])} secondary, TLS on 443; {bound}"
 
 
 def _hosts(hosts: Sequence[str], shown: int = 3) -> str:

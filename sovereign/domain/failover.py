@@ -22,7 +22,7 @@ from .policy import Policy, serving_violations
 from .spec import Replicas, RegionSpec
 
 HEALTH_PATH = "/health/liveliness"  # LiteLLM's liveness endpoint: the gateway process answers
-HTTPS_PORT, HTTP_PORT = 443, 80
+HTTPS_PORT = 443
 FAILOVER_GOAL_S = 60
 
 
@@ -38,19 +38,10 @@ class FailoverPlan:
     serves: tuple[str, ...]        # client countries routed here by the global name
     default: bool                  # the global name's answer for every other country
     drill: str | None              # the cloud torn down, if this is a drill
-    # The names the gateways' TLS certificates cover (the regional name, and the global one the stack routes); ()
-    # = the region's public endpoints serve plain HTTP, for the reason in `plaintext_reason`.
+    # The names the gateways' TLS certificates cover: the regional name and the global one. Every public endpoint
+    # serves TLS on 443 only (spec.py requires the domain's zone, which delegates the region's zone where the
+    # certificates are validated on the first `pulumi up`).
     tls_names: tuple[str, ...] = ()
-    plaintext_reason: str | None = None
-
-    @property
-    def port(self) -> int:
-        """The one port every public endpoint of the pair listens on, which the health checks probe."""
-        return HTTPS_PORT if self.tls_names else HTTP_PORT
-
-    @property
-    def scheme(self) -> str:
-        return "HTTPS" if self.tls_names else "HTTP"
 
     @property
     def worst_case_s(self) -> int:
@@ -63,7 +54,7 @@ class FailoverPlan:
                 "ttlSeconds": self.ttl_s, "worstCaseFailoverSeconds": self.worst_case_s,
                 "withinGoal": self.worst_case_s <= FAILOVER_GOAL_S, "targets": list(self.targets),
                 "serves": list(self.serves), "default": self.default, "drill": self.drill,
-                "tlsNames": list(self.tls_names), "plaintextReason": self.plaintext_reason}
+                "tlsNames": list(self.tls_names)}
 
 
 def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
@@ -81,20 +72,8 @@ def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
         domain=dr.domain, regional_name=f"{spec.name}.{dr.domain}" if dr.domain else None,
         global_name=f"api.{dr.domain}" if dr.domain else None, interval_s=dr.health_check_interval_s,
         failure_threshold=dr.failure_threshold, ttl_s=dr.dns_ttl_s, targets=targets,
-        serves=serves, default=dr.default, drill=spec.drill, **_tls(spec))
-
-
-def _tls(spec: RegionSpec) -> dict[str, Any]:
-    """TLS on the failover pair where the certificates can be validated on the first `pulumi up`: through the global
-    zone, which delegates the regional zone. One name, one scheme on every cloud of the region: a client of
-    `https://<region>.<domain>` must reach whichever cloud DNS answers with, and a drill must not switch it."""
-    dr = spec.dr
-    if not dr.domain:
-        return {}
-    if not dr.global_zone_id:
-        return {"plaintext_reason": "no sovereign:dr.globalZoneId: nothing delegates the regional zone the "
-                                    "certificate is validated in"}
-    return {"tls_names": (f"{spec.name}.{dr.domain}", f"api.{dr.domain}")}
+        serves=serves, default=dr.default, drill=spec.drill,
+        tls_names=(f"{spec.name}.{dr.domain}", f"api.{dr.domain}") if dr.domain else ())
 
 
 def drilled(spec: RegionSpec) -> RegionSpec:

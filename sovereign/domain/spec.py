@@ -641,6 +641,10 @@ def _dr(r: Reader, value: Any, catalog: Catalog, served: set[str]) -> DrSpec:
         r.error(f"{key}.globalZoneId", f"'{zone}' is not a Route 53 hosted zone id", "copy it from the zone, e.g. Z0123456789ABCDEFGHIJ")
     if zone and not domain:
         r.error(f"{key}.globalZoneId", "set without dr.domain", "set dr.domain to the zone's domain")
+    if domain and "globalZoneId" not in body:
+        r.error(f"{key}.globalZoneId", "missing: the public endpoints serve TLS only, with certificates validated in "
+                f"the region's zone under {domain}, which the domain's own zone must delegate",
+                f"set it to the Route 53 hosted zone of {domain}: the stack writes the delegation")
     serves = r.string_list(get(body, "serves", []), f"{key}.serves", catalog.known_countries())
     default = get(body, "default", False)
     if not isinstance(default, bool):

@@ -81,7 +81,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:dr.minReplicas": "per model, the floor any single surviving cloud must serve (default 1)",
     "sovereign:dr.domain": "parent domain of the failover names (`<region>.<domain>`, `api.<domain>`); "
                            "unset: no failover DNS",
-    "sovereign:dr.globalZoneId": "existing Route 53 zone of `domain`, for the global `api.<domain>`",
+    "sovereign:dr.globalZoneId": "existing Route 53 zone of `domain` (required with it): the regional zone's "
+    "delegation, the certificates' validation of `api.<domain>`, and its routing by country",
     "sovereign:dr.serves": "client countries the global name routes here (default: the jurisdiction)",
     "sovereign:dr.default": "the global name's answer for every other country (default false)",
     "sovereign:dr.drillCapacity": "model id → replicas per surviving cloud during a drill",

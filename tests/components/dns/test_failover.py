@@ -27,18 +27,6 @@ def test_failover_records_health_checks_and_global_routing(plans):
     assert plan.decisions.failover.worst_case_s == 60
 
 
-def test_a_region_whose_zone_nothing_delegates_serves_plain_http_on_both_clouds_and_says_why(plans):
-    plan = plans["us-east"]
-    failover = plan.decisions.failover
-    assert failover.tls_names == () and "no sovereign:dr.globalZoneId" in failover.plaintext_reason
-    graph = Graph.of(plan)
-    assert not graph.all("aws:acm/certificate:Certificate", "gcp:certificatemanager/certificate:Certificate")
-    ports = {r.name: [(p["name"], p["port"]) for p in r.inputs["spec"]["ports"]]
-             for r in graph.all("kubernetes:core/v1:Service") if r.name.endswith("-gateway-public")}
-    assert ports == {"us-east-aws-gateway-public": [("http", 80)], "us-east-gcp-gateway-public": [("http", 80)]}
-    assert {(c.inputs["type"], c.inputs["port"]) for c in graph.all(T.ROUTE53_HEALTH_CHECK)} == {("HTTP", 80)}
-
-
 def test_both_clouds_serve_tls_only_with_certificates_for_the_regional_and_global_names(plans):
     plan = plans["eu-central"]
     graph = Graph.of(plan)

@@ -25,9 +25,10 @@ serving:
 def test_failover_names_timings_and_targets_follow_the_spec():
     spec = region_spec(region="fra", clouds=TWO_CLOUDS,
                        dr={"domain": "inference.example.eu", "healthCheckIntervalSeconds": 30, "failureThreshold": 2,
-                           "dnsTtlSeconds": 60, "serves": ["DE", "AT"]})
+                           "dnsTtlSeconds": 60, "serves": ["DE", "AT"], "globalZoneId": "Z0EXAMPLEEU0ZONE0ID"})
     plan = failover_plan(spec, policy_of(ALLOW_ALL))
     assert (plan.regional_name, plan.global_name) == ("fra.inference.example.eu", "api.inference.example.eu")
+    assert plan.tls_names == (plan.regional_name, plan.global_name)  # both names on every gateway's certificate
     assert plan.targets == ("aws", "gcp") and plan.drill is None
     assert plan.serves == ("DE", "AT") and plan.default is False
     assert plan.worst_case_s == 30 * 2 + 60

@@ -41,6 +41,7 @@ CASES = [
     ("open-api-endpoint", "sovereign:clouds.aws.apiAccessCidrs[0]", "whole internet"),
     ("unknown-gpu", "sovereign:models[0].gpus[0]", "did you mean 'nvidia-l40s'"),
     ("model-fits-nothing", "sovereign:models[0]", "fits no GPU offered in aws eu-central-1"),
+    ("dr-without-global-zone", "sovereign:dr.globalZoneId", "serve TLS only"),
     ("registry-credentials-missing", "sovereign:clouds.aws.registryCredentials", "ecr-pullthroughcache/"),
     ("no-such-stack", "(file)", "no stack 'no-such-stack'"),
 ]
