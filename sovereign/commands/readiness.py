@@ -52,8 +52,9 @@ def readiness(plan: Plan) -> str:
             name = ""
     _field(lines, "context", _context(decided))
     missing = _missing(decided)
-    _field(lines, "missing", f"keys: {', '.join(missing)} (`pulumi config set --secret --path "
-           "'sovereign:apiKeys.<name>' <key>`)" if missing else "nothing")
+    _field(lines, "missing", f"keys: {', '.join(missing)}" if missing else "nothing")
+    for key in missing:  # each as the command that sets it, ready to paste
+        lines.append(f"     pulumi config set -s {plan.stack} --secret --path 'sovereign:apiKeys.{key.split(' ')[0]}' <key>")
     _field(lines, "failover", _failover(decided))
     for c in decided.clusters:
         fence = c.fence

@@ -119,7 +119,9 @@ def test_readiness_names_the_missing_keys_and_the_gpu_cost_the_plan_decided(plan
     screen = " ".join(readiness(plan).split())
     gateway = plan.decisions.clusters[0].gateway
     assert gateway.unkeyed and not gateway.authenticated  # the stack sets no key: every one is missing
-    assert f"missing keys: {', '.join(['gateway', *gateway.unkeyed])} (" in screen
+    assert f"missing keys: {', '.join(['gateway', *gateway.unkeyed])} pulumi config" in screen
+    for key in ("gateway", *gateway.unkeyed):  # each with the exact command that sets it
+        assert f"pulumi config set -s eu-central --secret --path 'sovereign:apiKeys.{key}' <key>" in screen
     assert "deepseek" not in gateway.unkeyed  # denied: no key to ask for
     cost = gpu_cost(snapshot(plan))
     assert cost["min"] < cost["max"] and f"cost ${cost['min']:,.2f}/h at min replicas, ${cost['max']:,.2f}/h" in screen
