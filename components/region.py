@@ -54,8 +54,8 @@ class CloudKit:
     # The gateway's own workload identity, where the cloud's profile routes managed APIs through one.
     gateway_identity: Optional[Callable[[str, GatewayIdentityArgs, Opts], GatewayIdentity]] = None
     # The public gateway endpoint: TLS only, for these names.
-    tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource, Opts],
-                                    PublicGateway]] = None
+    tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource,
+                                     pulumi.Resource, Opts], PublicGateway]] = None
 
 
 KITS: Mapping[str, CloudKit] = {
@@ -138,10 +138,12 @@ class Region(pulumi.ComponentResource):
                 account_annotations=annotations),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
+                # Not deleted with the cluster: the load balancer the cloud made for it must go first, or the
+                # certificate (and on GKE the address) it uses cannot be deleted.
                 on_k8s = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider,
-                                                deleted_with=cluster.cluster, depends_on=list(spaces.values()))
+                                                depends_on=list(spaces.values()))
                 public[cloud] = kit.tls_endpoint(plan.name, plan, decision.profile, decided.failover.tls_names,
-                                                 provider, on_k8s)
+                                                 provider, cluster.cluster, on_k8s)
         if decided.failover.domain:
             # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
             # Pinned to the stack's AWS account as the regional provider is (reality rule

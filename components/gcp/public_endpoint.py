@@ -19,23 +19,29 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
 from sovereign.clouds import CloudProfile
-from sovereign.domain.gateway import GATEWAY_NAME, GATEWAY_PORT
+from sovereign.domain.gateway import GATEWAY_NAME, GATEWAY_PORT, LIVENESS_PATH
 from sovereign.domain.topology import ClusterPlan
 from sovereign.domain.workloads import GATEWAY_NAMESPACE
 
 from ..dns.failover import PublicGateway, TlsCertificate
 
 GATEWAY_CLASS = "gke-l7-regional-external-managed"
+PUBLIC_PATHS = ("/v1/", LIVENESS_PATH)
+BACKEND_TIMEOUT_S = 3600   # the longest completion a client may wait for
+DRAIN_S = 60
 CERTIFICATE_OPTION = "networking.gke.io/cert-manager-certs"   # a listener's Certificate Manager certificates
 API = "certificatemanager.googleapis.com"
 
 
 def gke_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names: Sequence[str],
-                     provider: pulumi.ProviderResource, k8s_opts: pulumi.ResourceOptions) -> PublicGateway:
-    """`k8s_opts`: the cluster's Kubernetes provider, parent and deletion, as the other public endpoints take."""
+                     provider: pulumi.ProviderResource, cluster: pulumi.Resource,
+                     k8s_opts: pulumi.ResourceOptions) -> PublicGateway:
+    """`k8s_opts`: the cluster's Kubernetes provider and parent. Not deleted with the cluster: the Gateway's
+    finalizer holds its deletion until GKE has removed the load balancer, so the address and certificate it uses
+    are free to go after it."""
     project, region = plan.cloud.project, plan.cloud.region.name
     # After the cluster, which waits for the project's APIs (Compute's for the address).
-    on_gcp = pulumi.ResourceOptions(parent=k8s_opts.parent, provider=provider, depends_on=[k8s_opts.deleted_with])
+    on_gcp = pulumi.ResourceOptions(parent=k8s_opts.parent, provider=provider, depends_on=[cluster])
     api = gcp.projects.Service(f"{name}-certificatemanager", project=project, service=API,
                                disable_on_destroy=False, opts=on_gcp)  # other stacks share the project
     after_api = pulumi.ResourceOptions.merge(on_gcp, pulumi.ResourceOptions(depends_on=[api]))
@@ -51,20 +57,39 @@ def gke_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names:
         lambda records: [{"domain": host, **{k: _field(r[0], f) for k, f in (("name", "name"), ("type", "type"),
                                                                              ("value", "data"))}}
                          for host, r in zip(names, records)])
-    gateway = k8s.apiextensions.CustomResource(
-        f"{name}-gateway-public", api_version="gateway.networking.k8s.io/v1", kind="Gateway",
-        metadata={"name": "inference-gateway-public", "namespace": GATEWAY_NAMESPACE},
-        spec={"gatewayClassName": GATEWAY_CLASS,
-              "addresses": [{"type": "NamedAddress", "value": address.name}],
-              "listeners": [{"name": "https", "protocol": "HTTPS", "port": 443,
-                             "tls": {"mode": "Terminate", "options": {CERTIFICATE_OPTION: certificate.name}}}]},
-        opts=k8s_opts)
-    k8s.apiextensions.CustomResource(
-        f"{name}-gateway-route", api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute",
-        metadata={"name": "inference-gateway-public", "namespace": GATEWAY_NAMESPACE},
-        spec={"parentRefs": [{"name": "inference-gateway-public"}],
-              "rules": [{"backendRefs": [{"name": GATEWAY_NAME, "port": GATEWAY_PORT}]}]},
-        opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[gateway])))
+    # TLS 1.2 and up, as on AWS (the load balancer's default profile would take TLS 1.0).
+    ssl = gcp.compute.RegionSslPolicy(f"{name}-gateway", name=f"{name}-gateway", project=project, region=region,
+                                      min_tls_version="TLS_1_2", profile="MODERN", opts=on_gcp)
+
+    def custom(resource: str, kind: str, spec: dict, after: list[pulumi.Resource] | None = None) -> pulumi.Resource:
+        group = "gateway.networking.k8s.io" if kind in ("Gateway", "HTTPRoute") else "networking.gke.io"
+        return k8s.apiextensions.CustomResource(
+            resource, api_version=f"{group}/v1", kind=kind,
+            metadata={"name": "inference-gateway-public", "namespace": GATEWAY_NAMESPACE}, spec=spec,
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=after or [])))
+
+    gateway = custom(f"{name}-gateway-public", "Gateway", {
+        "gatewayClassName": GATEWAY_CLASS, "addresses": [{"type": "NamedAddress", "value": address.name}],
+        "listeners": [{"name": "https", "protocol": "HTTPS", "port": 443,
+                       "tls": {"mode": "Terminate", "options": {CERTIFICATE_OPTION: certificate.name}}}]})
+    custom(f"{name}-gateway-tls", "GCPGatewayPolicy", {
+        "default": {"sslPolicy": ssl.name}, "targetRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                                          "name": "inference-gateway-public"}}, [gateway])
+    # The OpenAI API and the liveness the failover check reads: never LiteLLM's docs or management endpoints.
+    custom(f"{name}-gateway-route", "HTTPRoute", {
+        "parentRefs": [{"name": "inference-gateway-public"}],
+        "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": path}} for path in PUBLIC_PATHS],
+                   "backendRefs": [{"name": GATEWAY_NAME, "port": GATEWAY_PORT}]}]}, [gateway])
+    service_ref = {"group": "", "kind": "Service", "name": GATEWAY_NAME}
+    # Completions stream for minutes: the backend service's 30 s default would cut them; drain as pods terminate.
+    custom(f"{name}-gateway-backend", "GCPBackendPolicy", {
+        "default": {"timeoutSec": BACKEND_TIMEOUT_S, "connectionDraining": {"drainingTimeoutSec": DRAIN_S}},
+        "targetRef": service_ref})
+    # The load balancer checks the process; which pods serve is their readiness (container-native endpoints).
+    custom(f"{name}-gateway-health", "HealthCheckPolicy", {
+        "default": {"config": {"type": "HTTP", "httpHealthCheck": {"requestPath": LIVENESS_PATH,
+                                                                    "port": GATEWAY_PORT}}},
+        "targetRef": service_ref})
     return PublicGateway(address.address, region, profile,
                          TlsCertificate(tuple(names), validation, certificate.name))
 

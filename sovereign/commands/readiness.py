@@ -53,8 +53,8 @@ def readiness(plan: Plan) -> str:
     _field(lines, "context", _context(decided))
     missing = _missing(decided)
     _field(lines, "missing", f"keys: {', '.join(missing)}" if missing else "nothing")
-    for key in missing:  # each as the command that sets it, ready to paste
-        lines.append(f"     pulumi config set -s {plan.stack} --secret --path 'sovereign:apiKeys.{key.split(' ')[0]}' <key>")
+    for key in missing:  # each as the command that sets it (it prompts for the value: none in shell history)
+        lines.append(f"     pulumi config set -s {plan.stack} --secret --path 'sovereign:apiKeys.{key.split(' ')[0]}'")
     _field(lines, "failover", _failover(decided))
     for c in decided.clusters:
         fence = c.fence

@@ -24,6 +24,9 @@ CRD_FILES = {
     ("networking.gke.io/v1alpha1", "FQDNNetworkPolicy"): "networking.gke.io/fqdnnetworkpolicy_v1alpha1.json",
     ("gateway.networking.k8s.io/v1", "Gateway"): "gateway.networking.k8s.io/gateway_v1.json",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "gateway.networking.k8s.io/httproute_v1.json",
+    ("networking.gke.io/v1", "GCPBackendPolicy"): "networking.gke.io/gcpbackendpolicy_v1.json",
+    ("networking.gke.io/v1", "HealthCheckPolicy"): "networking.gke.io/healthcheckpolicy_v1.json",
+    ("networking.gke.io/v1", "GCPGatewayPolicy"): "networking.gke.io/gcpgatewaypolicy_v1.json",
 }
 
 

@@ -64,10 +64,25 @@ def test_both_clouds_serve_tls_only_with_certificates_for_the_regional_and_globa
     assert listener["tls"]["options"]["networking.gke.io/cert-manager-certs"] == managed.inputs["name"]
     [address] = graph.all("gcp:compute/address:Address")
     assert gateway.inputs["spec"]["addresses"] == [{"type": "NamedAddress", "value": address.inputs["name"]}]
-    assert route.inputs["spec"]["rules"] == [{"backendRefs": [{"name": "inference-gateway", "port": 4000}]}]
+    # Only the OpenAI API and the liveness path are public: never LiteLLM's docs or management endpoints.
+    [rule] = route.inputs["spec"]["rules"]
+    assert rule["backendRefs"] == [{"name": "inference-gateway", "port": 4000}]
+    assert [m["path"]["value"] for m in rule["matches"]] == ["/v1/", "/health/liveliness"]
     assert route.inputs["spec"]["parentRefs"] == [{"name": gateway.inputs["metadata"]["name"]}]
-    for doc in (gateway, route):
+    policies = {r.inputs["kind"]: r.inputs["spec"] for r in graph.all(
+        "kubernetes:networking.gke.io/v1:GCPBackendPolicy", "kubernetes:networking.gke.io/v1:HealthCheckPolicy",
+        "kubernetes:networking.gke.io/v1:GCPGatewayPolicy")}
+    assert policies["GCPBackendPolicy"]["default"]["timeoutSec"] >= 600  # streams outlive the 30 s default
+    assert policies["HealthCheckPolicy"]["default"]["config"]["httpHealthCheck"]["requestPath"] == "/health/liveliness"
+    [ssl] = graph.all("gcp:compute/regionSslPolicy:RegionSslPolicy")
+    assert ssl.inputs["minTlsVersion"] == "TLS_1_2" and policies["GCPGatewayPolicy"]["default"]["sslPolicy"] == \
+        ssl.inputs["name"]
+    for doc in (gateway, route, *graph.all("kubernetes:networking.gke.io/v1:GCPBackendPolicy",
+                                            "kubernetes:networking.gke.io/v1:HealthCheckPolicy",
+                                            "kubernetes:networking.gke.io/v1:GCPGatewayPolicy")):
         assert schema_errors({k: doc.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}) == []
+        # Deleted before the cluster, not with it: the cloud's load balancer goes before its certificate.
+        assert "deletedWith" not in doc.options
     assert not [r for r in graph.all("kubernetes:core/v1:Service") if r.name == "eu-central-gcp-gateway-public"]
     # Route 53 checks both over HTTPS with SNI; the address by the regional name.
     checks = {r.name: r.inputs for r in graph.all(T.ROUTE53_HEALTH_CHECK)}

@@ -121,7 +121,7 @@ def test_readiness_names_the_missing_keys_and_the_gpu_cost_the_plan_decided(plan
     assert gateway.unkeyed and not gateway.authenticated  # the stack sets no key: every one is missing
     assert f"missing keys: {', '.join(['gateway', *gateway.unkeyed])} pulumi config" in screen
     for key in ("gateway", *gateway.unkeyed):  # each with the exact command that sets it
-        assert f"pulumi config set -s eu-central --secret --path 'sovereign:apiKeys.{key}' <key>" in screen
+        assert f"pulumi config set -s eu-central --secret --path 'sovereign:apiKeys.{key}'" in screen
     assert "deepseek" not in gateway.unkeyed  # denied: no key to ask for
     cost = gpu_cost(snapshot(plan))
     assert cost["min"] < cost["max"] and f"cost ${cost['min']:,.2f}/h at min replicas, ${cost['max']:,.2f}/h" in screen
