@@ -38,17 +38,18 @@ class ProviderContext:
 
     @property
     def partition(self) -> str:
-        try:
-            return self.catalog.region("aws", self.region).partition or "aws"
-        except KeyError:
-            return "aws"
+        return self._aws_region_fact("partition", "aws")
 
     @property
     def dns_suffix(self) -> str:
+        return self._aws_region_fact("dns_suffix", "amazonaws.com")
+
+    def _aws_region_fact(self, fact: str, default: str) -> str:
+        """A fact of the provider's AWS region from the catalog; the commercial partition's for a region it lacks."""
         try:
-            return self.catalog.region("aws", self.region).dns_suffix or "amazonaws.com"
+            return getattr(self.catalog.region("aws", self.region), fact) or default
         except KeyError:
-            return "amazonaws.com"
+            return default
 
     def arn(self, service: str, resource: str, regional: bool = True) -> str:
         region = self.region if regional else ""
