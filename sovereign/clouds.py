@@ -40,6 +40,19 @@ class RegistryMirror:
 
 
 @dataclass(frozen=True)
+class ElasticServing:
+    """How a cloud's models follow their queue, and its GPU pools the pods (sovereign/domain/elastic.py)."""
+    metrics_pipeline: str      # what scrapes the model servers, for reports
+    scrape: str                # the model-server chart's scrape object: `metrics.<scrape>.enabled`
+    query_address: str         # the Prometheus API KEDA's trigger queries; "{project}": the stack's GCP project
+    keda_identity: str         # KEDA's TriggerAuthentication podIdentity provider for that API; "": none needed
+    node_autoscaler: str       # what adds a GPU node for a pending replica, for reports
+    # True: a pool's nodes may be any machine type of its GPU that holds its replicas, tried in the sizing's
+    # order (a Karpenter NodePool lists several); False: one machine type per pool (a GKE node pool).
+    machine_fallback: bool
+
+
+@dataclass(frozen=True)
 class CloudProfile:
     id: str                            # "aws" | "gcp": the key under sovereign:clouds
     kubernetes: str                    # the managed Kubernetes service, for reports
@@ -87,6 +100,7 @@ class CloudProfile:
     # Machine families whose on-demand capacity is rarely there without a reservation: a pool of them without
     # one is reported, and the stack may name its reservation (`capacityReservations`, where the profile takes it).
     reservation_families: tuple[str, ...]
+    elastic: ElasticServing
 
 
 AWS = CloudProfile(
@@ -148,6 +162,12 @@ AWS = CloudProfile(
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
     # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html
     reservation_families=("p4d.", "p4de.", "p5.", "p5e.", "p5en.", "p6-b200."),
+    # kube-prometheus-stack in the cluster (the region's own; Amazon Managed Prometheus is not in every partition);
+    # KEDA reads its operator's `prometheus-operated` Service. Karpenter launches GPU nodes for pending replicas.
+    elastic=ElasticServing(
+        metrics_pipeline="kube-prometheus-stack (ServiceMonitor)", scrape="serviceMonitor",
+        query_address="http://prometheus-operated.monitoring.svc:9090", keda_identity="",
+        node_autoscaler="Karpenter", machine_fallback=True),
 )
 
 GCP = CloudProfile(
@@ -197,6 +217,13 @@ GCP = CloudProfile(
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.
     # https://cloud.google.com/compute/docs/accelerator-optimized-machines#consumption_options
     reservation_families=("a3-", "a4-"),
+    # Managed Service for Prometheus collects what PodMonitorings name (it ignores ServiceMonitors); KEDA queries
+    # its Prometheus API as its own Workload Identity (keda.sh/docs/latest/scalers/prometheus, "Google Managed
+    # Prometheus"; kedacore/keda#4675). The cluster autoscaler adds nodes to the pool sized for the model.
+    elastic=ElasticServing(
+        metrics_pipeline="Managed Service for Prometheus (PodMonitoring)", scrape="podMonitoring",
+        query_address="https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus",
+        keda_identity="gcp", node_autoscaler="the cluster autoscaler", machine_fallback=False),
 )
 
 PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})

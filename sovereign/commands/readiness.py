@@ -15,6 +15,7 @@ from typing import Sequence
 from ..diff.compare import gpu_cost
 from ..domain.decisions import RegionDecisions
 from ..domain.egress import declared_host_reasons, platform_host_reasons
+from ..domain.elastic import QUEUE_METRIC, QUEUE_TARGET, ModelScaling
 from ..domain.gateway import GatewayConfig
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
@@ -64,6 +65,14 @@ def readiness(plan: Plan) -> str:
                f"allows {len(fence.allowed)} ({len(fence.allowed) - len(fence.gateway)} declared for the cloud: "
                "--verbose), blocks every other name")
     _field(lines, "capacity", _capacity(decided))
+    lines.append(f"   {'scaling':<{LABEL - 4}} (per cluster and model: replicas, nodes its replicas need and $/h at "
+                 "min–max)")
+    for c in decided.clusters:
+        elastic = c.profile.elastic
+        lines += _wrap(f"KEDA scales on {QUEUE_METRIC} > {QUEUE_TARGET} per replica from {elastic.metrics_pipeline}; "
+                       f"{elastic.node_autoscaler} adds GPU nodes", f"     {c.cloud:<4} ", 10)
+        for s in c.scaling:
+            lines += _wrap(_scaling(s), f"       {s.model:<{NAME}} ", 8 + NAME)
     _field(lines, "cost", _cost(decided))
     _field(lines, "disruption", _disruption(decided))
     _field(lines, "resources", f"{len(plan.resources)} registered (--verbose: sizing, pools, releases, types)")
@@ -126,6 +135,13 @@ def egress_grid(plans: Sequence[Plan]) -> str:
         cells = [("+" if verdicts[p].allowed else "-") + ("!" if verdicts[p].requested else " ") for p in providers]
         lines.append(f"   {plan.stack:<{width}}  " + " ".join(f"{c:>3}" for c in cells))
     return "\n".join(lines) + "\n\n"
+
+
+def _scaling(s: ModelScaling) -> str:
+    low, high = s.replicas
+    how = f"{low}–{high} replicas" if s.scaler else f"{low} replica(s), fixed (replicas.max = min)"
+    machines = s.machine_types[0] + (f", then {', '.join(s.machine_types[1:])}" if len(s.machine_types) > 1 else "")
+    return f"{how}; nodes {s.nodes[0]}–{s.nodes[1]} {machines}; ${s.usd_per_hour[0]:,.2f}–{s.usd_per_hour[1]:,.2f}/h"
 
 
 def _capacity(decided: RegionDecisions) -> str:

@@ -7,19 +7,19 @@ decision so a node of the chosen machine type holds exactly `replicas_per_node` 
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from ..catalog import Catalog
-from .sizing import GPU_MEMORY_UTILIZATION, HOST_RESERVE, SCRATCH, Fit, cache_gib, shm_gib
-from .spec import ModelSpec
-from .workloads import SERVING_KEY_FIELD, SERVING_KEY_SECRET
+from .sizing import GPU_MEMORY_UTILIZATION, SCRATCH, Fit, cache_gib, pod_cpu, shm_gib
+from ..clouds import profile
+from .elastic import COOLDOWN_SECONDS, POLLING_SECONDS, QUEUE_TARGET, queue_query
+from .spec import CloudSpec, ModelSpec
+from .workloads import SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE
 from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan, GpuPool
 CHART_PATH = "charts/model-server"       # relative to the project root, where `pulumi up` runs
 WEIGHTS_PREFIX = "models"                 # <bucket>/models/<model id>/ holds one model's files
-CPU_PER_GPU = 2                           # tokenizer, scheduler and NCCL threads per GPU rank
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def releases(plan: ClusterPlan, models: tuple[ModelSpec, ...], fits: tuple[Fit, 
     by_model = {f.model: f for f in fits if f.cloud == plan.cloud.cloud}
     pools = {m: p for p in plan.gpu_pools for m in p.models}
     return tuple(Release(release_name(m.id), m.id, plan.cloud.cloud,
-                         chart_values(m, by_model[m.id], pools[m.id], catalog))
+                         chart_values(m, by_model[m.id], pools[m.id], plan.cloud, catalog))
                  for m in models)
 
 
@@ -60,7 +60,7 @@ def rollout(model: ModelSpec, pool: GpuPool) -> dict[str, Any]:
     return {"type": "Recreate"}
 
 
-def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, catalog: Catalog) -> dict[str, Any]:
+def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, cloud: CloudSpec, catalog: Catalog) -> dict[str, Any]:
     tp = fit.tensor_parallel
     cpu, memory = pod_cpu(fit, catalog), fit.host_memory_gib
     return {
@@ -82,16 +82,21 @@ def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, catalog: Catalog) ->
         "scratch": {name: f"{size}Gi" for name, size in SCRATCH.items()},
         # The pool label pins the model to the node pool sizing chose; the GPU label documents why.
         "nodeSelector": {GPU_LABEL: fit.gpu, POOL_LABEL: pool.name},
-        # Scaling on queue depth needs KEDA and a Prometheus in the cluster; until those are installed
-        # the release runs replicas.min and the node pool's autoscaler has headroom up to replicas.max.
-        "autoscaling": {"enabled": False},
+        **elastic_values(model, cloud),
     }
 
 
-def pod_cpu(fit: Fit, catalog: Catalog) -> int:
-    """Cores per replica: two per GPU rank plus two, within the node's share when the catalog knows it."""
-    machine = next(m for m in catalog.machine_types(fit.cloud) if m.name == fit.machine_type)
-    cpu = CPU_PER_GPU * fit.tensor_parallel + 2
-    if machine.vcpu:
-        cpu = max(1, min(cpu, math.floor(machine.vcpu * HOST_RESERVE / fit.replicas_per_node) - 1))
-    return cpu
+def elastic_values(model: ModelSpec, cloud: CloudSpec) -> dict[str, Any]:
+    """The scrape object of the cloud's metrics pipeline, always; the queue-depth scaler where max > min
+    (elastic.py), reading that pipeline's Prometheus API as the cloud requires."""
+    elastic = profile(cloud.cloud).elastic
+    low, high = model.replicas.min, model.replicas.max
+    values: dict[str, Any] = {"metrics": {elastic.scrape: {"enabled": True}},
+                              "autoscaling": {"enabled": high > low}}
+    if high > low:
+        values["autoscaling"] |= {
+            "kind": "keda", "minReplicas": low, "maxReplicas": high, "targetQueueDepth": QUEUE_TARGET,
+            "keda": {"prometheusAddress": elastic.query_address.format(project=cloud.project),
+                     "query": queue_query(SERVING_NAMESPACE, model.id), "podIdentity": elastic.keda_identity,
+                     "pollingInterval": POLLING_SECONDS, "cooldownPeriod": COOLDOWN_SECONDS}}
+    return values

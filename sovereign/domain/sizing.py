@@ -46,6 +46,7 @@ BYTES_PER_PARAM = {"bfloat16": 2.0, "mxfp4-moe": 4.25 / 8}
 GIB = 2**30
 HOST_RESERVE = 0.85              # share of a node's vCPU/RAM left to pods after kubelet and system daemons
 HOST_MEMORY_OVERHEAD_GIB = 8
+CPU_PER_GPU = 2                  # cores per GPU rank: tokenizer, scheduler and NCCL threads
 # The node disk: images (vLLM with CUDA runs to ~20 GiB extracted; the system's and the gateway's besides),
 # the kubelet's eviction floor (nodefs.available < 10% by default on EKS and GKE), never below 200 GiB.
 IMAGES_GIB = 60
@@ -287,3 +288,32 @@ def node_disk_gib(fits: list[Fit]) -> int:
     evicting (nodefs.available < 10%)."""
     local = max(f.gpus_per_node * local_disk_gib(f) / f.tensor_parallel for f in fits)
     return max(MIN_NODE_DISK_GIB, math.ceil((local + IMAGES_GIB) / (1 - EVICTION_FREE)))
+
+
+def pod_cpu(fit: Fit, catalog: Catalog) -> int:
+    """Cores per replica: two per GPU rank plus two, within the node's share when the catalog knows it."""
+    machine = next(m for m in catalog.machine_types(fit.cloud) if m.name == fit.machine_type)
+    cpu = CPU_PER_GPU * fit.tensor_parallel + 2
+    if machine.vcpu:
+        cpu = max(1, min(cpu, math.floor(machine.vcpu * HOST_RESERVE / fit.replicas_per_node) - 1))
+    return cpu
+
+
+def fallback_machines(cloud: CloudSpec, members: list[Fit], catalog: Catalog) -> tuple[str, ...]:
+    """Machine types a pool's nodes may also be, in the order to try them when the sized one (the members'
+    `machine_type`) has no capacity: the same GPU in the same count per node (the same replicas per node, so the
+    same boot disk), enough vCPU and memory for every member's replicas as the sized type holds them, priced,
+    cheapest first. Empty where the cloud's pools take one machine type (profile.elastic.machine_fallback)."""
+    if not profile(cloud.cloud).elastic.machine_fallback:
+        return ()
+    sized = members[0]
+
+    def holds(machine: MachineType) -> bool:
+        return all(machine.vcpu and machine.memory_mib
+                   and machine.vcpu * HOST_RESERVE >= pod_cpu(f, catalog) * f.replicas_per_node
+                   and machine.memory_mib / 1024 * HOST_RESERVE >= f.host_memory_gib * f.replicas_per_node
+                   for f in members)
+    others = [m for m in _candidates(None, cloud, catalog)
+              if m.gpu == sized.gpu and m.gpu_count == sized.gpus_per_node and m.name != sized.machine_type
+              and holds(m)]
+    return tuple(m.name for m in sorted(others, key=lambda m: (m.usd_per_hour, m.name)))

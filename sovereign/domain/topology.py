@@ -15,7 +15,7 @@ from ..clouds import CloudProfile, profile
 from .errors import InputError, InvalidInput
 from .evidence import DEFAULT_RETENTION_DAYS
 from .maintenance import DEFAULT_WINDOW, MaintenanceWindow
-from .sizing import Fit, node_disk_gib, nodes_for, pods
+from .sizing import Fit, fallback_machines, node_disk_gib, nodes_for, pods
 from .spec import CloudSpec, RegionSpec, Reservation
 
 GPU_TAINT = ("nvidia.com/gpu", "present", "NoSchedule")
@@ -44,6 +44,13 @@ class GpuPool:
     surge_room: bool = False
     reservation: Reservation | None = None   # the capacity reserved for it, in its one zone
     needs_reservation: bool = False           # a scarce machine family (profile) without one
+    # Where the cloud's pools take several machine types: the others of the same GPU that hold the pool's
+    # replicas, in the order the node autoscaler should try them (sizing.fallback_machines).
+    fallback_machine_types: tuple[str, ...] = ()
+
+    @property
+    def machine_types(self) -> tuple[str, ...]:
+        return (self.machine_type, *self.fallback_machine_types)
 
     @property
     def capacity(self) -> str:
@@ -98,7 +105,8 @@ class ClusterPlan:
                           "gpusPerNode": p.gpus_per_node, "minNodes": p.min_nodes, "maxNodes": p.max_nodes,
                           "desiredNodes": p.desired_nodes, "spot": p.spot, "labels": dict(p.labels),
                           "models": list(p.models), "surgeRoom": p.surge_room, "capacity": p.capacity,
-                          "needsReservation": p.needs_reservation} for p in self.gpu_pools],
+                          "needsReservation": p.needs_reservation,
+                          "fallbackMachineTypes": list(p.fallback_machine_types)} for p in self.gpu_pools],
         }
 
 
@@ -168,6 +176,8 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Cat
             zones=zones_of_pool, disk_gib=node_disk_gib(members),
             surge_room=nodes_for(pods(members, replicas, "min") + surge, per_node) <= low,
             reservation=reservation,
+            # A reservation holds one instance type: nothing to fall back to inside it.
+            fallback_machine_types=() if reservation else fallback_machines(cloud, members, catalog),
             needs_reservation=not reservation and machine.startswith(profile(cloud.cloud).reservation_families)))
     if stray := sorted(r.gpu for r in cloud.reservations if r.gpu not in {gpu for gpu, _ in groups}):
         raise InvalidInput([InputError(spec.file, f"sovereign:clouds.{cloud.cloud}.capacityReservations",

@@ -30,9 +30,9 @@ DNS_TYPES = ("aws:route53/record:Record", "aws:route53/healthCheck:HealthCheck")
 CHART = "kubernetes:helm.sh/v4:Chart"
 
 
-# A release may only change its replica count in a drill, and the rollout strategy that follows from it
-# (serving.rollout: a second replica lets an update replace one at a time).
-SCALE_VALUES = {"replicaCount", "strategy"}
+# A release may only change its replica count in a drill (fixed, or its scaler's bounds), and the rollout strategy
+# that follows from it (serving.rollout: a second replica lets an update replace one at a time).
+SCALE_VALUES = {"replicaCount", "autoscaling", "strategy"}
 
 
 def _values_beyond_replicas(before: dict, after: dict) -> bool:

@@ -16,6 +16,7 @@ def snapshot(plan: Plan) -> dict[str, Any]:
         "verdicts": [v.to_dict() for v in plan.verdicts],
         "sizing": [f.to_dict() for f in plan.decisions.fits] if plan.decisions else [],
         "clusters": [c.plan.to_dict() for c in plan.decisions.clusters] if plan.decisions else [],
+        "scaling": [s.to_dict() for c in plan.decisions.clusters for s in c.scaling] if plan.decisions else [],
         "egress": plan.outputs.get("egress", {}),
         "resources": [r.to_dict() for r in sorted(plan.resources, key=lambda r: r.urn)],
         "outputs": plan.outputs,

@@ -19,6 +19,10 @@ CRD_SCHEMAS = Path(__file__).resolve().parents[1] / "crds"
 KUBE_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
 CRD_FILES = {
     ("keda.sh/v1alpha1", "ScaledObject"): "keda.sh/scaledobject_v1alpha1.json",
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): "keda.sh/triggerauthentication_v1alpha1.json",
+    ("monitoring.googleapis.com/v1", "PodMonitoring"): "monitoring.googleapis.com/podmonitoring_v1.json",
+    ("karpenter.sh/v1", "NodePool"): "karpenter.sh/nodepool_v1.json",
+    ("karpenter.k8s.aws/v1", "EC2NodeClass"): "karpenter.k8s.aws/ec2nodeclass_v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/servicemonitor_v1.json",
     ("cilium.io/v2", "CiliumNetworkPolicy"): "cilium.io/ciliumnetworkpolicy_v2.json",
     ("networking.gke.io/v1alpha1", "FQDNNetworkPolicy"): "networking.gke.io/fqdnnetworkpolicy_v1alpha1.json",

@@ -129,3 +129,20 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/*
+The ScaledObject triggers' authenticationRef: the chart's TriggerAuthentication when keda.podIdentity is set, else an
+existing one named in keda.authenticationRef, else none.
+*/}}
+{{- define "model-server.kedaAuthentication" -}}
+{{- $k := .Values.autoscaling.keda -}}
+{{- if $k.podIdentity -}}
+authenticationRef:
+  name: {{ include "model-server.fullname" . }}-prometheus
+  kind: TriggerAuthentication
+{{- else if $k.authenticationRef.name -}}
+authenticationRef:
+  name: {{ $k.authenticationRef.name }}
+  kind: {{ $k.authenticationRef.kind }}
+{{- end -}}
+{{- end -}}

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from sovereign.clouds import profile
 from sovereign.domain.serving import release_name
 from sovereign.domain.workloads import (
     GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, NAMESPACE_LABEL, SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE,
@@ -83,7 +84,7 @@ def test_rendered_deployment_matches_the_sizing_decision(plans, rendered, stack)
         pool = next(p for c in plan.decisions.clusters if c.cloud == fit.cloud for p in c.plan.gpu_pools
                     if fit.model in p.models)
         assert pod["nodeSelector"] == dict(pool.labels)
-        assert one(docs, "Deployment")["spec"]["replicas"] == model.replicas.min
+        _assert_scaling(docs, model, fit.cloud, plan)
         # The rollout the pool's spare GPUs allow (serving.rollout), as rendered.
         strategy = chart.inputs["values"]["strategy"]
         rendered_strategy = one(docs, "Deployment")["spec"]["strategy"]
@@ -93,6 +94,34 @@ def test_rendered_deployment_matches_the_sizing_decision(plans, rendered, stack)
         # vLLM serves /v1 only with the model servers' key, read from its Secret.
         assert {"name": "VLLM_API_KEY", "valueFrom": {"secretKeyRef": {
             "name": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD}}} in vllm["env"]
+
+
+def _assert_scaling(docs, model, cloud, plan):
+    """Fixed replicas where min = max; else a ScaledObject owns the count, on the model's queue, read from the
+    Prometheus API of the cloud's pipeline (with the cloud identity it needs), which a scrape object feeds."""
+    elastic = profile(cloud).elastic
+    deployment = one(docs, "Deployment")
+    scrape = {"serviceMonitor": "ServiceMonitor", "podMonitoring": "PodMonitoring"}[elastic.scrape]
+    assert one(docs, scrape)["spec"]["endpoints"][0]["path"] == "/metrics"
+    if model.replicas.max == model.replicas.min:
+        assert deployment["spec"]["replicas"] == model.replicas.min
+        assert [d for d in docs if d["kind"] == "ScaledObject"] == []
+        return
+    assert "replicas" not in deployment["spec"]
+    scaled = one(docs, "ScaledObject")["spec"]
+    assert scaled["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (model.replicas.min, model.replicas.max)
+    [trigger] = scaled["triggers"]
+    cloud_spec = next(c for c in plan.spec.clouds if c.cloud == cloud)
+    assert trigger["metadata"]["serverAddress"] == elastic.query_address.format(project=cloud_spec.project)
+    assert trigger["metadata"]["query"] == \
+        f'sum(vllm:num_requests_waiting{{namespace="{SERVING_NAMESPACE}",model_name="{model.id}"}})'
+    if elastic.keda_identity:
+        auth = one(docs, "TriggerAuthentication")
+        assert trigger["authenticationRef"]["name"] == auth["metadata"]["name"]
+        assert auth["spec"]["podIdentity"]["provider"] == elastic.keda_identity
+    else:
+        assert "authenticationRef" not in trigger
 
 
 @pytest.mark.parametrize("stack", STACKS)

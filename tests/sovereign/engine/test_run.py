@@ -58,7 +58,7 @@ def test_snapshot_is_byte_identical_across_runs():
 
 def test_snapshot_has_the_documented_shape(plans):
     doc = snapshot(plans["us-east"])
-    assert set(doc) == {"stack", "spec", "verdicts", "sizing", "clusters", "egress", "resources", "outputs"}
+    assert set(doc) == {"stack", "spec", "verdicts", "sizing", "clusters", "scaling", "egress", "resources", "outputs"}
     assert {"urn", "type", "name", "parent", "inputs"} <= set(doc["resources"][0])
     assert doc["outputs"]["region"] == "us-east"
     assert [r["urn"] for r in doc["resources"]] == sorted(r["urn"] for r in doc["resources"])
