@@ -87,6 +87,10 @@ class CloudProfile:
     # Machine families whose on-demand capacity is rarely there without a reservation: a pool of them without
     # one is reported, and the stack may name its reservation (`capacityReservations`, where the profile takes it).
     reservation_families: tuple[str, ...]
+    # (apiVersion, kind) of the alerting rules the cluster's rule evaluator reads: the prometheus-operator's
+    # PrometheusRule (kube-prometheus-stack on EKS), or Google Managed Service for Prometheus' namespaced Rules,
+    # evaluated by its managed rule evaluator (GKE).
+    alert_rules: tuple[str, str]
 
 
 AWS = CloudProfile(
@@ -148,6 +152,8 @@ AWS = CloudProfile(
     # The families EC2 Capacity Blocks for ML exist for (A100, H100, H200, B200): scarce on demand.
     # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/capacity-blocks-using.html
     reservation_families=("p4d.", "p4de.", "p5.", "p5e.", "p5en.", "p6-b200."),
+    # https://prometheus-operator.dev/docs/developer/alerting/
+    alert_rules=("monitoring.coreos.com/v1", "PrometheusRule"),
 )
 
 GCP = CloudProfile(
@@ -197,6 +203,8 @@ GCP = CloudProfile(
     # A3 (H100/H200) and A4 (B200): Google points these at reservations or Dynamic Workload Scheduler.
     # https://cloud.google.com/compute/docs/accelerator-optimized-machines#consumption_options
     reservation_families=("a3-", "a4-"),
+    # https://cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed
+    alert_rules=("monitoring.googleapis.com/v1", "Rules"),
 )
 
 PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})
