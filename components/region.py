@@ -34,6 +34,7 @@ from .gcp.gateway_identity import GcpGatewayIdentity
 from .gcp.public_endpoint import gke_tls_endpoint
 from .gcp.provider import gcp_provider
 from .gcp.weights import GcpWeightCache, GcpWeightReader
+from .k8s.alerts import ServingAlerts, ServingAlertsArgs
 from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
 from .k8s.namespaces import namespaces
 from .k8s.serving import ModelServing, ModelServingArgs
@@ -125,6 +126,9 @@ class Region(pulumi.ComponentResource):
                 weights_values=reader.weights_values, images=decision.images, image_registry=cluster.image_registry),
                 # The fence's policies exist before any model server or gateway pod starts.
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
+            ServingAlerts(plan.name, ServingAlertsArgs(rules=decision.alerts, k8s_provider=cluster.k8s_provider,
+                                                       cluster=cluster.cluster, after=list(spaces.values())),
+                          pulumi.ResourceOptions(parent=self))
             annotations = {}
             if decision.gateway.identity:
                 annotations = kit.gateway_identity(plan.name, GatewayIdentityArgs(

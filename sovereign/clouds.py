@@ -101,6 +101,10 @@ class CloudProfile:
     # one is reported, and the stack may name its reservation (`capacityReservations`, where the profile takes it).
     reservation_families: tuple[str, ...]
     elastic: ElasticServing
+    # (apiVersion, kind) of the alerting rules the cluster's rule evaluator reads: the prometheus-operator's
+    # PrometheusRule (kube-prometheus-stack on EKS), or Google Managed Service for Prometheus' namespaced Rules,
+    # evaluated by its managed rule evaluator (GKE).
+    alert_rules: tuple[str, str]
 
 
 AWS = CloudProfile(
@@ -168,6 +172,8 @@ AWS = CloudProfile(
         metrics_pipeline="kube-prometheus-stack (ServiceMonitor)", scrape="serviceMonitor",
         query_address="http://prometheus-operated.monitoring.svc:9090", keda_identity="",
         node_autoscaler="Karpenter", machine_fallback=True),
+    # https://prometheus-operator.dev/docs/developer/alerting/
+    alert_rules=("monitoring.coreos.com/v1", "PrometheusRule"),
 )
 
 GCP = CloudProfile(
@@ -224,6 +230,8 @@ GCP = CloudProfile(
         metrics_pipeline="Managed Service for Prometheus (PodMonitoring)", scrape="podMonitoring",
         query_address="https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus",
         keda_identity="gcp", node_autoscaler="the cluster autoscaler", machine_fallback=False),
+    # https://cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed
+    alert_rules=("monitoring.googleapis.com/v1", "Rules"),
 )
 
 PROFILES: Mapping[str, CloudProfile] = MappingProxyType({p.id: p for p in (AWS, GCP)})

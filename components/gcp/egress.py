@@ -3,7 +3,7 @@
 Pod layer: pod_fence's default deny, DNS and gateway → model server NetworkPolicies; an
 FQDNNetworkPolicy for the gateway's pods (the allowed managed-API hosts) and one for the model servers
 (the GCP platform hosts), plus the GKE metadata server for the model servers' Workload Identity.
-Network layer: see egress_network — an allowlist for every pod and node of the network. Hosts come from the cluster's FenceHosts unchanged; `hosts` reports them as rendered.
+Network layer: see egress_network — an allowlist for every pod and node of the network; its alarm on denials: evidence. Hosts come from the cluster's FenceHosts unchanged; `hosts` reports them as rendered.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..egress_args import EgressFenceArgs, fence_hosts
 from ..k8s.pod_fence import network_policies
 from .egress_network import network_layer
 from .egress_pod import fqdn_policy, metadata_server_policy
+from .evidence import fence_alert
 
 
 class GcpEgressFence(pulumi.ComponentResource):
@@ -42,8 +43,9 @@ class GcpEgressFence(pulumi.ComponentResource):
                     platform_hosts, fqdn)
         # After the cluster, which waits for the project's APIs: on a fresh project the Compute API is not
         # enabled before it (reality rule gcp-resources-wait-for-their-api).
-        network = network_layer(name, args.plan, fence, args.network_id,
-                                pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster]))
+        on_cloud = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[args.cluster])
+        network = network_layer(name, args.plan, fence, args.network_id, on_cloud)
+        fence_alert(name, args.plan, args.network_id, on_cloud)
 
         self.hosts = fence_hosts(fence, network)
         self.register_outputs({"hosts": self.hosts})

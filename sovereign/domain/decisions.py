@@ -11,6 +11,7 @@ from typing import Mapping
 
 from ..catalog import Catalog
 from ..clouds import CloudProfile, profile
+from .alerts import AlertRules, alert_rules
 from .egress import EgressPlan, egress_plan
 from .elastic import ModelScaling, scaling
 from .failover import FailoverPlan, drilled, failover_plan
@@ -53,6 +54,7 @@ class ClusterDecision:
     public: bool                        # the gateway gets a public load balancer for failover DNS
     images: ClusterImages               # its registry mirrors and where it pulls each image
     scaling: tuple[ModelScaling, ...]   # how each model's replicas and nodes follow its queue
+    alerts: AlertRules                  # the serving alerts, as the kind its rule evaluator reads
 
     @property
     def cloud(self) -> str:
@@ -100,7 +102,8 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
             gateway=(gateway := gateway_config(serving, verdicts, plan, catalog)),
             fence=_fence(egress, plan.cloud.cloud, bool(gateway.identity)), public=failover.domain is not None,
             images=cluster_images(spec.name, plan.cloud, profile(plan.cloud.cloud)),
-            scaling=scaling(plan, serving.models, fits, catalog))
+            scaling=scaling(plan, serving.models, fits, catalog),
+            alerts=alert_rules(profile(plan.cloud.cloud).alert_rules))
         for plan in plan_clusters(serving, fits, catalog))
     return RegionDecisions(serving, verdicts, fits, clusters, egress, failover,
                            tuple(StatefulCloud(c, cloud_labels(spec, c)) for c in spec.clouds))

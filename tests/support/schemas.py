@@ -24,6 +24,8 @@ CRD_FILES = {
     ("karpenter.sh/v1", "NodePool"): "karpenter.sh/nodepool_v1.json",
     ("karpenter.k8s.aws/v1", "EC2NodeClass"): "karpenter.k8s.aws/ec2nodeclass_v1.json",
     ("monitoring.coreos.com/v1", "ServiceMonitor"): "monitoring.coreos.com/servicemonitor_v1.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): "monitoring.coreos.com/prometheusrule_v1.json",
+    ("monitoring.googleapis.com/v1", "Rules"): "monitoring.googleapis.com/rules_v1.json",
     ("cilium.io/v2", "CiliumNetworkPolicy"): "cilium.io/ciliumnetworkpolicy_v2.json",
     ("networking.gke.io/v1alpha1", "FQDNNetworkPolicy"): "networking.gke.io/fqdnnetworkpolicy_v1alpha1.json",
     ("gateway.networking.k8s.io/v1", "Gateway"): "gateway.networking.k8s.io/gateway_v1.json",

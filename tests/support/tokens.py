@@ -21,6 +21,7 @@ class T(StrEnum):
     GCP_EGRESS_FENCE = "sovereign:gcp:EgressFence"
     GCP_WEIGHT_CACHE = "sovereign:gcp:WeightCache"
     GATEWAY = "sovereign:k8s:InferenceGateway"
+    SERVING_ALERTS = "sovereign:k8s:ServingAlerts"
 
     # Providers
     AWS_PROVIDER = "pulumi:providers:aws"
@@ -58,6 +59,9 @@ class T(StrEnum):
     DNS_FIREWALL_ASSOCIATION = \
         "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation"
     DNS_FIREWALL_CONFIG = "aws:route53/resolverFirewallConfig:ResolverFirewallConfig"
+    LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+    LOG_METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+    METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
     # GCP
     GKE_CLUSTER = "gcp:container/cluster:Cluster"
@@ -78,6 +82,8 @@ class T(StrEnum):
     SERVICE_ACCOUNT = "gcp:serviceaccount/account:Account"
     SERVICE_ACCOUNT_IAM_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
     GCS_BUCKET = "gcp:storage/bucket:Bucket"
+    LOG_METRIC = "gcp:logging/metric:Metric"
+    ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
     GCS_BUCKET_IAM_MEMBER = "gcp:storage/bucketIAMMember:BucketIAMMember"
 
     # Kubernetes

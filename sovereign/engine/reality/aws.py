@@ -361,3 +361,34 @@ def tls_listener_issued(graph: Graph, _decisions):
         if SSL_CERT_ANNOTATION in annotations and not validations & graph_dependencies(service):
             yield (service.urn, "its TLS listener's certificate is not waited for until ACM issues it",
                    "take the ARN from the certificate's aws.acm.CertificateValidation (certificate_arn)")
+
+
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+@rule("cloudwatch-alarm-and-metric-filter-accepted",
+      "Amazon CloudWatch API Reference, PutMetricAlarm: Period is 10, 20, 30 or a multiple of 60; EvaluationPeriods "
+      "times Period at most one day (86,400 s); DatapointsToAlarm at most EvaluationPeriods; "
+      "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html; CloudWatch Logs "
+      "PutMetricFilter: ResourceNotFoundException for a log group that does not exist; "
+      "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutMetricFilter.html")
+def alarm_and_filter_accepted(graph: Graph, _decisions):
+    """An alarm CloudWatch refuses (its period, its evaluation window), or a metric filter created before the log
+    group it reads (a group of the stack's, named as a literal without waiting for it)."""
+    for alarm in graph.of_type(ALARM):
+        period, periods = alarm.inputs.get("period"), alarm.inputs.get("evaluationPeriods")
+        datapoints = alarm.inputs.get("datapointsToAlarm") or periods
+        if not isinstance(period, int) or not (period in (10, 20, 30) or (period > 0 and period % 60 == 0)):
+            yield alarm.urn, f"period {period} s", "use 10, 20, 30 or a multiple of 60 seconds"
+        elif not isinstance(periods, int) or periods < 1 or periods * period > 86_400:
+            yield alarm.urn, f"{periods} evaluation periods of {period} s", "evaluate at least one period, within a day"
+        elif datapoints > periods:
+            yield alarm.urn, f"{datapoints} datapoints to alarm out of {periods}", "at most evaluationPeriods"
+    groups = {g.inputs.get("name"): g.urn for g in graph.of_type(LOG_GROUP)}
+    for metric_filter in graph.of_type(METRIC_FILTER):
+        group = groups.get(metric_filter.inputs.get("logGroupName"))
+        if group is not None and group not in graph.upstream(metric_filter):
+            yield (metric_filter.urn, "is created without waiting for its log group",
+                   "pass the log group's name output (or depend on it)")

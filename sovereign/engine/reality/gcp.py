@@ -48,6 +48,8 @@ API_OF = {
     "gcp:kms/": "cloudkms.googleapis.com",
     "gcp:projects/iAMMember": "cloudresourcemanager.googleapis.com",
     "gcp:projects/iAMCustomRole": "iam.googleapis.com",
+    "gcp:logging/": "logging.googleapis.com",
+    "gcp:monitoring/": "monitoring.googleapis.com",
 }
 
 
@@ -185,3 +187,40 @@ def regional_gateway_proxy_subnet(graph: Graph, _decisions):
                 and not clusters <= regions:
             yield (gateway.urn, f"no active proxy-only subnet in {', '.join(sorted(clusters - regions))}",
                    "create a REGIONAL_MANAGED_PROXY subnet (role ACTIVE) in the cluster's network and region")
+
+
+LOG_METRIC = "gcp:logging/metric:Metric"
+ALERT_POLICY = "gcp:monitoring/alertPolicy:AlertPolicy"
+_USER_METRIC = re.compile(r'metric\.type\s*=\s*"logging\.googleapis\.com/user/([^"]+)"')
+
+
+@rule("gcp-alert-policy-waits-for-its-log-metric",
+      "Cloud Logging API, projects.metrics (LogMetric.metricDescriptor: log-based metrics are DELTA, INT64 counters "
+      "or DISTRIBUTION with a value extractor); https://cloud.google.com/logging/docs/reference/v2/rest/v2/"
+      "projects.metrics; Cloud Monitoring refuses an alert policy on a user metric that does not exist yet (404 "
+      "\"Cannot find metric(s) that match type\"): https://cloud.google.com/logging/docs/logs-based-metrics/"
+      "charts-and-alerts")
+def alert_policy_waits_for_log_metric(graph: Graph, _decisions):
+    """A log-based metric of a kind Logging refuses, or an alert policy on a log-based metric of the stack's
+    created before (or without) it."""
+    metrics = {m.inputs.get("name"): m for m in graph.of_type(LOG_METRIC)}
+    for metric in metrics.values():
+        descriptor = metric.inputs.get("metricDescriptor") or {}
+        kind, value = descriptor.get("metricKind"), descriptor.get("valueType")
+        counter = value == "INT64" and not metric.inputs.get("valueExtractor")
+        distribution = value == "DISTRIBUTION" and metric.inputs.get("valueExtractor")
+        if kind != "DELTA" or not (counter or distribution):
+            yield (metric.urn, f"a log-based metric of kind {kind}, value {value}",
+                   "a DELTA INT64 counter, or a DELTA DISTRIBUTION with a valueExtractor")
+    for policy in graph.of_type(ALERT_POLICY):
+        for condition in policy.inputs.get("conditions") or []:
+            found = _USER_METRIC.search(str((condition.get("conditionThreshold") or {}).get("filter", "")))
+            if not found:
+                continue
+            metric = metrics.get(found.group(1))
+            if metric is None:
+                yield (policy.urn, f"alerts on logging.googleapis.com/user/{found.group(1)}, which no log-based "
+                       "metric of the stack creates", "create the gcp.logging.Metric it names")
+            elif metric.urn not in graph.upstream(policy):
+                yield (policy.urn, f"is created without waiting for its log-based metric {found.group(1)}",
+                       "build the filter from the metric's name output, or depend on it")

@@ -341,3 +341,25 @@ def test_s3_reaches_the_stacks_weight_bucket_and_ecr_layers_only(graph):
     partition = weights_arn.split(":")[1]
     assert resources == {weights_arn, f"{weights_arn}/*", f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"}
     assert not [a for s in statements for a in s["Action"] if not a.startswith(("s3:Get", "s3:List"))]  # read only
+
+
+def test_dns_firewall_blocks_raise_an_alarm_from_the_query_log(plans):
+    """The resolver query log's BLOCK answers become a metric, and any within the fence alert's period alarms."""
+    from components.aws.evidence import DNS_FIREWALL_BLOCKS
+    from sovereign.domain.alerts import FENCE_ALERT
+
+    graph = aws_fence(plans["eu-central"])
+    queries = graph.one(T.LOG_GROUP, name_contains="dns-queries")
+    [metric_filter] = graph.all(T.LOG_METRIC_FILTER)
+    assert metric_filter.inputs["logGroupName"] == queries.inputs["name"]
+    assert metric_filter.dependencies["logGroupName"] == [queries.urn]
+    assert "$.firewall_rule_action" in DNS_FIREWALL_BLOCKS and '"BLOCK"' in DNS_FIREWALL_BLOCKS
+    assert metric_filter.inputs["pattern"] == DNS_FIREWALL_BLOCKS
+    emitted = metric_filter.inputs["metricTransformation"]
+    assert (emitted["value"], emitted["defaultValue"]) == ("1", "0")
+    [alarm] = graph.all(T.METRIC_ALARM)
+    assert (alarm.inputs["namespace"], alarm.inputs["metricName"]) == (emitted["namespace"], emitted["name"])
+    assert (alarm.inputs["statistic"], alarm.inputs["comparisonOperator"]) == ("Sum", "GreaterThanThreshold")
+    assert (alarm.inputs["period"], alarm.inputs["threshold"]) == (FENCE_ALERT.period_s, FENCE_ALERT.threshold)
+    assert graph.deps(alarm, T.LOG_METRIC_FILTER) == [metric_filter]
+    assert "alarmActions" not in alarm.inputs  # the stack names no notification target

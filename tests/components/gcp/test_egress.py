@@ -320,3 +320,28 @@ def test_a_gateway_reaching_vertex_as_its_own_identity_may_reach_the_metadata_se
 
 def test_some_gcp_stack_reaches_vertex_as_the_gateways_identity(plans):
     assert [s for s in GCP_STACKS if plans[s].decisions.cluster("gcp").gateway.identity]
+
+
+def test_ngfw_denials_of_the_clusters_network_raise_an_alert_policy(plans):
+    """A log-based counter of this network's firewall-policy denials, and an alert policy on it that waits for it."""
+    from sovereign.domain.alerts import FENCE_ALERT
+
+    fence = gcp_fence(plans["eu-central"])
+    plan = cluster_plan(fence)
+    network_name = gke(fence).inputs["network"].rsplit("/", 1)[-1]
+    [metric] = fence.all(T.LOG_METRIC)
+    log_filter = metric.inputs["filter"]
+    assert f'logName="projects/{plan.cloud.project}/logs/compute.googleapis.com%2Ffirewall"' in log_filter
+    assert 'jsonPayload.disposition="DENIED"' in log_filter
+    assert f'jsonPayload.rule_details.reference:"network:{network_name}/firewallPolicy:"' in log_filter
+    assert metric.inputs["metricDescriptor"] == {"metricKind": "DELTA", "valueType": "INT64", "unit": "1"}
+    # Every NGFW rule logs, the catch-all deny included: the metric has entries to count.
+    assert all(r.inputs["enableLogging"] for r in fence.all(T.NGFW_RULE))
+    [policy] = fence.all(T.ALERT_POLICY)
+    [condition] = policy.inputs["conditions"]
+    threshold = condition["conditionThreshold"]
+    assert f'metric.type="logging.googleapis.com/user/{metric.inputs["name"]}"' in threshold["filter"]
+    assert threshold["thresholdValue"] == FENCE_ALERT.threshold
+    assert threshold["aggregations"][0]["alignmentPeriod"] == f"{FENCE_ALERT.period_s}s"
+    assert fence.deps(policy, T.LOG_METRIC) == [metric]
+    assert "notificationChannels" not in policy.inputs  # the stack names no notification channel

@@ -499,3 +499,50 @@ def test_a_regional_gke_gateway_needs_a_proxy_only_subnet_in_its_region():
     assert violated(api, gke_api, cluster, gateway, proxies("europe-west3")) == set()
     assert violated(api, gke_api, cluster, gateway, proxies("europe-west4")) == {rule}
     assert violated(api, gke_api, cluster, gateway) == {rule}
+
+
+def test_cloudwatch_alarms_and_metric_filters_are_ones_cloudwatch_accepts():
+    group = resource("aws:cloudwatch/logGroup:LogGroup", "q", {"name": "/sovereign/r/resolver-queries",
+                                                                 "retentionInDays": 365})
+    waiting = resource("aws:cloudwatch/logMetricFilter:LogMetricFilter", "f",
+                       {"logGroupName": "/sovereign/r/resolver-queries"}, dependencies={"logGroupName": [group.urn]})
+    eager = resource("aws:cloudwatch/logMetricFilter:LogMetricFilter", "f", {"logGroupName": "/sovereign/r/resolver-queries"})
+    assert violated(group, waiting) == set()
+    assert violated(group, eager) == {"cloudwatch-alarm-and-metric-filter-accepted"}
+
+    def alarm(**inputs) -> RegisteredResource:
+        return resource("aws:cloudwatch/metricAlarm:MetricAlarm", "a", {"evaluationPeriods": 1, **inputs})
+    assert violated(alarm(period=300)) == set()
+    assert violated(alarm(period=30)) == set()
+    assert violated(alarm(period=90)) == {"cloudwatch-alarm-and-metric-filter-accepted"}
+    assert violated(alarm(period=3600, evaluationPeriods=25)) == {"cloudwatch-alarm-and-metric-filter-accepted"}
+    assert violated(alarm(period=300, evaluationPeriods=2, datapointsToAlarm=3)) == {
+        "cloudwatch-alarm-and-metric-filter-accepted"}
+
+
+def test_an_alert_policy_waits_for_the_log_based_metric_it_names():
+    def metric(kind="DELTA", value="INT64") -> RegisteredResource:
+        return resource("gcp:logging/metric:Metric", "m", {"name": "r-gcp-egress-refused",
+                                                            "metricDescriptor": {"metricKind": kind, "valueType": value}})
+    condition = {"conditionThreshold": {
+        "filter": 'metric.type="logging.googleapis.com/user/r-gcp-egress-refused" AND resource.type="gce_subnetwork"'}}
+    counter = metric()
+    waiting = resource("gcp:monitoring/alertPolicy:AlertPolicy", "p", {"conditions": [condition]},
+                       dependencies={"conditions": [counter.urn]})
+    eager = resource("gcp:monitoring/alertPolicy:AlertPolicy", "p", {"conditions": [condition]})
+    rule_id = "gcp-alert-policy-waits-for-its-log-metric"
+    # The API rule of the same module wants the Service resources; only this rule is looked at here.
+    assert rule_id not in violated(counter, waiting)
+    assert rule_id in violated(counter, eager)
+    assert rule_id in violated(waiting)                       # a metric the stack never creates
+    assert rule_id in violated(metric(kind="GAUGE"), waiting)
+    assert rule_id in violated(metric(value="DOUBLE"), waiting)
+
+
+def test_logging_and_monitoring_resources_wait_for_their_apis():
+    service = resource("gcp:projects/service:Service", "logging", {"service": "logging.googleapis.com"})
+    metric = resource("gcp:logging/metric:Metric", "m", {"name": "x", "metricDescriptor": {
+        "metricKind": "DELTA", "valueType": "INT64"}}, dependsOn=[service.urn])
+    assert violated(service, metric) == set()
+    assert violated(service, resource("gcp:logging/metric:Metric", "m", {"name": "x", "metricDescriptor": {
+        "metricKind": "DELTA", "valueType": "INT64"}})) == {"gcp-resources-wait-for-their-api"}
