@@ -67,7 +67,12 @@ class CloudProfile:
     services_cidr: str | None
     master_cidr: str | None            # private control plane range (GKE)
     system_machine_type: str           # 4 vCPU / 16 GiB: DNS, gateway, agents
-    # Hosts the model servers' weight prefetch needs through workload identity; `{region}` and
+    # How the model servers read weights from the cloud's bucket: "stream" (vLLM's Run:ai Model Streamer reads the
+    # bucket with the pod's workload identity, no local copy) or "copy" (an init container copies them to local
+    # disk first); and what one connection to the bucket reads per second (MB/s), which the cold start models.
+    weights_load: str
+    bucket_mb_s_per_connection: float
+    # Hosts the model servers' weight reads need through workload identity; `{region}` and
     # `{dns_suffix}` are the cluster's region and its partition's DNS suffix.
     platform_hosts: tuple[tuple[str, str], ...]   # (host template, why the model servers need it)
     # What the nodes and the system pods outside the fenced namespaces need besides those: the network layer is an
@@ -119,6 +124,11 @@ AWS = CloudProfile(
         accelerator_type=False),
     network_cidr="10.10.0.0/16", public_subnets=True, pods_cidr=None, services_cidr=None, master_cidr=None,
     system_machine_type="m7i.xlarge",
+    # The streamer lists with boto3 (IRSA web identity through regional STS) and reads through the AWS SDK's S3
+    # client, virtual-hosted in the bucket's region: the hosts below. https://github.com/run-ai/runai-model-streamer
+    # (docs/src/usage.md "S3 authentication"). AWS: "make one concurrent request for each 85–90 MB/s of desired
+    # network throughput" https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance-design-patterns.html
+    weights_load="stream", bucket_mb_s_per_connection=85.0,
     # Path-style and virtual-hosted S3 names, and regional STS for IRSA's AssumeRoleWithWebIdentity.
     platform_hosts=(
         ("*.s3.{region}.{dns_suffix}", "the weight bucket, virtual-hosted (<bucket>.s3.<region>…); ECR's image layers"),
@@ -188,6 +198,11 @@ GCP = CloudProfile(
     network_cidr="10.20.0.0/16", public_subnets=False, pods_cidr="10.64.0.0/14", services_cidr="10.68.0.0/20",
     master_cidr="172.16.0.0/28",
     system_machine_type="e2-standard-4",
+    # The streamer reads GCS through Application Default Credentials (GKE's metadata server under Workload
+    # Identity) on storage.googleapis.com; Google documents it for vLLM on GKE:
+    # https://cloud.google.com/kubernetes-engine/docs/how-to/persistent-volumes/run-ai-model-streamer
+    # Assumption: Google publishes no per-connection GCS throughput that was found; S3's figure is taken.
+    weights_load="stream", bucket_mb_s_per_connection=85.0,
     # GKE Workload Identity exchanges tokens with STS and IAM credentials, then reads GCS.
     platform_hosts=(
         ("iamcredentials.googleapis.com", "Workload Identity: the service account's access token"),

@@ -49,7 +49,7 @@ class ModelServing(pulumi.ComponentResource):
             k8s.helm.v4.Chart(
                 f"{name}-{release.name}", chart=CHART_PATH, name=release.name, namespace=SERVING_NAMESPACE,
                 values=values,
-                # A GPU node scale-up plus the weight copy can outlast Pulumi's await; readiness is the
+                # A GPU node scale-up plus the weight load can outlast Pulumi's await; readiness is the
                 # probes' job and the failover health checks', not the deployment's.
                 skip_await=True,
                 opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster))

@@ -6,7 +6,7 @@
             pod layer says. Hosts of allowed-but-unrequested providers are in neither: the pod
             layer's default deny already keeps them closed.
 `platform_hosts` (per cloud) are not managed APIs: the object store and token endpoints the model
-servers' weight prefetch needs through workload identity. Only the serving pods get them.
+servers' weight reads need through workload identity. Only the serving pods get them.
 `network` (per cloud) is the network layer's allowlist, for every pod and node: `allowed`, the platform hosts and
 the cloud's node hosts (cluster API, registries, …), each declared once in the cloud's profile with why. The
 layer evaluates, first match wins: `denied` blocked, `network` allowed, everything else blocked.

@@ -18,6 +18,8 @@ from .elastic import COOLDOWN_SECONDS, POLLING_SECONDS, QUEUE_TARGET, queue_quer
 from .spec import CloudSpec, ModelSpec
 from .workloads import SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE
 from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan, GpuPool
+from .weights import STREAM, STREAMER_BUFFER_GIB, STREAMER_CONCURRENCY, load_mode
+
 CHART_PATH = "charts/model-server"       # relative to the project root, where `pulumi up` runs
 WEIGHTS_PREFIX = "models"                 # <bucket>/models/<model id>/ holds one model's files
 
@@ -78,7 +80,7 @@ def chart_values(model: ModelSpec, fit: Fit, pool: GpuPool, cloud: CloudSpec, ca
         "shm": {"sizeLimit": f"{shm_gib(tp)}Gi"},
         # vLLM answers /v1 only with this key, which the gateway alone holds besides the pods.
         "apiKey": {"secretName": SERVING_KEY_SECRET, "key": SERVING_KEY_FIELD},
-        "weights": {"cache": {"size": f"{cache_gib(fit)}Gi"}},
+        "weights": weights_values(fit),
         "scratch": {name: f"{size}Gi" for name, size in SCRATCH.items()},
         # The pool label pins the model to the node pool sizing chose; the GPU label documents why.
         "nodeSelector": {GPU_LABEL: fit.gpu, POOL_LABEL: pool.name},
@@ -100,3 +102,13 @@ def elastic_values(model: ModelSpec, cloud: CloudSpec) -> dict[str, Any]:
                      "query": queue_query(SERVING_NAMESPACE, model.id), "podIdentity": elastic.keda_identity,
                      "pollingInterval": POLLING_SECONDS, "cooldownPeriod": COOLDOWN_SECONDS}}
     return values
+
+
+def weights_values(fit: Fit) -> dict[str, Any]:
+    """How the replica reads its weights: streamed from the bucket (its buffer counted in the pod's memory by
+    sizing), or copied into a local cache of `cache_gib`."""
+    mode = load_mode(fit.cloud)
+    if mode == STREAM:
+        return {"load": mode, "stream": {"concurrency": STREAMER_CONCURRENCY, "bufferGiB": STREAMER_BUFFER_GIB}}
+    return {"load": mode, "cache": {"size": f"{cache_gib(fit)}Gi"}}
+

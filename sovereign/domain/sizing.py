@@ -13,9 +13,10 @@ The memory budget, per GPU of a replica with tensor-parallel size TP:
 * overhead  = RUNTIME_OVERHEAD_GIB per GPU for the CUDA context, activations, CUDA graphs and NCCL;
 * utilisation = GPU_MEMORY_UTILIZATION, passed to vLLM as --gpu-memory-utilization.
 
-The host must hold its replicas too: each needs its weight shard, its /dev/shm and HOST_MEMORY_OVERHEAD_GIB of RAM
-(Python, CUDA host buffers, the page cache weights load through) within HOST_RESERVE of the
-machine's memory, where the catalog knows it.
+The host must hold its replicas too: each needs what its weights pass through on the way to the GPUs (streamed:
+one streamer buffer per rank; copied: its weight shard in the page cache), its /dev/shm and
+HOST_MEMORY_OVERHEAD_GIB of RAM (Python, CUDA host buffers) within HOST_RESERVE of the machine's memory, where the
+catalog knows it.
 
 TP must be a power of two within one node (1, 2, 4, 8) that divides the model's attention heads.
 For each GPU type the region offers, the smallest fitting TP is taken. A model alone is placed where the
@@ -37,6 +38,7 @@ from ..catalog import Catalog, MachineType, Model
 from ..clouds import profile
 from .errors import InputError, InvalidInput
 from .spec import CloudSpec, ModelSpec, RegionSpec
+from .weights import STREAM, STREAMER_BUFFER_GIB, load_mode
 
 GPU_MEMORY_UTILIZATION = 0.90
 RUNTIME_OVERHEAD_GIB = 2.0
@@ -222,7 +224,7 @@ def size_model(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog) -> Fit | Inp
                 continue
             need = need_per_gpu_gib(model, spec.context_length, spec.max_concurrency, tp)
             per_node = machine.gpu_count // tp
-            host = math.ceil(weights_bytes(model) / GIB / tp) + HOST_MEMORY_OVERHEAD_GIB + shm_gib(tp)
+            host = load_memory_gib(model, tp, cloud.cloud) + HOST_MEMORY_OVERHEAD_GIB + shm_gib(tp)
             if need > budget or (machine.memory_mib and per_node * host > machine.memory_mib / 1024 * HOST_RESERVE):
                 continue
             fit = Fit(spec.id, cloud.cloud, cloud.region.name, machine.gpu, machine.name, machine.gpu_count, tp,
@@ -272,9 +274,17 @@ def _no_fit(spec: ModelSpec, cloud: CloudSpec, catalog: Catalog, candidates) -> 
         f"{spec.context_length} tokens × {spec.max_concurrency} sequences where {budget:.0f} GiB is usable"), fix)
 
 
+def load_memory_gib(model: Model, tp: int, cloud: str) -> int:
+    """Host RAM one replica's weights pass through while loading: a streamer buffer per rank when streamed, else
+    the replica's weight shard read through the page cache."""
+    if load_mode(cloud) == STREAM:
+        return tp * STREAMER_BUFFER_GIB
+    return math.ceil(weights_bytes(model) / GIB / tp)
+
+
 def cache_gib(fit: Fit) -> int:
-    """The replica's local weight cache, an emptyDir on the node's disk."""
-    return math.ceil(fit.weights_gib * CACHE_HEADROOM)
+    """The replica's local weight cache, an emptyDir on the node's disk; none when the weights are streamed."""
+    return 0 if load_mode(fit.cloud) == STREAM else math.ceil(fit.weights_gib * CACHE_HEADROOM)
 
 
 def local_disk_gib(fit: Fit) -> int:

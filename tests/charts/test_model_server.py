@@ -26,6 +26,7 @@ MULTI_GPU = {
     "weights": {
         "uri": "s3://sovereign-weights-eu-central-1/models/llama-3.1-70b-instruct",
         "awsRegion": "eu-central-1",
+        "load": "copy",
         "cache": {"size": "200Gi", "storageClassName": "gp3"},
     },
     "gpu": {"count": 4},
@@ -320,8 +321,10 @@ def test_multi_gpu_render_prefetches_s3_weights_and_serves_offline(multi_docs):
     env = env_of(fetch)
     assert env["WEIGHTS_URI"]["value"] == MULTI_GPU["weights"]["uri"]
     assert env["WEIGHTS_DIR"]["value"] == "/models/llama-3.1-70b-instruct"
-    assert env["AWS_REGION"]["value"] == "eu-central-1"
+    assert env["AWS_REGION"]["value"] == "eu-central-1" and env["AWS_EC2_METADATA_DISABLED"]["value"] == "true"
     assert {"mountPath": "/models", "name": "models"} in fetch["volumeMounts"]
+    assert vllm_container(multi_docs)["args"][0] == "/models/llama-3.1-70b-instruct"
+    assert "load-format" not in args_of(vllm_container(multi_docs))
     assert fetch["securityContext"]["allowPrivilegeEscalation"] is False
     vllm_env = env_of(vllm_container(multi_docs))
     assert vllm_env["HF_HUB_OFFLINE"]["value"] == "1" and vllm_env["TRANSFORMERS_OFFLINE"]["value"] == "1"
@@ -364,11 +367,56 @@ def test_multi_gpu_render_objects_are_valid(multi_docs):
     assert errors == []
 
 
+# -- streamed weights: vLLM reads the bucket itself -----------------------------------------------------------
+
+S3_STREAM = {"weights": {"uri": "s3://sovereign-weights-eu-central-1/models/llama-3.1-70b-instruct",
+                         "awsRegion": "eu-central-1", "stream": {"concurrency": 32, "bufferGiB": 5}},
+             "gpu": {"count": 4}, "vllm": {"tensorParallelSize": 4},
+             "serviceAccount": {"awsRoleArn": "arn:aws:iam::123456789012:role/llama-weights-reader"}}
+
+
+def test_streamed_s3_weights_load_in_vllm_without_a_copy():
+    docs = template(CHART, merged(MINIMAL, S3_STREAM))
+    vllm = vllm_container(docs)
+    assert vllm["args"][0] == S3_STREAM["weights"]["uri"]
+    args = args_of(vllm)
+    assert args["load-format"] == "runai_streamer"
+    # four ranks split the reading between them
+    assert json.loads(args["model-loader-extra-config"]) == {"distributed": True}
+    env = env_of(vllm)
+    assert env["RUNAI_STREAMER_CONCURRENCY"]["value"] == "32"
+    assert env["RUNAI_STREAMER_MEMORY_LIMIT"]["value"] == str(5 * 2**30)
+    assert (env["AWS_REGION"]["value"], env["AWS_STS_REGIONAL_ENDPOINTS"]["value"]) == ("eu-central-1", "regional")
+    assert env["AWS_EC2_METADATA_DISABLED"]["value"] == "true" and env["HF_HUB_OFFLINE"]["value"] == "1"
+    # no init copy, no weights cache on disk or in a claim
+    assert "initContainers" not in pod_spec(docs)
+    assert "models" not in volumes_of(docs) and "ephemeral-storage" not in vllm["resources"]["requests"]
+    assert "/models" not in {m["mountPath"] for m in vllm["volumeMounts"]}
+    assert [e for doc in docs for e in schema_errors(doc)] == []
+
+
+def test_streamed_gcs_weights_on_one_gpu_read_through_workload_identity():
+    docs = template(CHART, merged(MINIMAL, {
+        "weights": {"uri": "gs://sovereign-weights-europe-west3/models/qwen2.5-7b-instruct"},
+        "serviceAccount": {"gcpServiceAccount": "model-weights@sovereign-eu.iam.gserviceaccount.com"}}))
+    vllm = vllm_container(docs)
+    assert vllm["args"][0] == "gs://sovereign-weights-europe-west3/models/qwen2.5-7b-instruct"
+    args = args_of(vllm)
+    # one rank: nothing to distribute
+    assert args["load-format"] == "runai_streamer" and "model-loader-extra-config" not in args
+    env = env_of(vllm)
+    # the metadata server answers for the pod's identity: no AWS settings, the defaults' buffer and connections
+    assert not [name for name in env if name.startswith("AWS_")]
+    assert (env["RUNAI_STREAMER_CONCURRENCY"]["value"], env["RUNAI_STREAMER_MEMORY_LIMIT"]["value"]) == (
+        "16", str(4 * 2**30))
+    assert "initContainers" not in pod_spec(docs)
+
+
 # -- the other paths: GCS + GKE Workload Identity, HPA, gated hub token -------------------------------------
 
 def test_gcs_weights_sync_with_gcloud_under_gke_workload_identity():
     docs = template(CHART, merged(MINIMAL, {
-        "weights": {"uri": "gs://sovereign-weights-europe-west3/models/qwen2.5-7b-instruct"},
+        "weights": {"uri": "gs://sovereign-weights-europe-west3/models/qwen2.5-7b-instruct", "load": "copy"},
         "serviceAccount": {"gcpServiceAccount": "model-weights@sovereign-eu.iam.gserviceaccount.com"}}))
     fetch = pod_spec(docs)["initContainers"][0]
     assert fetch["image"].startswith("gcr.io/google.com/cloudsdktool/google-cloud-cli:")
@@ -417,6 +465,8 @@ REJECTED = {
                                ["autoscaling.maxReplicas (2)", "autoscaling.minReplicas (3)"]),
     "literal hub token": ({"model": {"hfToken": "hf_abc"}}, ["/model", "hfToken", "not allowed"]),
     "weights not in a bucket": ({"weights": {"uri": "https://example.com/w"}}, ["/weights/uri"]),
+    "unknown load mode": ({"weights": {"load": "mount"}}, ["/weights/load", "stream", "copy"]),
+    "unbounded streamer buffer": ({"weights": {"stream": {"bufferGiB": 0}}}, ["/weights/stream/bufferGiB", "minimum"]),
     "unpinned image": ({"image": {"tag": "latest"}}, ["/image/tag"]),
     "root user": ({"securityContext": {"runAsUser": 0}}, ["/securityContext/runAsUser", "minimum"]),
     "gpu utilisation above 1": ({"vllm": {"gpuMemoryUtilization": 1.5}}, ["/vllm/gpuMemoryUtilization"]),

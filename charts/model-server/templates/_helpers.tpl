@@ -75,9 +75,31 @@ sovereign.ai/model: {{ .Values.model.name | quote }}
 {{- printf "/models/%s" .Values.model.name -}}
 {{- end -}}
 
-{{/* What `vllm serve` loads: the synced local directory, or the hub repository. */}}
+{{/* "true" when vLLM streams weights.uri itself (no init copy, no local weights cache). */}}
+{{- define "model-server.streamsWeights" -}}
+{{- if and .Values.weights.uri (eq .Values.weights.load "stream") -}}true{{- end -}}
+{{- end -}}
+
+{{/* The S3 reader's region and credentials: the bucket's regional endpoints (inside the egress fence), IRSA through
+regional STS, and never the node's instance role (IMDS) should the pod's identity be missing. */}}
+{{- define "model-server.awsEnv" -}}
+{{- with .Values.weights.awsRegion }}
+- name: AWS_REGION
+  value: {{ . | quote }}
+- name: AWS_DEFAULT_REGION
+  value: {{ . | quote }}
+{{- end }}
+- name: AWS_STS_REGIONAL_ENDPOINTS
+  value: regional
+- name: AWS_EC2_METADATA_DISABLED
+  value: "true"
+{{- end -}}
+
+{{/* What `vllm serve` loads: the bucket URI (streamed), the synced local directory, or the hub repository. */}}
 {{- define "model-server.modelPath" -}}
-{{- if .Values.weights.uri -}}
+{{- if include "model-server.streamsWeights" . -}}
+{{- .Values.weights.uri -}}
+{{- else if .Values.weights.uri -}}
 {{- include "model-server.weightsDir" . -}}
 {{- else -}}
 {{- include "model-server.hubSource" . -}}

@@ -6,8 +6,11 @@ import dataclasses
 
 import pytest
 
+from sovereign.clouds import profile
+from sovereign.domain import weights
 from sovereign.domain.errors import InputError, InvalidInput
-from sovereign.domain.sizing import GIB, need_per_gpu_gib, size_model, size_region
+from sovereign.domain.sizing import (GIB, cache_gib, load_memory_gib, local_disk_gib, need_per_gpu_gib, size_model,
+                                     size_region)
 from sovereign.domain.spec import CloudSpec, ModelSpec, Replicas
 
 from tests.support.domain import CATALOG, region_spec
@@ -34,9 +37,9 @@ def test_small_model_fits_one_24gb_gpu():
     assert fit.need_per_gpu_gib == pytest.approx(16.0e9 / GIB + 4.0)
     assert fit.budget_per_gpu_gib == pytest.approx(22888 / 1024 * 0.9)
     assert fit.headroom_gib == pytest.approx(1.215, abs=0.01)
-    # Host RAM: ceil(14.90) + 8 + 4 (/dev/shm at TP1, memory-backed) = 27 GiB per replica; g6.xlarge has
-    # 16 GiB (13.6 usable at 85%), so the cheapest L4 type that holds it is g6.2xlarge (32 GiB → 27.2 usable).
-    assert fit.host_memory_gib == 27
+    # Host RAM, weights streamed (AWS): one 4 GiB streamer buffer + 8 + 4 (/dev/shm at TP1, memory-backed) = 16 GiB
+    # per replica; g6.xlarge has 16 GiB (13.6 usable at 85%), so the cheapest L4 type that holds it is g6.2xlarge.
+    assert fit.host_memory_gib == 16
     assert (fit.machine_type, fit.replicas_per_node) == ("g6.2xlarge", 1)
     cheaper = [m for m in CATALOG.machine_types("aws") if m.gpu == "nvidia-l4" and m.usd_per_hour
                and m.usd_per_hour < fit.usd_per_hour]
@@ -122,3 +125,16 @@ def test_every_stack_model_is_sized_on_every_cloud(decisions, stack):
         assert 0 < fit.need_per_gpu_gib <= fit.budget_per_gpu_gib
         cloud_spec = next(c for c in decided.spec.clouds if c.cloud == fit.cloud)
         assert fit.gpu in cloud_spec.gpus_offered(CATALOG)
+
+
+def test_streamed_weights_need_a_buffer_per_rank_and_no_local_cache(monkeypatch):
+    # llama-3.1-70b at TP4: 140e9 B = 130.39 GiB of weights.
+    model = CATALOG.models["llama-3.1-70b-instruct"]
+    fit = size_model(model_spec("llama-3.1-70b-instruct", 8192, 16, ["nvidia-h100-80gb"]), cloud("aws", "us-east-1"),
+                     CATALOG)
+    # Streamed (every profile): 4 ranks × 4 GiB buffers in RAM, nothing on disk but the 14 GiB of scratch.
+    assert load_memory_gib(model, 4, "aws") == 16 and cache_gib(fit) == 0 and local_disk_gib(fit) == 14
+    assert fit.host_memory_gib == 16 + 8 + 16   # buffers + overhead + /dev/shm at TP4
+    # Copied: the shard read through the page cache, ceil(130.39 / 4) = 33, and a cache of ceil(130.39 × 1.2).
+    monkeypatch.setattr(weights, "profile", lambda c: dataclasses.replace(profile(c), weights_load="copy"))
+    assert load_memory_gib(model, 4, "aws") == 33 and cache_gib(fit) == 157 and local_disk_gib(fit) == 171
