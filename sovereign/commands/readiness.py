@@ -65,8 +65,8 @@ def readiness(plan: Plan) -> str:
                f"allows {len(fence.allowed)} ({len(fence.allowed) - len(fence.gateway)} declared for the cloud: "
                "--verbose), blocks every other name")
     _field(lines, "capacity", _capacity(decided))
-    lines.append(f"   {'scaling':<{LABEL - 4}} (per cluster and model: replicas, nodes its replicas need and $/h at "
-                 "min–max)")
+    lines.append(f"   {'scaling':<{LABEL - 4}} (per cluster and model: replicas, nodes, $/h at min–max, "
+                 "new replica's cold start)")
     for c in decided.clusters:
         elastic = c.profile.elastic
         lines += _wrap(f"KEDA scales on {QUEUE_METRIC} > {QUEUE_TARGET} per replica from {elastic.metrics_pipeline}; "
@@ -141,7 +141,15 @@ def _scaling(s: ModelScaling) -> str:
     low, high = s.replicas
     how = f"{low}–{high} replicas" if s.scaler else f"{low} replica(s), fixed (replicas.max = min)"
     machines = s.machine_types[0] + (f", then {', '.join(s.machine_types[1:])}" if len(s.machine_types) > 1 else "")
-    return f"{how}; nodes {s.nodes[0]}–{s.nodes[1]} {machines}; ${s.usd_per_hour[0]:,.2f}–{s.usd_per_hour[1]:,.2f}/h"
+    start = s.cold_start
+    return (f"{how}; nodes {s.nodes[0]}–{s.nodes[1]} {machines}; ${s.usd_per_hour[0]:,.2f}–{s.usd_per_hour[1]:,.2f}/h; "
+            f"cold start {_duration(start.total_s)} (image {start.image_s:.0f} s, weights {start.weights_s:.0f} s, "
+            f"engine {start.engine_s:.0f} s; modelled)")
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes else f"{rest} s"
 
 
 def _capacity(decided: RegionDecisions) -> str:

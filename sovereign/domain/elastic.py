@@ -10,6 +10,7 @@ Decided here once per cluster, from the spec's `replicas: {min, max}`, the sizin
   autoscaler on GKE), of the machine type sizing chose, then (where the profile allows several per pool) the
   other machine types of the same GPU that hold every replica of the pool as the chosen one does, cheapest
   per replica first: the fallback order when the chosen type has no capacity.
+* **Cold start** of a new replica is modelled (cold_start.py): image pull, weights streamed, engine start.
 * **Cost and nodes** per model are those of its replicas alone at min and max (sizing.nodes_for); models
   sharing a pool share nodes, so the pool's total (the `capacity`/`cost` lines) can be lower than their sum.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from ..catalog import Catalog
 from ..clouds import profile
+from .cold_start import ColdStart, cold_start
 from .sizing import Fit, nodes_for
 from .spec import ModelSpec
 from .topology import ClusterPlan
@@ -53,6 +55,7 @@ class ModelScaling:
     scaler: str | None               # "KEDA" where max > min; None: fixed at min
     pipeline: str                    # what produces the metric
     node_autoscaler: str
+    cold_start: ColdStart            # a new replica on a node that has never run it, modelled
 
     @property
     def elastic(self) -> bool:
@@ -64,7 +67,8 @@ class ModelScaling:
                 "maxNodes": self.nodes[1], "usdPerHourMin": self.usd_per_hour[0],
                 "usdPerHourMax": self.usd_per_hour[1], "scaler": self.scaler,
                 "metric": QUEUE_METRIC if self.scaler else None, "targetPerReplica": QUEUE_TARGET if self.scaler else None,
-                "pipeline": self.pipeline, "nodeAutoscaler": self.node_autoscaler}
+                "pipeline": self.pipeline, "nodeAutoscaler": self.node_autoscaler,
+                "coldStart": self.cold_start.to_dict()}
 
 
 def scaling(plan: ClusterPlan, models: tuple[ModelSpec, ...], fits: tuple[Fit, ...],
@@ -81,5 +85,5 @@ def scaling(plan: ClusterPlan, models: tuple[ModelSpec, ...], fits: tuple[Fit, .
         result.append(ModelScaling(
             model.id, plan.cloud.cloud, pool.name, pool.machine_types, (low, high), nodes,
             (round(nodes[0] * fit.usd_per_hour, 2), round(nodes[1] * fit.usd_per_hour, 2)),
-            "KEDA" if high > low else None, elastic.metrics_pipeline, elastic.node_autoscaler))
+            "KEDA" if high > low else None, elastic.metrics_pipeline, elastic.node_autoscaler, cold_start(fit)))
     return tuple(result)
