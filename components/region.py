@@ -32,9 +32,11 @@ from .gateway_identity_args import GatewayIdentityArgs
 from .gcp.egress import GcpEgressFence
 from .gcp.gateway_identity import GcpGatewayIdentity
 from .gcp.public_endpoint import gke_tls_endpoint
+from .gcp.scaler_identity import keda_identity
 from .gcp.provider import gcp_provider
 from .gcp.weights import GcpWeightCache, GcpWeightReader
 from .k8s.alerts import ServingAlerts, ServingAlertsArgs
+from .k8s.elastic_platform import ElasticPlatform, ElasticPlatformArgs
 from .k8s.gateway import InferenceGateway, InferenceGatewayArgs
 from .k8s.namespaces import namespaces
 from .k8s.serving import ModelServing, ModelServingArgs
@@ -54,6 +56,10 @@ class CloudKit:
     reader: Callable[[str, WeightReaderArgs, Opts], WeightReader]
     # The gateway's own workload identity, where the cloud's profile routes managed APIs through one.
     gateway_identity: Optional[Callable[[str, GatewayIdentityArgs, Opts], GatewayIdentity]] = None
+    # KEDA's cloud identity, as the KEDA chart's values, where the profile's Prometheus API needs one:
+    # (name, project, cluster, provider, parent).
+    scaler_identity: Optional[Callable[[str, str, pulumi.Resource, pulumi.ProviderResource, pulumi.Resource],
+                                       dict]] = None
     # The public gateway endpoint: TLS only, for these names.
     tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource,
                                      pulumi.Resource, Opts], PublicGateway]] = None
@@ -63,7 +69,7 @@ KITS: Mapping[str, CloudKit] = {
     "aws": CloudKit(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader,
                     tls_endpoint=aws_tls_endpoint),
     "gcp": CloudKit(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader,
-                    GcpGatewayIdentity, gke_tls_endpoint),
+                    GcpGatewayIdentity, keda_identity, gke_tls_endpoint),
 }
 
 
@@ -120,14 +126,22 @@ class Region(pulumi.ComponentResource):
             key = ServingKey(plan.name, ServingKeyArgs(
                 random_provider=random_provider, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster),
                 pulumi.ResourceOptions(parent=self, depends_on=list(spaces.values())))
+            # KEDA and, where the cloud has no managed collector, the metrics pipeline: the CRDs of the releases'
+            # ScaledObjects and scrape objects, and of the alerting rules.
+            elastic = ElasticPlatform(plan.name, ElasticPlatformArgs(
+                elastic=decision.profile.elastic, images=decision.images, image_registry=cluster.image_registry,
+                k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
+                keda_identity=kit.scaler_identity(plan.name, plan.cloud.project, cluster.cluster, provider, self)
+                if kit.scaler_identity else {}), pulumi.ResourceOptions(parent=self))
             self.serving[cloud] = ModelServing(plan.name, ModelServingArgs(
                 releases=decision.releases, k8s_provider=cluster.k8s_provider, cluster=cluster.cluster,
                 weights_uri=cache.uri, service_account_values=reader.service_account_values,
-                weights_values=reader.weights_values, images=decision.images, image_registry=cluster.image_registry),
+                weights_values=reader.weights_values, images=decision.images, image_registry=cluster.image_registry,
                 # The fence's policies exist before any model server or gateway pod starts.
-                pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
+                after=(*spaces.values(), fence, key, *elastic.crds)), pulumi.ResourceOptions(parent=self))
             ServingAlerts(plan.name, ServingAlertsArgs(rules=decision.alerts, k8s_provider=cluster.k8s_provider,
-                                                       cluster=cluster.cluster, after=list(spaces.values())),
+                                                       cluster=cluster.cluster,
+                                                       after=[*spaces.values(), *elastic.crds]),
                           pulumi.ResourceOptions(parent=self))
             annotations = {}
             if decision.gateway.identity:

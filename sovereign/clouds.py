@@ -50,6 +50,12 @@ class ElasticServing:
     # True: a pool's nodes may be any machine type of its GPU that holds its replicas, tried in the sizing's
     # order (a Karpenter NodePool lists several); False: one machine type per pool (a GKE node pool).
     machine_fallback: bool
+    # The stack installs the metrics pipeline (kube-prometheus-stack and NVIDIA's dcgm-exporter) where the cloud
+    # has no managed one for the cluster.
+    prometheus_in_cluster: bool
+    # The pods that scrape the model servers (namespace, pod labels): admitted by the serving namespace's ingress
+    # fence to the metrics port.
+    scraper: tuple[str, tuple[tuple[str, str], ...]]
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,8 @@ AWS = CloudProfile(
         RegistryMirror("docker.io", "docker-hub", "registry-1.docker.io", "dockerHub"),
         RegistryMirror("ghcr.io", "ghcr", "ghcr.io", "ghcr"),
         RegistryMirror("quay.io", "quay", "quay.io", None),
+        RegistryMirror("registry.k8s.io", "k8s", "registry.k8s.io", None),      # kube-state-metrics
+        RegistryMirror("public.ecr.aws", "ecr-public", "public.ecr.aws", None),  # Karpenter's controller
     ),
     mirror_name="{stack}/{name}",
     # https://docs.amazonaws.cn/en_us/AmazonECR/latest/userguide/pull-through-cache.html (considerations)
@@ -181,7 +189,8 @@ AWS = CloudProfile(
     elastic=ElasticServing(
         metrics_pipeline="kube-prometheus-stack (ServiceMonitor)", scrape="serviceMonitor",
         query_address="http://prometheus-operated.monitoring.svc:9090", keda_identity="",
-        node_autoscaler="Karpenter", machine_fallback=True),
+        node_autoscaler="Karpenter", machine_fallback=True, prometheus_in_cluster=True,
+        scraper=("monitoring", (("app.kubernetes.io/name", "prometheus"),))),
     # https://prometheus-operator.dev/docs/developer/alerting/
     alert_rules=("monitoring.coreos.com/v1", "PrometheusRule"),
 )
@@ -244,7 +253,10 @@ GCP = CloudProfile(
     elastic=ElasticServing(
         metrics_pipeline="Managed Service for Prometheus (PodMonitoring)", scrape="podMonitoring",
         query_address="https://monitoring.googleapis.com/v1/projects/{project}/location/global/prometheus",
-        keda_identity="gcp", node_autoscaler="the cluster autoscaler", machine_fallback=False),
+        keda_identity="gcp", node_autoscaler="the cluster autoscaler", machine_fallback=False,
+        # GKE's DCGM component and managed collection come with the cluster (monitoring_config); the collectors
+        # run in gmp-system. https://cloud.google.com/stackdriver/docs/managed-prometheus/troubleshooting
+        prometheus_in_cluster=False, scraper=("gmp-system", (("app.kubernetes.io/name", "collector"),))),
     # https://cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed
     alert_rules=("monitoring.googleapis.com/v1", "Rules"),
 )

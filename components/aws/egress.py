@@ -16,6 +16,7 @@ from typing import Optional
 
 import pulumi
 
+from sovereign.clouds import profile
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from ..egress_args import EgressFenceArgs, fence_hosts
 from ..k8s.pod_fence import network_policies
@@ -35,7 +36,7 @@ class AwsEgressFence(pulumi.ComponentResource):
         # Cilium (the cluster's CNI) enforces them and registers the CiliumNetworkPolicy CRD once its operator is up.
         after_cilium = pulumi.ResourceOptions.merge(in_namespaces, pulumi.ResourceOptions(
             depends_on=[args.enforcer] if args.enforcer else []))
-        network_policies(name, after_cilium)
+        network_policies(name, profile(args.plan.cloud.cloud).elastic.scraper, after_cilium)
         gateway, allowed, denied = list(fence.gateway), list(fence.allowed), list(fence.denied)
         # No allowed host (a sovereign-only region): no FQDN policy, whose empty peer list would open 443 to
         # anywhere; the default deny keeps the gateway in.

@@ -12,6 +12,7 @@ from typing import Optional
 
 import pulumi
 
+from sovereign.clouds import profile
 from sovereign.domain.workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_NAMESPACE, SERVING_POD_LABELS
 from ..egress_args import EgressFenceArgs, fence_hosts
 from ..k8s.pod_fence import network_policies
@@ -29,7 +30,7 @@ class GcpEgressFence(pulumi.ComponentResource):
         # GKE installs the FQDNNetworkPolicy CRD once the cluster's flag is on: wait for that update too.
         fqdn = pulumi.ResourceOptions.merge(in_cluster, pulumi.ResourceOptions(depends_on=[args.cluster]))
 
-        network_policies(name, in_cluster)
+        network_policies(name, profile(args.plan.cloud.cloud).elastic.scraper, in_cluster)
         metadata_server_policy(f"{name}-{SERVING_NAMESPACE}-metadata-server", SERVING_NAMESPACE, SERVING_POD_LABELS,
                                in_cluster)
         if fence.gateway_identity:  # Vertex as the gateway's own identity (Workload Identity)

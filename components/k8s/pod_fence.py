@@ -4,8 +4,9 @@ Default-deny egress, DNS to the cluster resolver, gateway → model servers, and
 platform hosts are plain NetworkPolicy (enforced by Cilium on EKS and Dataplane V2 on GKE). The
 managed-API FQDN allowlist is cloud-specific and lives with each cloud's fence.
 
-Ingress to the model servers: from the gateway's pods only (no other pod may skip the gateway's key and
-routes). Kubelet probes come from the node, which NetworkPolicy always admits.
+Ingress to the model servers: from the gateway's pods (no other pod may skip the gateway's key and routes), and
+from the metrics pipeline's scrapers, which reach /metrics on the same port (vLLM answers /v1 only with the key).
+Kubelet probes come from the node, which NetworkPolicy always admits.
 """
 
 from __future__ import annotations
@@ -24,8 +25,11 @@ _KUBE_DNS = {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: "kube-system
              "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
 
 
-def network_policies(name: str, opts: pulumi.ResourceOptions) -> list[k8s.networking.v1.NetworkPolicy]:
-    """Default deny plus the in-cluster allows, in every fenced namespace."""
+def network_policies(name: str, scraper: tuple[str, tuple[tuple[str, str], ...]],
+                     opts: pulumi.ResourceOptions) -> list[k8s.networking.v1.NetworkPolicy]:
+    """Default deny plus the in-cluster allows, in every fenced namespace. `scraper`: the namespace and pod labels of
+    what scrapes the model servers (the cloud profile's)."""
+    scraper_namespace, scraper_labels = scraper
     policies = []
     for namespace in FENCED_NAMESPACES:
         policies += [
@@ -41,7 +45,9 @@ def network_policies(name: str, opts: pulumi.ResourceOptions) -> list[k8s.networ
     policies.append(_policy(
         f"{name}-serving-from-gateway", SERVING_NAMESPACE, "allow-only-the-gateway-in", SERVING_POD_LABELS,
         [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: GATEWAY_NAMESPACE}},
-                    "podSelector": {"matchLabels": GATEWAY_POD_LABELS}}],
+                    "podSelector": {"matchLabels": GATEWAY_POD_LABELS}},
+                   {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: scraper_namespace}},
+                    "podSelector": {"matchLabels": dict(scraper_labels)}}],
           "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}], opts, direction="Ingress"))
     return policies
 

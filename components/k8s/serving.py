@@ -28,6 +28,9 @@ class ModelServingArgs:
     weights_values: dict[str, Any]
     images: ClusterImages                    # where the cluster pulls vLLM and the prefetch's CLIs
     image_registry: pulumi.Output[str]       # the cluster's mirror registry
+    # What every release waits for: the fence's policies and the namespace, and the releases installing the CRDs of
+    # what the chart renders (KEDA's ScaledObject, the prometheus-operator's ServiceMonitor).
+    after: tuple[pulumi.Resource, ...] = ()
 
 
 class ModelServing(pulumi.ComponentResource):
@@ -52,6 +55,7 @@ class ModelServing(pulumi.ComponentResource):
                 # A GPU node scale-up plus the weight load can outlast Pulumi's await; readiness is the
                 # probes' job and the failover health checks', not the deployment's.
                 skip_await=True,
-                opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster))
+                opts=pulumi.ResourceOptions(parent=self, provider=args.k8s_provider, deleted_with=args.cluster,
+                                            depends_on=list(args.after)))
             self.endpoints[release.model] = f"http://{release.name}.{SERVING_NAMESPACE}.svc:{SERVING_PORT}"
         self.register_outputs({"endpoints": self.endpoints})

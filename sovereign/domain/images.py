@@ -86,8 +86,19 @@ class ClusterImages:
         return next((m.name for m in self.mirrors if m.upstream == upstream), None)
 
 
-# Chart-managed images, by the upstream their chart pulls them from (Cilium's, on EKS; pinned by its chart).
-CHART_REPOSITORIES = {"quay.io": ("cilium/cilium", "cilium/operator-aws", "cilium/cilium-envoy")}
+# Chart-managed images, by the upstream their chart pulls them from (tags and digests pinned by the charts): Cilium,
+# kube-prometheus-stack with its Grafana and exporters, KEDA, Karpenter. AWS China's prefilled mirrors list these.
+CHART_REPOSITORIES = {
+    "quay.io": ("cilium/cilium", "cilium/operator-aws", "cilium/cilium-envoy", "prometheus/prometheus",
+                "prometheus/alertmanager", "prometheus/node-exporter", "prometheus-operator/prometheus-operator",
+                "prometheus-operator/prometheus-config-reloader", "prometheus-operator/admission-webhook",
+                "kiwigrid/k8s-sidecar"),
+    "ghcr.io": ("kedacore/keda", "kedacore/keda-metrics-apiserver", "kedacore/keda-admission-webhooks",
+                "jkroepke/kube-webhook-certgen"),
+    "docker.io": ("grafana/grafana",),
+    "registry.k8s.io": ("kube-state-metrics/kube-state-metrics",),
+    "public.ecr.aws": ("karpenter/controller",),
+}
 
 
 def cluster_images(stack: str, cloud: CloudSpec, profile: CloudProfile) -> ClusterImages:

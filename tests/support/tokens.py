@@ -22,6 +22,7 @@ class T(StrEnum):
     GCP_WEIGHT_CACHE = "sovereign:gcp:WeightCache"
     GATEWAY = "sovereign:k8s:InferenceGateway"
     SERVING_ALERTS = "sovereign:k8s:ServingAlerts"
+    ELASTIC_PLATFORM = "sovereign:k8s:ElasticPlatform"
 
     # Providers
     AWS_PROVIDER = "pulumi:providers:aws"

@@ -132,3 +132,47 @@ def pool_holds_its_replicas(graph: Graph, _decisions):
                    f"needing {sum(pods)} GPUs in any placement (with rolling-update surges): {need} can",
                    f"raise the pool's minimum to {need}, or roll the models one replica at a time (maxSurge 0) or "
                    "by Recreate")
+
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+# The chart whose release installs each API group's CRDs (GKE's monitoring.googleapis.com comes with the cluster).
+CRD_INSTALLERS = {"keda.sh": "keda", "monitoring.coreos.com": "kube-prometheus-stack",
+                  "karpenter.sh": "karpenter-crd", "karpenter.k8s.aws": "karpenter-crd"}
+# What a model-server release renders of those groups, by the value that turns it on.
+CHART_GROUPS = ((("autoscaling", "enabled"), "keda.sh"), (("metrics", "serviceMonitor", "enabled"), "monitoring.coreos.com"))
+
+
+def _value(values: dict, path: tuple[str, ...]):
+    for key in path:
+        values = values.get(key) if isinstance(values, dict) else None
+    return values
+
+
+def _groups(resource) -> set[str]:
+    """The custom API groups a resource creates objects of: its own type's, or what a chart renders."""
+    if resource.type == CHART:
+        values = resource.inputs.get("values") or {}
+        return {group for path, group in CHART_GROUPS if _value(values, path)}
+    if resource.type.startswith("kubernetes:"):
+        group = resource.type.split(":")[1].rsplit("/", 1)[0]
+        return {group} if group in CRD_INSTALLERS else set()
+    return set()
+
+
+@rule("custom-resources-after-their-crds",
+      "Kubernetes, CustomResourceDefinitions: objects of a kind are served only once its CRD is established; before "
+      "that the API server answers 404 and the client 'no matches for kind'; "
+      "https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/")
+def after_their_crds(graph: Graph, _decisions):
+    """A ScaledObject, ServiceMonitor, PrometheusRule or Karpenter NodePool registered beside the release that
+    installs its CRD (not after it) fails on the first `pulumi up` of a new cluster: nothing orders the two."""
+    installers = {r.urn: r.inputs.get("chart") for r in graph.of_type(HELM_RELEASE)}
+    for resource in graph.resources:
+        groups = _groups(resource)
+        if not groups:
+            continue
+        waits_for = {installers[u] for u in graph.upstream(resource) if u in installers}
+        for group in sorted(groups):
+            if CRD_INSTALLERS[group] not in waits_for:
+                yield (resource.urn, f"creates {group} objects without waiting for the {CRD_INSTALLERS[group]} "
+                       "release that installs their CRDs", f"make it depend on the {CRD_INSTALLERS[group]} release")

@@ -214,13 +214,19 @@ def test_only_the_releases_service_accounts_may_read_weights(plans, stack):
 def test_only_the_gateway_reaches_the_model_servers_and_only_with_their_key(plans, stack):
     graph = Graph.of(plans[stack])
     clusters = len(plans[stack].spec.clouds)
-    [ingress] = {json.dumps(p.inputs["spec"], sort_keys=True) for p in graph.all(T.NETWORK_POLICY)
-                 if "Ingress" in p.inputs["spec"]["policyTypes"]}
-    assert json.loads(ingress) == {
-        "podSelector": {"matchLabels": SERVING_POD_LABELS}, "policyTypes": ["Ingress"],
-        "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: GATEWAY_NAMESPACE}},
-                               "podSelector": {"matchLabels": GATEWAY_POD_LABELS}}],
-                     "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}]}
+    ingress = {_cloud_of(plans[stack], p): p.inputs["spec"] for p in graph.all(T.NETWORK_POLICY)
+               if "Ingress" in p.inputs["spec"]["policyTypes"]}
+    assert set(ingress) == {c.cloud for c in plans[stack].spec.clouds}
+    for cloud, spec in ingress.items():
+        # The gateway, and the metrics pipeline's scrapers (vLLM answers /v1 only with the key, /metrics without).
+        namespace, labels = profile(cloud).elastic.scraper
+        assert spec == {
+            "podSelector": {"matchLabels": SERVING_POD_LABELS}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: GATEWAY_NAMESPACE}},
+                                   "podSelector": {"matchLabels": GATEWAY_POD_LABELS}},
+                                  {"namespaceSelector": {"matchLabels": {NAMESPACE_LABEL: namespace}},
+                                   "podSelector": {"matchLabels": dict(labels)}}],
+                         "ports": [{"protocol": "TCP", "port": SERVING_PORT}]}]}
     keys = graph.all("random:index/randomPassword:RandomPassword")
     provider = graph.one("pulumi:providers:random", name=f"{graph.plan.spec.name}-random")  # the region's
     assert len(keys) == clusters and all(k.provider.startswith(provider.urn) for k in keys)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from sovereign.clouds import AWS, GCP
-from sovereign.domain.images import IMAGES, ImageRef, cluster_images
+from sovereign.domain.images import CHART_REPOSITORIES, IMAGES, ImageRef, cluster_images
 from tests.support.domain import region_spec, registry_credentials
 
 TWO_CLOUDS = {"aws": {"region": "eu-central-1"}, "gcp": {"region": "europe-west3", "project": "sovereign-test"}}
@@ -17,13 +17,14 @@ def test_every_mirrorable_image_comes_through_a_mirror_named_after_the_stack():
     aws, gcp = (cluster_images(spec.name, c, p) for c, p in zip(spec.clouds, (AWS, GCP)))
     assert [(m.upstream, m.name, m.source) for m in aws.mirrors] == [
         ("docker.io", "eu-central/docker-hub", "registry-1.docker.io"), ("ghcr.io", "eu-central/ghcr", "ghcr.io"),
-        ("quay.io", "eu-central/quay", "quay.io")]
+        ("quay.io", "eu-central/quay", "quay.io"), ("registry.k8s.io", "eu-central/k8s", "registry.k8s.io"),
+        ("public.ecr.aws", "eu-central/ecr-public", "public.ecr.aws")]
     assert [(m.upstream, m.name, m.source) for m in gcp.mirrors] == [
         ("docker.io", "eu-central-docker-hub", "DOCKER_HUB"), ("ghcr.io", "eu-central-ghcr", "https://ghcr.io")]
     # ECR's Docker Hub and GHCR caches carry the stack's credential secrets; Quay and Artifact Registry need none.
     assert {m.upstream: m.credential_arn for m in aws.mirrors} == {
         "docker.io": registry_credentials("eu-central-1")["dockerHub"], "ghcr.io": registry_credentials("eu-central-1")["ghcr"],
-        "quay.io": None}
+        "quay.io": None, "registry.k8s.io": None, "public.ecr.aws": None}
     assert {m.credential_arn for m in gcp.mirrors} == {None}
     assert aws.refs["vllm"].repository("1.dkr.ecr.eu-central-1.amazonaws.com") == \
         "1.dkr.ecr.eu-central-1.amazonaws.com/eu-central/docker-hub/vllm/vllm-openai"
@@ -43,7 +44,7 @@ def test_a_recorded_digest_pins_the_bytes_and_the_chart_gets_it():
 
 
 def test_every_mirror_of_a_cloud_serves_an_image_and_every_upstream_is_mirrored_or_reachable():
-    used = {i.upstream for i in IMAGES.values()} | {"quay.io"}  # Cilium's chart images, on EKS
+    used = {i.upstream for i in IMAGES.values()} | set(CHART_REPOSITORIES)  # and the charts' images
     for profile in (AWS, GCP):
         assert {m.upstream for m in profile.mirrors} <= used, profile.id
     # What no mirror takes is Google's own registry (Private Google Access) or declared for the nodes with why.

@@ -546,3 +546,31 @@ def test_logging_and_monitoring_resources_wait_for_their_apis():
     assert violated(service, metric) == set()
     assert violated(service, resource("gcp:logging/metric:Metric", "m", {"name": "x", "metricDescriptor": {
         "metricKind": "DELTA", "valueType": "INT64"}})) == {"gcp-resources-wait-for-their-api"}
+
+
+def test_custom_resources_wait_for_the_release_installing_their_crds():
+    keda = resource("kubernetes:helm.sh/v3:Release", "c-keda", {"chart": "keda"})
+    prometheus = resource("kubernetes:helm.sh/v3:Release", "c-prometheus", {"chart": "kube-prometheus-stack"})
+    values = {"autoscaling": {"enabled": True}, "metrics": {"serviceMonitor": {"enabled": True}}}
+    chart = "kubernetes:helm.sh/v4:Chart"
+    rule = "custom-resources-after-their-crds"
+    assert violated(keda, prometheus, resource(chart, "m", {"values": values}, dependsOn=[keda.urn])) == {rule}
+    assert violated(keda, prometheus, resource(chart, "m", {"values": values},
+                                                dependsOn=[keda.urn, prometheus.urn])) == set()
+    # A fixed-size release with a PodMonitoring (GKE's managed CRD) needs no release first.
+    fixed = {"autoscaling": {"enabled": False}, "metrics": {"podMonitoring": {"enabled": True}}}
+    assert violated(resource(chart, "m", {"values": fixed})) == set()
+    crds = resource("kubernetes:helm.sh/v3:Release", "c-karpenter-crd", {"chart": "karpenter-crd"})
+    pool = "kubernetes:karpenter.sh/v1:NodePool"
+    assert violated(crds, resource(pool, "gpu")) == {rule}
+    assert violated(crds, resource(pool, "gpu", dependsOn=[crds.urn])) == set()
+    rules = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+    assert violated(prometheus, resource(rules, "alerts", dependsOn=[keda.urn])) == {rule}
+
+
+def test_the_readme_lists_every_rule_once():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    section = text.split("## What the offline plan proves", 1)[1].split("\n## ", 1)[0]
+    listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+    assert sorted(listed) == sorted(r.id for r in RULES)
