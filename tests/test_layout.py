@@ -92,9 +92,9 @@ def test_the_program_decides_once_per_stack_and_the_policy_is_parsed_once_per_ru
     plans = plan_stacks(["sa-east", "cn-north"], project=PROJECT_DIR, max_workers=1)
     assert [p.ok for p in plans] == [True, True]
     assert len(decided) == 2 and len(parsed) == 1
-    # What the engine returns is what the program decided: the graph carries exactly its pools (+ system).
-    groups = [r for r in plans[0].resources if r.type == "aws:eks/nodeGroup:NodeGroup"]
-    assert len(groups) == len(plans[0].decisions.cluster("aws").plan.gpu_pools) + 1
+    # What the engine returns is what the program decided: the graph carries exactly its GPU pools.
+    pools = [r for r in plans[0].resources if r.type == "kubernetes:karpenter.sh/v1:NodePool"]
+    assert len(pools) == len(plans[0].decisions.cluster("aws").plan.gpu_pools)
 
 
 def test_the_engine_runs_the_program_of_the_project_it_plans(project_copy):

@@ -21,7 +21,8 @@ from .egress_cilium import image_values as cilium_images
 from .mirror import node_pull_through, registry_host, registry_mirrors
 from .addons import EBS_CSI, EBS_CSI_SERVICE_ACCOUNT, NODE_ADDONS, SYSTEM_ADDONS, addon, device_plugin
 from .network import cluster_network
-from .nodes import NodeGroups
+from .karpenter import UPSTREAM as KARPENTER_REGISTRY, KarpenterTarget, gpu_node_pools
+from .nodes import NodeGroups, offered_zones
 
 # Every control-plane log type: the scheduler's and controller manager's decisions are part of the audit trail.
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
@@ -144,7 +145,6 @@ class AwsGpuCluster(pulumi.ComponentResource):
                             pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
                                 depends_on=[*node_policies, *node_addons])))
         system = groups.system(plan.system_machine_type, plan.system_nodes)
-        gpu_groups = {pool.name: groups.gpu(pool) for pool in plan.gpu_pools}
 
         ebs_role, ebs_policies = iam.role(
             f"{name}-ebs-csi",
@@ -167,6 +167,22 @@ class AwsGpuCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[system]))
         device_plugin(name, cluster, self.k8s_provider, self)
 
+        # GPU nodes come and go with the model servers' replicas (Karpenter); they launch with a role of their own.
+        gpu_role, gpu_policies = iam.role(
+            f"{name}-gpu-node", iam.service_trust(f"ec2.{dns_suffix}"),
+            [iam.managed_policy(partition, p) for p in NODE_POLICIES], child)
+        if mirrors.rules:
+            gpu_policies.append(node_pull_through(f"{name}-gpu", gpu_role, mirrors.rules, partition, region, child))
+        ecr_public = args.images.chart_mirror(KARPENTER_REGISTRY)
+        pools = gpu_node_pools(KarpenterTarget(
+            name, cluster, network.private_subnets, dict(plan.labels), partition, region, account, (oidc.arn, issuer),
+            gpu_role, [*gpu_policies, *node_addons],
+            pulumi.Output.concat(self.image_registry, "/", ecr_public) if ecr_public else None, child,
+            pulumi.ResourceOptions(parent=self, provider=self.k8s_provider)),
+            plan.gpu_pools, {pool.name: offered_zones(pool.machine_type, [z for z in pool.zones
+                                                                          if z in network.private_subnets], invoke)
+                             for pool in plan.gpu_pools}) if plan.gpu_pools else {}
+
         self.cluster = cluster
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
@@ -174,7 +190,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         self.storage_endpoint = network.s3_endpoint.id
         self.node_identity = node_role.arn
         self.workload_identity = oidc.arn
-        self.gpu_pools = {pool: group.id for pool, group in gpu_groups.items()}
+        self.gpu_pools = {pool: node_pool.id for pool, node_pool in pools.items()}
         self.register_outputs({
             "clusterName": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig,
             "networkId": self.network_id, "nodeIdentity": self.node_identity,

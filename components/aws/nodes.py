@@ -1,4 +1,4 @@
-"""EKS managed node groups for the plan's system and GPU pools, in the private subnets only."""
+"""The EKS managed node group of the system pool, in the private subnets only (GPU nodes: karpenter.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,10 @@ from typing import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from sovereign.domain.topology import GPU_TAINT, GpuPool
-
 from .egress_cilium import AGENT_NOT_READY_TAINT
 
 SYSTEM_POOL = "system"
-GPU_AMI = "AL2023_x86_64_NVIDIA"      # NVIDIA driver and container toolkit; no device plugin
 SYSTEM_AMI = "AL2023_x86_64_STANDARD"
-ROOT_DEVICE = "/dev/xvda"             # the root volume of the EKS AL2023 AMIs
 _EFFECT = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
 
 
@@ -48,45 +44,15 @@ class NodeGroups:
 
     def system(self, machine_type: str, nodes: tuple[int, int]) -> aws.eks.NodeGroup:
         low, high = nodes
-        return self._group(SYSTEM_POOL, machine_type, SYSTEM_AMI, "ON_DEMAND", (low, high, low), {}, [], None,
-                           list(self._subnets))
+        return self._group(SYSTEM_POOL, machine_type, SYSTEM_AMI, (low, high, low), list(self._subnets))
 
     @staticmethod
     def _taint(taint: tuple[str, str, str]) -> aws.eks.NodeGroupTaintArgs:
         key, value, effect = taint
         return aws.eks.NodeGroupTaintArgs(key=key, value=value, effect=_EFFECT[effect])
 
-    def gpu(self, pool: GpuPool) -> aws.eks.NodeGroup:
-        reserved = pool.reservation
-        capacity = "CAPACITY_BLOCK" if reserved and reserved.block else "SPOT" if pool.spot else "ON_DEMAND"
-        template = self._reserved(pool) if reserved else None
-        return self._group(
-            pool.name, pool.machine_type, GPU_AMI, capacity,
-            (pool.min_nodes, pool.max_nodes, pool.desired_nodes), dict(pool.labels),
-            [self._taint(GPU_TAINT)], None if template else pool.disk_gib, [z for z in pool.zones if z in self._subnets], template)
-
-    def _reserved(self, pool: GpuPool) -> aws.ec2.LaunchTemplate:
-        """A reservation is consumed through a launch template (a node group takes none itself), and the boot disk
-        moves into it: EKS refuses a group's disk size beside a launch template."""
-        reserved = pool.reservation
-        return aws.ec2.LaunchTemplate(
-            f"{self._name}-{pool.name}",
-            description=f"{pool.name} nodes in {reserved.id}",
-            block_device_mappings=[aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
-                device_name=ROOT_DEVICE, ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
-                    volume_size=pool.disk_gib, volume_type="gp3", encrypted="true", delete_on_termination="true"))],
-            capacity_reservation_specification=aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(
-                capacity_reservation_target=aws.ec2
-                .LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
-                    capacity_reservation_id=reserved.id)),
-            instance_market_options=aws.ec2.LaunchTemplateInstanceMarketOptionsArgs(market_type="capacity-block")
-            if reserved.block else None,
-            opts=self._opts)
-
-    def _group(self, pool: str, machine_type: str, ami: str, capacity: str, size: tuple[int, int, int],
-               labels: dict[str, str], taints: list[aws.eks.NodeGroupTaintArgs],
-               disk_gib: int | None, planned_zones: list[str],
-               template: aws.ec2.LaunchTemplate | None = None) -> aws.eks.NodeGroup:
+    def _group(self, pool: str, machine_type: str, ami: str, size: tuple[int, int, int],
+               planned_zones: list[str]) -> aws.eks.NodeGroup:
         low, high, desired = size
         zones = offered_zones(machine_type, planned_zones, self._invoke)
         return aws.eks.NodeGroup(
@@ -99,13 +65,9 @@ class NodeGroups:
             subnet_ids=[self._subnets[z].id for z in zones],
             instance_types=[machine_type],
             ami_type=ami,
-            capacity_type=capacity,
-            disk_size=disk_gib,
-            labels=labels or None,
+            capacity_type="ON_DEMAND",
             # Every node starts tainted until Cilium's agent runs on it (it removes the taint): no pod unfenced.
-            taints=[self._taint(AGENT_NOT_READY_TAINT), *taints],
-            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
-                id=template.id, version=template.latest_version.apply(str)) if template else None,
+            taints=[self._taint(AGENT_NOT_READY_TAINT)],
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(min_size=low, max_size=high, desired_size=desired),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             opts=self._opts)

@@ -2,8 +2,10 @@
 
 A serving provider is a GPU cluster (`aws:eks/cluster:Cluster` or `gcp:container/cluster:Cluster`) with
 - a GPU node pool attached to it: an EKS node group with an NVIDIA/GPU AMI, the GPU taint or the platform's GPU
-  label, or a GKE node pool with guest accelerators, a GPU machine family (a2/a3/a4/g2/g4) or the GPU label —
-  that can scale above zero nodes; attached = it depends on the cluster, or names it (clusterName / cluster);
+  label, a Karpenter NodePool whose nodes carry the GPU taint or label, or a GKE node pool with guest
+  accelerators, a GPU machine family (a2/a3/a4/g2/g4) or the GPU label — that can scale above zero nodes (a
+  NodePool: an `nvidia.com/gpu` limit above zero, or none); attached = it depends on the cluster, or names it
+  (clusterName / cluster); a NodePool, through its Kubernetes provider as a release is bound;
 - a model release bound to it: a model-server workload (chart output or hand-written) or a helm release of the
   model-server chart / into sovereign-serving / under the program's `sovereign:k8s:ModelServing` component.
   Bound = its Kubernetes provider depends on the cluster; else that provider, the release or its parent is
@@ -28,6 +30,7 @@ from .props import Unknown, as_dict, as_list, dig, plain
 
 EKS, GKE = "aws:eks/cluster:Cluster", "gcp:container/cluster:Cluster"
 EKS_GROUP, GKE_POOL = "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"
+KARPENTER_POOL = "kubernetes:karpenter.sh/v1:NodePool"
 MODEL_SERVING_COMPONENT = "sovereign:k8s:ModelServing"
 _GPU_MACHINE_FAMILIES = ("a2-", "a3-", "a4-", "g2-", "g4-")
 
@@ -42,6 +45,11 @@ def _number(value: object, default: float) -> float:
 
 
 def _is_gpu_pool(r: PolicyResource, props: dict) -> bool:
+    if r.resource_type == KARPENTER_POOL:
+        template = as_dict(dig(props, "spec", "template"))
+        gpu = any(as_dict(t).get("key") == GPU_TAINT_KEY for t in as_list(dig(template, "spec", "taints"))) \
+            or GPU_LABEL in as_dict(dig(template, "metadata", "labels"))
+        return gpu and _number(dig(props, "spec", "limits", "nvidia.com/gpu"), 1) > 0
     if r.resource_type == EKS_GROUP:
         ami = props.get("amiType")
         gpu = (isinstance(ami, str) and ("NVIDIA" in ami or "GPU" in ami)) \
@@ -97,6 +105,8 @@ def _check(args: StackValidationArgs) -> Iterator[tuple[str, Optional[str]]]:
     clusters = [r for r in resources if r.resource_type in (EKS, GKE)]
 
     def attached(pool: PolicyResource, cluster: PolicyResource) -> bool:
+        if pool.resource_type == KARPENTER_POOL:
+            return cluster.resource_type == EKS and bound(pool, cluster)
         if pool.resource_type != (EKS_GROUP if cluster.resource_type == EKS else GKE_POOL):
             return False
         named = props[pool.urn].get("clusterName" if cluster.resource_type == EKS else "cluster")

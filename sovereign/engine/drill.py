@@ -25,6 +25,8 @@ SCALE_INPUTS = {
     "aws:eks/nodeGroup:NodeGroup": {"scalingConfig"},
     "gcp:container/nodePool:NodePool": {"autoscaling", "initialNodeCount"},
     "kubernetes:helm.sh/v4:Chart": {"values"},
+    # A Karpenter NodePool's GPU limit follows the drill's replicas; the rest of its spec may not change.
+    "kubernetes:karpenter.sh/v1:NodePool": {"spec.limits"},
 }
 DNS_TYPES = ("aws:route53/record:Record", "aws:route53/healthCheck:HealthCheck")
 CHART = "kubernetes:helm.sh/v4:Chart"
@@ -111,14 +113,31 @@ def cloud_of(resource: RegisteredResource, plan: Plan) -> str:
     return "region"
 
 
+def _changed(before: dict, after: dict, allowed: set[str]) -> set[str]:
+    """The inputs that differ, as `key`, or `key.sub` where `allowed` names a sub-key of that input (the rest of
+    it then must not differ)."""
+    changed = set()
+    for key in set(before) | set(after):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        subs = {a.split(".", 1)[1] for a in allowed if a.startswith(f"{key}.")}
+        if subs and isinstance(old, dict) and isinstance(new, dict):
+            changed |= {f"{key}.{sub}" for sub in subs if old.get(sub) != new.get(sub)}
+            if {k: v for k, v in old.items() if k not in subs} != {k: v for k, v in new.items() if k not in subs}:
+                changed.add(key)
+        else:
+            changed.add(key)
+    return changed
+
+
 def _survivors_untouched(report: DrillReport, before, after, survivors, normal: Plan) -> Check:
     problems = [u for c in survivors for u in report.deleted.get(c, [])]
     for urn, resource in before.items():
         if urn not in after or cloud_of(resource, normal) not in survivors:
             continue
         allowed = SCALE_INPUTS.get(resource.type, set()) if resource.type not in DNS_TYPES else None
-        diff = {k for k in set(resource.inputs) | set(after[urn].inputs)
-                if resource.inputs.get(k) != after[urn].inputs.get(k)}
+        diff = _changed(resource.inputs, after[urn].inputs, allowed or set())
         if resource.type == CHART and _values_beyond_replicas(resource.inputs, after[urn].inputs):
             diff.add("values (beyond replicaCount)")
         if diff and allowed is not None and not diff <= allowed:

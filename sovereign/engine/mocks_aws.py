@@ -90,6 +90,24 @@ def _role_policy(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     return {"id": f"{args.inputs.get('role', '')}:{name}", "name": name}
 
 
+def _instance_profile(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    name = args.inputs.get("name") or f"{args.name}-{short_hash(args.name, n=7)}"
+    return {"id": name, "name": name, "arn": ctx.arn("iam", f"instance-profile/{name}", regional=False),
+            "uniqueId": f"AIPA{short_hash(args.name, n=17).upper()}"}
+
+
+def _sqs_queue(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    """SQS answers with the queue's URL as its id."""
+    name = args.inputs.get("name") or f"{args.name}-{short_hash(args.name, n=7)}"
+    url = f"https://sqs.{ctx.region}.{ctx.dns_suffix}/{ctx.account}/{name}"
+    return {"id": url, "url": url, "name": name, "arn": ctx.arn("sqs", name)}
+
+
+def _event_rule(args: Args, ctx: ProviderContext) -> dict[str, Any]:
+    name = args.inputs.get("name") or f"{args.name}-{short_hash(args.name, n=7)}"
+    return {"id": name, "name": name, "arn": ctx.arn("events", f"rule/{name}")}
+
+
 def _kms_key(args: Args, ctx: ProviderContext) -> dict[str, Any]:
     key_id = _uuid(args.typ, args.name)
     return {"id": key_id, "keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
@@ -196,6 +214,9 @@ OUTPUTS: dict[str, Callable[[Args, ProviderContext], dict[str, Any]]] = {
     "aws:iam/rolePolicy:RolePolicy": _role_policy,
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
     "aws:kms/key:Key": _kms_key,
+    "aws:iam/instanceProfile:InstanceProfile": _instance_profile,
+    "aws:sqs/queue:Queue": _sqs_queue,
+    "aws:cloudwatch/eventRule:EventRule": _event_rule,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/accessEntry:AccessEntry": _access_entry,

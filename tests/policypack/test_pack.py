@@ -417,7 +417,7 @@ def mutations() -> list[tuple[str, str, object, object, set[str]]]:
                "aws-llama"), None, {"chart-values-hold-no-secrets", "container-env-holds-no-secrets"}),
         ("no-model-releases", EU, None, _drop(lambda r: r["type"] == T.HELM_CHART), {serving}),
         ("no-gpu-pools", EU, None,
-         _drop(lambda r: r["type"] in (T.EKS_NODE_GROUP, T.GKE_NODE_POOL) and "-gpu-" in r["name"]),
+         _drop(lambda r: r["type"] in (T.KARPENTER_NODE_POOL, T.GKE_NODE_POOL) and "-gpu-" in r["name"]),
          {serving}),
         ("drill-without-aws-keeps-gcp", EU, None, _drop(_aws), set()),
         ("drill-without-any-cluster", EU, None, _drop(lambda r: r["type"] in (T.EKS_CLUSTER, T.GKE_CLUSTER)),

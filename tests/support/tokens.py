@@ -98,6 +98,8 @@ class T(StrEnum):
     NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
     CILIUM_NETWORK_POLICY = "kubernetes:cilium.io/v2:CiliumNetworkPolicy"
     FQDN_NETWORK_POLICY = "kubernetes:networking.gke.io/v1alpha1:FQDNNetworkPolicy"
+    KARPENTER_NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
+    KARPENTER_NODE_CLASS = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
 
 CLUSTERS = {"aws": T.EKS_CLUSTER, "gcp": T.GKE_CLUSTER}

@@ -9,6 +9,6 @@ source the constraint comes from, in the rule's docstring. A plan with a violati
 from __future__ import annotations
 
 from .engine import RULES, Violation, check
-from . import aws, dns, gcp, kubernetes, sdk  # noqa: E402,F401 - each rule module registers its rules
+from . import aws, dns, gcp, karpenter, kubernetes, sdk  # noqa: E402,F401 - each rule module registers its rules
 
 __all__ = ["RULES", "Violation", "check"]

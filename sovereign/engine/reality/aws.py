@@ -45,7 +45,9 @@ def access_entry_vs_bootstrap(graph: Graph, _decisions):
     entries = list(graph.of_type(ACCESS_ENTRY))
     for cluster in graph.of_type(CLUSTER):
         bootstrap = (cluster.inputs.get("accessConfig") or {}).get("bootstrapClusterCreatorAdminPermissions")
-        clashing = [e for e in entries if cluster.urn in graph_dependencies(e)]
+        # Node roles' entries (EC2_LINUX) name no person: only a STANDARD entry can be the creator's.
+        clashing = [e for e in entries if cluster.urn in graph_dependencies(e)
+                    and e.inputs.get("type", "STANDARD") == "STANDARD"]
         if bootstrap and clashing:
             yield (cluster.urn, "bootstraps the creator as admin and also creates an admin access entry",
                    "manage admins explicitly: bootstrapClusterCreatorAdminPermissions false, the admin role's "
@@ -84,50 +86,6 @@ def version_in_standard_support(graph: Graph, _decisions):
                    "set supportType STANDARD so the cluster is never billed for extended support silently")
 
 
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-SUBNET = "aws:ec2/subnet:Subnet"
-
-
-@rule("eks-node-group-disk-size-in-its-launch-template",
-      "Amazon EKS, customizing managed nodes with launch templates: disk size is set in the template's block "
-      "device mappings, and CreateNodegroup refuses diskSize beside a launch template (InvalidParameterException); "
-      "https://docs.aws.amazon.com/eks/latest/userguide/launch-templates.html")
-def disk_size_in_template(graph: Graph, _decisions):
-    """A group launching from a template takes its boot disk from the template."""
-    for group in graph.of_type(NODE_GROUP):
-        if group.inputs.get("launchTemplate") and group.inputs.get("diskSize"):
-            yield (group.urn, "sets diskSize beside a launch template",
-                   "size the root volume in the template's blockDeviceMappings and drop diskSize")
-
-
-@rule("eks-reserved-node-group-launches-into-its-reservation",
-      "Amazon EKS, managed node groups with Capacity Blocks for ML: a custom launch template with instance market "
-      "type capacity-block and the reservation as target, capacityType CAPACITY_BLOCK, and subnets only in the "
-      "reservation's zone (a reservation holds capacity in one zone); "
-      "https://docs.aws.amazon.com/eks/latest/userguide/capacity-blocks-mng.html")
-def reserved_group_shape(graph: Graph, _decisions):
-    """Launches outside the reservation's zone find no reserved capacity; a Capacity Block is used only by a
-    CAPACITY_BLOCK group whose template says so."""
-    for group in graph.of_type(NODE_GROUP):
-        template = graph.linked(group, "launchTemplate", LAUNCH_TEMPLATE)
-        spec = (template.inputs.get("capacityReservationSpecification") or {}) if template else {}
-        target = (spec.get("capacityReservationTarget") or {}).get("capacityReservationId")
-        market = ((template.inputs.get("instanceMarketOptions") or {}).get("marketType")) if template else None
-        block = group.inputs.get("capacityType") == "CAPACITY_BLOCK"
-        if block and (market != "capacity-block" or not target):
-            yield (group.urn, "capacityType CAPACITY_BLOCK without a launch template targeting a Capacity Block",
-                   "launch from a template with instanceMarketOptions.marketType capacity-block and the block's id")
-        elif market == "capacity-block" and not block:
-            yield (group.urn, f"launches into a Capacity Block with capacityType {group.inputs.get('capacityType')}",
-                   "set capacityType CAPACITY_BLOCK")
-        if target:
-            zones = {graph.by_urn[u].inputs.get("availabilityZone") for u in group.dependencies.get("subnetIds", [])
-                     if u in graph.by_urn and graph.by_urn[u].type == SUBNET}
-            if len(zones) > 1:
-                yield (group.urn, f"reserved capacity {target} is in one zone but the group spans {len(zones)} "
-                       f"({', '.join(sorted(z for z in zones if z))})", "give the group the reservation zone's subnet only")
-
-
 @rule("cloudwatch-log-retention-is-one-it-takes",
       "Amazon CloudWatch Logs API, PutRetentionPolicy: retentionInDays takes only 1, 3, 5, 7, 14, 30, 60, 90, 120, "
       "150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 (InvalidParameterException "
@@ -149,7 +107,8 @@ NOT_READY = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect":
 
 @rule("eks-cilium-fqdn-fence-in-a-supported-mode",
       "Cilium docs, Installation using Helm (EKS: ENI mode, aws-node out of the way, node groups tainted "
-      "node.cilium.io/agent-not-ready:NoExecute; https://docs.cilium.io/en/stable/installation/k8s-install-helm/) "
+      "node.cilium.io/agent-not-ready:NoExecute, on Karpenter's nodes as startupTaints; "
+      "https://docs.cilium.io/en/stable/installation/k8s-install-helm/, https://karpenter.sh/docs/concepts/nodepools/) "
       "and AWS-CNI chaining, which supports no L7 policy, FQDN rules included (cilium/cilium#17122; "
       "https://docs.cilium.io/en/stable/installation/cni-chaining-aws-cni/)")
 def cilium_supported_mode(graph: Graph, _decisions):
@@ -179,6 +138,12 @@ def cilium_supported_mode(graph: Graph, _decisions):
         if NOT_READY not in (group.inputs.get("taints") or []):
             yield (group.urn, "nodes untainted until Cilium's agent runs: pods may start unfenced",
                    "taint the group node.cilium.io/agent-not-ready=true:NoExecute")
+    from .karpenter import NODE_POOL  # karpenter's rules build on this module's helpers
+    for pool in graph.of_type(NODE_POOL):
+        startup = ((pool.inputs.get("spec") or {}).get("template", {}).get("spec", {}).get("startupTaints") or [])
+        if {"key": NOT_READY["key"], "value": "true", "effect": "NoExecute"} not in startup:
+            yield (pool.urn, "Karpenter's nodes untainted until Cilium's agent runs: pods may start unfenced",
+                   "add node.cilium.io/agent-not-ready=true:NoExecute to the NodePool's startupTaints")
 
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -312,8 +277,10 @@ def pull_through_permitted(graph: Graph, _decisions):
     """Nodes with only the read-only registry policy get 'repository does not exist' on every mirrored image."""
     if not any(graph.of_type(PULL_THROUGH)):
         return
-    for group in graph.of_type(NODE_GROUP):
-        role = graph.linked(group, "nodeRoleArn", "aws:iam/role:Role")
+    from .karpenter import NODE_CLASS, node_role  # karpenter's rules build on this module's helpers
+    launchers = [(g, graph.linked(g, "nodeRoleArn", "aws:iam/role:Role")) for g in graph.of_type(NODE_GROUP)]
+    launchers += [(c, node_role(graph, c)) for c in graph.of_type(NODE_CLASS)]
+    for group, role in launchers:
         if role is None:
             continue
         granted = {a for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if role.urn in graph_dependencies(p)

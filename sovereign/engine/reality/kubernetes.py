@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from ...catalog import load_catalog
 from ...domain.sizing import EVICTION_FREE, HOST_RESERVE, IMAGES_GIB, nodes_for
 from .engine import Graph, rule
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
-GPU_POOLS = ("aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool")
+NODE_GROUP, GKE_POOL = "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"
+KARPENTER_POOL, KARPENTER_CLASS = "kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+GPU_POOLS = (NODE_GROUP, GKE_POOL, KARPENTER_POOL)
 
 
 @rule("kubernetes-provider-waits-for-system-nodes-only",
@@ -37,12 +41,27 @@ def _gib(quantity: str) -> float:
     return float(quantity) / 2**30
 
 
-def _node(pool) -> tuple[str, float | None]:
-    """(machine type, boot disk GiB) of an EKS node group or GKE node pool."""
-    if pool.type == GPU_POOLS[0]:
-        return (pool.inputs.get("instanceTypes") or [""])[0], pool.inputs.get("diskSize")
+def _node(graph: Graph, pool) -> tuple[list[str], float | None]:
+    """(machine types, boot disk GiB) of an EKS node group, a GKE node pool or a Karpenter NodePool (its instance
+    types, the disk of its EC2NodeClass)."""
+    if pool.type == NODE_GROUP:
+        return list(pool.inputs.get("instanceTypes") or [])[:1], pool.inputs.get("diskSize")
+    if pool.type == KARPENTER_POOL:
+        spec = (pool.inputs.get("spec") or {}).get("template", {}).get("spec", {})
+        types = next((r.get("values") or [] for r in spec.get("requirements") or []
+                      if r.get("key") == "node.kubernetes.io/instance-type"), [])
+        name = (spec.get("nodeClassRef") or {}).get("name")
+        node_class = next((c for c in graph.of_type(KARPENTER_CLASS) if c.provider == pool.provider
+                           and (c.inputs.get("metadata") or {}).get("name") == name), None)
+        mappings = ((node_class.inputs.get("spec") or {}).get("blockDeviceMappings") or []) if node_class else []
+        size = next((m.get("ebs", {}).get("volumeSize") for m in mappings), None)
+        return list(types), _gib(size) if size else None
     config = pool.inputs.get("nodeConfig") or {}
-    return config.get("machineType", ""), config.get("diskSizeGb")
+    return [config.get("machineType", "")], config.get("diskSizeGb")
+
+
+def _cloud(pool) -> str:
+    return "gcp" if pool.type == GKE_POOL else "aws"
 
 
 @rule("serving-replicas-fit-their-nodes",
@@ -57,43 +76,68 @@ def replicas_fit_their_nodes(graph: Graph, _decisions):
     EKS and GKE reserve less on GPU-sized machines) and the disk less the eviction floor and images."""
     machines = {(m.cloud, m.name): m for gpu in load_catalog().gpus.values() for m in gpu.machine_types}
     pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
+    for name, release, values in _placed(graph):
+        pool = pools[name]
+        machine_types, disk = _node(graph, pool)
+        for machine_type in machine_types:
+            yield from _fits(release, values, machines.get((_cloud(pool), machine_type)), machine_type, disk)
+
+
+def _fits(release, values: dict, machine, machine_type: str, disk: float | None):
+    """Replicas of `release` packed on a node of `machine` fit its CPU, memory and disk."""
+    gpus = _gpus(values)
+    if machine is None or not gpus:
+        return
+    per_node = machine.gpu_count // gpus
+    requests = (values.get("resources") or {}).get("requests") or {}
+    if per_node < 1:
+        yield release.urn, f"needs {gpus} GPUs; a {machine_type} node has {machine.gpu_count}", \
+            "size the model onto a machine type with enough GPUs"
+        return
+    if machine.memory_mib and per_node * _gib(requests.get("memory", "0")) > machine.memory_mib / 1024 * HOST_RESERVE:
+        yield (release.urn, f"{per_node} replica(s) × {requests.get('memory')} exceed {machine_type}'s allocatable "
+               "memory", "request less memory per replica or place fewer replicas per node")
+    if machine.vcpu and per_node * float(requests.get("cpu", 0)) > machine.vcpu * HOST_RESERVE:
+        yield (release.urn, f"{per_node} replica(s) × {requests.get('cpu')} CPU exceed {machine_type}'s allocatable "
+               "CPU", "request fewer cores per replica")
+    local = _gib((values.get("weights") or {}).get("cache", {}).get("size", "0")) + sum(
+        _gib(v) for v in (values.get("scratch") or {}).values())
+    if disk and per_node * local > disk * (1 - EVICTION_FREE) - IMAGES_GIB:
+        yield (release.urn, f"{per_node} replica(s) × {local:.0f} GiB of local cache and scratch exceed the "
+               f"{disk} GiB node disk (less {IMAGES_GIB} GiB of images and the eviction floor)",
+               "size the pool's boot disk from its replicas' caches (the plan's pool disk)")
+
+
+def _placed(graph: Graph) -> Iterator[tuple[str, object, dict]]:
+    """Each model-server release on a GPU pool of the graph: (the pool's resource name, the release, its values)."""
+    pools = {p.name for p in graph.of_type(*GPU_POOLS)}
     for release in graph.of_type(CHART):
         values = release.inputs.get("values") or {}
         label = (values.get("nodeSelector") or {}).get(POOL_LABEL)
         cluster = graph.by_urn.get(release.provider)
-        pool = pools.get(f"{cluster.name}-{label}") if cluster and label else None
-        if pool is None:
-            continue
-        machine_type, disk = _node(pool)
-        machine = machines.get(("aws" if pool.type == GPU_POOLS[0] else "gcp", machine_type))
-        gpus = int((values.get("gpu") or {}).get("count") or 0)
-        if machine is None or not gpus:
-            continue
-        per_node = machine.gpu_count // gpus
-        requests = (values.get("resources") or {}).get("requests") or {}
-        if per_node < 1:
-            yield release.urn, f"needs {gpus} GPUs; a {machine_type} node has {machine.gpu_count}", \
-                "size the model onto a machine type with enough GPUs"
-            continue
-        if machine.memory_mib and per_node * _gib(requests.get("memory", "0")) > machine.memory_mib / 1024 * HOST_RESERVE:
-            yield (release.urn, f"{per_node} replica(s) × {requests.get('memory')} exceed {machine_type}'s allocatable "
-                   "memory", "request less memory per replica or place fewer replicas per node")
-        if machine.vcpu and per_node * float(requests.get("cpu", 0)) > machine.vcpu * HOST_RESERVE:
-            yield (release.urn, f"{per_node} replica(s) × {requests.get('cpu')} CPU exceed {machine_type}'s allocatable "
-                   "CPU", "request fewer cores per replica")
-        local = _gib((values.get("weights") or {}).get("cache", {}).get("size", "0")) + sum(
-            _gib(v) for v in (values.get("scratch") or {}).values())
-        if disk and per_node * local > disk * (1 - EVICTION_FREE) - IMAGES_GIB:
-            yield (release.urn, f"{per_node} replica(s) × {local:.0f} GiB of local cache and scratch exceed the "
-                   f"{disk} GiB node disk (less {IMAGES_GIB} GiB of images and the eviction floor)",
-                   "size the pool's boot disk from its replicas' caches (the plan's pool disk)")
+        if cluster and label and f"{cluster.name}-{label}" in pools:
+            yield f"{cluster.name}-{label}", release, values
+
+
+def _gpus(values: dict) -> int:
+    return int((values.get("gpu") or {}).get("count") or 0)
+
+
+def _machine(graph: Graph, pool):
+    """The catalog's machine of the pool's (first) machine type, or None."""
+    machine_types, _ = _node(graph, pool)
+    machines = {(m.cloud, m.name): m for gpu in load_catalog().gpus.values() for m in gpu.machine_types}
+    return machines.get((_cloud(pool), machine_types[0])) if machine_types else None
 
 
 def _min_nodes(pool) -> int | None:
-    """The nodes a pool keeps at its smallest: an EKS group's minimum, a GKE pool's autoscaling minimum."""
-    if pool.type == GPU_POOLS[0]:
+    """The nodes a pool keeps at its smallest: an EKS group's minimum, a GKE pool's autoscaling minimum; None for a
+    Karpenter NodePool, which keeps none and adds a node for each pending replica."""
+    if pool.type == NODE_GROUP:
         return (pool.inputs.get("scalingConfig") or {}).get("minSize")
-    return (pool.inputs.get("autoscaling") or {}).get("totalMinNodeCount")
+    if pool.type == GKE_POOL:
+        return (pool.inputs.get("autoscaling") or {}).get("totalMinNodeCount")
+    return None
 
 
 @rule("serving-pool-holds-every-replica-and-its-surge",
@@ -107,23 +151,14 @@ def pool_holds_its_replicas(graph: Graph, _decisions):
     adds a node for it on EKS; on GKE it would wait for one)."""
     pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
     demand: dict[str, list[int]] = {}
-    for release in graph.of_type(CHART):
-        values = release.inputs.get("values") or {}
-        label = (values.get("nodeSelector") or {}).get(POOL_LABEL)
-        cluster = graph.by_urn.get(release.provider)
-        gpus = int((values.get("gpu") or {}).get("count") or 0)
-        if not (cluster and label and gpus and f"{cluster.name}-{label}" in pools):
-            continue
+    for name, _, values in _placed(graph):
+        gpus = _gpus(values)
         strategy = values.get("strategy") or {}
         surge = strategy.get("type") == "RollingUpdate" and int(strategy.get("maxSurge") or 0) > 0
-        demand.setdefault(f"{cluster.name}-{label}", []).extend(
-            [gpus] * (int(values.get("replicaCount") or 0) + surge))
-    machines = {(m.cloud, m.name): m for gpu in load_catalog().gpus.values() for m in gpu.machine_types}
+        demand.setdefault(name, []).extend([gpus] * (int(values.get("replicaCount") or 0) + surge))
     for name, pods in demand.items():
         pool = pools[name]
-        machine_type, _ = _node(pool)
-        machine = machines.get(("aws" if pool.type == GPU_POOLS[0] else "gcp", machine_type))
-        have = _min_nodes(pool)
+        machine, have = _machine(graph, pool), _min_nodes(pool)
         if machine is None or have is None:
             continue
         need = nodes_for(pods, machine.gpu_count)
@@ -166,7 +201,8 @@ def _groups(resource) -> set[str]:
 def after_their_crds(graph: Graph, _decisions):
     """A ScaledObject, ServiceMonitor, PrometheusRule or Karpenter NodePool registered beside the release that
     installs its CRD (not after it) fails on the first `pulumi up` of a new cluster: nothing orders the two."""
-    installers = {r.urn: r.inputs.get("chart") for r in graph.of_type(HELM_RELEASE)}
+    # By chart name, whether from a repository or an OCI reference (oci://…/karpenter-crd).
+    installers = {r.urn: str(r.inputs.get("chart", "")).rsplit("/", 1)[-1] for r in graph.of_type(HELM_RELEASE)}
     for resource in graph.resources:
         groups = _groups(resource)
         if not groups:
@@ -176,3 +212,50 @@ def after_their_crds(graph: Graph, _decisions):
             if CRD_INSTALLERS[group] not in waits_for:
                 yield (resource.urn, f"creates {group} objects without waiting for the {CRD_INSTALLERS[group]} "
                        "release that installs their CRDs", f"make it depend on the {CRD_INSTALLERS[group]} release")
+
+
+def _max_gpus(pool) -> int | None:
+    """The GPUs a Karpenter NodePool may grow to: its `nvidia.com/gpu` limit."""
+    if pool.type == KARPENTER_POOL:
+        limit = ((pool.inputs.get("spec") or {}).get("limits") or {}).get("nvidia.com/gpu")
+        return int(limit) if limit is not None else None
+    return None
+
+
+def _max_nodes(pool) -> int | None:
+    """The nodes an EKS group or a GKE pool may grow to."""
+    if pool.type == NODE_GROUP:
+        return (pool.inputs.get("scalingConfig") or {}).get("maxSize")
+    if pool.type == GKE_POOL:
+        return (pool.inputs.get("autoscaling") or {}).get("totalMaxNodeCount")
+    return None
+
+
+@rule("serving-pool-grows-to-the-max-replicas",
+      "Karpenter NodePools: once a NodePool's limits are reached it launches no more nodes "
+      "(https://karpenter.sh/docs/concepts/nodepools/#speclimits); GKE cluster autoscaler: a pool never grows past "
+      "its maximum node count (https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler)")
+def pool_grows_to_max(graph: Graph, _decisions):
+    """A model's scaler may raise it to its maximum replicas: the node autoscaler must be allowed the nodes those
+    replicas (with every other model's on the pool at its maximum) need, or the extra replicas stay Pending."""
+    pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
+    demand: dict[str, list[int]] = {}
+    for name, _, values in _placed(graph):
+        gpus = _gpus(values)
+        scaling = values.get("autoscaling") or {}
+        replicas = int(scaling.get("maxReplicas") if scaling.get("enabled") else values.get("replicaCount") or 0)
+        demand.setdefault(name, []).extend([gpus] * replicas)
+    for name, pods in demand.items():
+        pool = pools[name]
+        machine = _machine(graph, pool)
+        if machine is None:
+            continue
+        need = nodes_for(pods, machine.gpu_count)
+        nodes = _max_nodes(pool)
+        gpus = _max_gpus(pool)
+        if nodes is not None and nodes < need:
+            yield (pool.urn, f"grows to {nodes} node(s); its models' maximum replicas need {need}",
+                   f"raise the pool's maximum to {need}")
+        elif gpus is not None and gpus < need * machine.gpu_count:
+            yield (pool.urn, f"limited to {gpus} GPUs; its models' maximum replicas need {need} node(s) of "
+                   f"{machine.gpu_count}", f"raise the NodePool's nvidia.com/gpu limit to {need * machine.gpu_count}")

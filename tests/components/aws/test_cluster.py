@@ -179,52 +179,129 @@ def test_oidc_provider_is_bound_to_the_cluster_issuer_and_trusted_by_the_ebs_csi
         attached_policies(graph, role_name(csi.inputs["serviceAccountRoleArn"]))
 
 
+def node_pools(children: Graph) -> dict[str, tuple[object, object]]:
+    """Karpenter's NodePools by name, each with its EC2NodeClass."""
+    classes = {c.inputs["metadata"]["name"]: c for c in children.all(T.KARPENTER_NODE_CLASS)}
+    return {p.inputs["metadata"]["name"]: (p, classes[p.inputs["spec"]["template"]["spec"]["nodeClassRef"]["name"]])
+            for p in children.all(T.KARPENTER_NODE_POOL)}
+
+
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore")
+NOT_READY = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
+
+
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_node_groups_are_the_system_pool_and_one_per_planned_gpu_pool(graph):
+def test_the_system_pool_is_a_node_group_that_tracks_its_planned_size(graph):
     plan = cluster_plan(graph)
     groups = node_groups(graph)
-    assert set(groups) == {"system"} | {p.name for p in plan.gpu_pools}
-    node_role = {g.inputs["nodeRoleArn"] for g in groups.values()}
-    assert len(node_role) == 1
-    # No CNI policy on the nodes: Cilium's operator manages the ENIs through a role of its own.
-    assert {f"arn:{partition(graph)}:iam::aws:policy/{p}" for p in (
-        "AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly",
-        "AmazonSSMManagedInstanceCore")} == attached_policies(graph, role_name(node_role.pop()))
-    # Every node starts tainted until Cilium's agent runs on it.
-    not_ready = {"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NO_EXECUTE"}
+    assert set(groups) == {"system"}
     system = groups["system"].inputs
-    assert system["amiType"] == "AL2023_x86_64_STANDARD" and system["taints"] == [not_ready]
+    # No CNI policy on the nodes: Cilium's operator manages the ENIs through a role of its own.
+    assert {f"arn:{partition(graph)}:iam::aws:policy/{p}" for p in NODE_POLICIES} == \
+        attached_policies(graph, role_name(system["nodeRoleArn"]))
+    # Every node starts tainted until Cilium's agent runs on it.
+    assert system["amiType"] == "AL2023_x86_64_STANDARD" and system["taints"] == [NOT_READY]
     assert system["instanceTypes"] == [plan.system_machine_type]
     low, high = plan.system_nodes
     assert system["scalingConfig"] == {"minSize": low, "maxSize": high, "desiredSize": low}
-    key, value, _ = GPU_TAINT
-    for pool in plan.gpu_pools:
-        group = groups[pool.name]
-        assert group.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
-        assert group.inputs["instanceTypes"] == [pool.machine_type]
-        assert group.inputs["capacityType"] == ("SPOT" if pool.spot else "ON_DEMAND")
-        assert group.inputs["taints"] == [not_ready, {"key": key, "value": value, "effect": "NO_SCHEDULE"}]
-        assert group.inputs["labels"] == dict(pool.labels)
-        assert group.inputs["scalingConfig"] == {"minSize": pool.min_nodes, "maxSize": pool.max_nodes,
-                                                 "desiredSize": pool.desired_nodes}
-        assert group.inputs["diskSize"] >= 100
-    for group in groups.values():
-        assert group.inputs["version"] == plan.cloud.kubernetes_version
-        assert "ignoreChanges" not in group.options  # the desired size is tracked: no autoscaler owns it
-        assert group.inputs["updateConfig"] == {"maxUnavailable": 1}
+    assert system["version"] == plan.cloud.kubernetes_version
+    assert "ignoreChanges" not in groups["system"].options  # the desired size is tracked: no autoscaler owns it
+    assert system["updateConfig"] == {"maxUnavailable": 1}
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
-def test_gpu_node_ranges_add_up_to_the_sizing_decision(graph):
+def test_each_gpu_pool_is_a_karpenter_node_pool_of_the_sized_machine_types(graph):
+    plan = cluster_plan(graph)
+    pools = node_pools(graph)
+    assert set(pools) == {p.name for p in plan.gpu_pools}
+    by_zone = {s.inputs["availabilityZone"]: s.urn for s in private_subnets(graph)}
+    key, value, effect = GPU_TAINT
+    for pool in plan.gpu_pools:
+        node_pool, node_class = pools[pool.name]
+        template = node_pool.inputs["spec"]["template"]
+        requirements = {r["key"]: r["values"] for r in template["spec"]["requirements"]}
+        # The sized type first, then the fallbacks the sizing named, in its order.
+        assert requirements["node.kubernetes.io/instance-type"] == list(pool.machine_types)
+        assert requirements["karpenter.sh/capacity-type"] == ["spot" if pool.spot else "on-demand"]
+        assert set(requirements["topology.kubernetes.io/zone"]) <= set(pool.zones)
+        assert template["metadata"]["labels"] == dict(pool.labels)
+        assert template["spec"]["taints"] == [{"key": key, "value": value, "effect": effect}]
+        assert template["spec"]["startupTaints"] == [{"key": NOT_READY["key"], "value": "true", "effect": "NoExecute"}]
+        # The pool never holds more GPUs than its maximum replicas need.
+        assert node_pool.inputs["spec"]["limits"] == {"nvidia.com/gpu": str(pool.max_nodes * pool.gpus_per_node)}
+        assert node_pool.inputs["spec"]["disruption"]["budgets"] == [{"nodes": "1"}]
+        spec = node_class.inputs["spec"]
+        assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
+        # The private subnets of the zones it may launch in, and only those.
+        subnets = {u for u in node_class.dependencies["spec"] if graph.urn(u).type == T.SUBNET}
+        assert subnets == {by_zone[z] for z in requirements["topology.kubernetes.io/zone"]}
+        assert len(spec["subnetSelectorTerms"]) == len(subnets)
+        assert spec["blockDeviceMappings"] == [{"deviceName": "/dev/xvda", "ebs": {
+            "volumeSize": f"{pool.disk_gib}Gi", "volumeType": "gp3", "encrypted": True, "deleteOnTermination": True}}]
+        assert spec["metadataOptions"]["httpPutResponseHopLimit"] == 1   # pods cannot borrow the node's role
+        assert "capacityReservationSelectorTerms" not in spec
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_karpenter_nodes_join_with_a_role_of_their_own_and_outlive_no_teardown(graph):
+    cluster = graph.one(T.EKS_CLUSTER)
+    [entry] = [e for e in graph.all(T.EKS_ACCESS_ENTRY) if e.inputs["type"] == "EC2_LINUX"]
+    [profile] = graph.all("aws:iam/instanceProfile:InstanceProfile")
+    # The entry and the instance profile name one role.
+    assert entry.dependencies["principalArn"] == profile.dependencies["role"]
+    gpu_role = role_name(entry.inputs["principalArn"])
+    assert gpu_role != role_name(node_groups(graph)["system"].inputs["nodeRoleArn"])   # EKS made the system's entry
+    assert {f"arn:{partition(graph)}:iam::aws:policy/{p}" for p in NODE_POLICIES} <= attached_policies(graph, gpu_role)
+    controller = graph.one(T.HELM_RELEASE, name=f"{cluster_plan(graph).name}-karpenter")
+    crds = graph.one(T.HELM_RELEASE, name=f"{cluster_plan(graph).name}-karpenter-crd")
+    assert (controller.inputs["chart"], crds.inputs["chart"]) == (
+        "oci://public.ecr.aws/karpenter/karpenter", "oci://public.ecr.aws/karpenter/karpenter-crd")
+    assert controller.inputs["version"] == crds.inputs["version"] and controller.inputs["skipCrds"] is True
+    settings = controller.inputs["values"]["settings"]
+    assert settings["clusterName"] == cluster.inputs["name"] and settings["isolatedVPC"] is True
+    for node_pool, node_class in node_pools(graph).values():
+        assert profile.urn in node_class.dependencies["spec"]
+        # Deleted by Pulumi, not with the cluster: deleting the EC2NodeClass waits for Karpenter to terminate its
+        # nodes, which would otherwise outlive the cluster in its subnets.
+        for resource in (node_pool, node_class):
+            assert "deletedWith" not in resource.options
+        assert {crds.urn, controller.urn, entry.urn} <= set(node_pool.options["dependsOn"])
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_karpenter_acts_through_its_own_scoped_role_and_hears_interruptions(graph):
+    plan = cluster_plan(graph)
+    [queue] = graph.all("aws:sqs/queue:Queue")
+    assert queue.inputs["name"] == plan.name and queue.inputs["sqsManagedSseEnabled"] is True
+    rules = graph.all("aws:cloudwatch/eventRule:EventRule")
+    targets = graph.all("aws:cloudwatch/eventTarget:EventTarget")
+    assert len(rules) == len(targets) == 5
+    assert {json.loads(r.inputs["eventPattern"])["detail-type"][0] for r in rules} >= {
+        "EC2 Spot Instance Interruption Warning", "EC2 Capacity Reservation Instance Interruption Warning"}
+    [policy] = [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name == f"{plan.name}-karpenter"]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    region = plan.cloud.region.name
+    # Launches and deletes only instances tagged for this cluster and a NodePool; reads only in its region.
+    assert statements["AllowScopedDeletion"]["Condition"]["StringEquals"] == {
+        f"aws:ResourceTag/kubernetes.io/cluster/{plan.name}": "owned"}
+    assert statements["AllowRegionalReadActions"]["Condition"] == {"StringEquals": {"aws:RequestedRegion": region}}
+    assert not any(a.startswith("pricing:") for s in statements.values() for a in
+                   ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
+    [role] = [r for r in graph.all(T.IAM_ROLE) if r.name == f"{plan.name}-karpenter"]
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert list(trust["Condition"]["StringEquals"].values())[0] == "system:serviceaccount:kube-system:karpenter"
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_gpu_node_limits_add_up_to_the_sizing_decision(graph):
     replicas = {m.id: m.replicas for m in graph.plan.spec.models}
     fits = graph.plan.decisions.fits_for("aws")
-    # The models on one machine type share its group: it holds all their replicas (sizing.nodes_for).
-    expected = {machine: [nodes_for(pods(members, replicas, bound), members[0].gpus_per_node) for bound in ("min", "max")]
+    # The models on one machine type share its pool: its limit holds all their replicas at max (sizing.nodes_for).
+    expected = {machine: nodes_for(pods(members, replicas, "max"), members[0].gpus_per_node) * members[0].gpus_per_node
                 for machine in {f.machine_type for f in fits}
                 for members in [[f for f in fits if f.machine_type == machine]]}
-    registered = {g.inputs["instanceTypes"][0]: [g.inputs["scalingConfig"]["minSize"],
-                                                 g.inputs["scalingConfig"]["maxSize"]]
-                  for name, g in node_groups(graph).items() if name != "system"}
+    registered = {p.inputs["spec"]["template"]["spec"]["requirements"][0]["values"][0]:
+                  int(p.inputs["spec"]["limits"]["nvidia.com/gpu"]) for p, _ in node_pools(graph).values()}
     assert expected and registered == expected
 
 
@@ -294,7 +371,8 @@ def test_every_arn_uses_the_partition_of_the_region(graph):
 @pytest.mark.parametrize("stack", AWS_STACKS)
 def test_admin_role_gets_a_cluster_admin_access_entry_only_when_set(graph):
     admin = cluster_plan(graph).cloud.admin_role_arn
-    entries, policies = graph.all(T.EKS_ACCESS_ENTRY), graph.all(T.EKS_ACCESS_POLICY)
+    entries = [e for e in graph.all(T.EKS_ACCESS_ENTRY) if e.inputs["type"] == "STANDARD"]
+    policies = graph.all(T.EKS_ACCESS_POLICY)
     if admin is None:
         assert entries == [] and policies == []
         return
@@ -337,7 +415,8 @@ def test_public_endpoint_and_admin_entry_follow_the_spec(project_copy, cidrs, ad
     vpc = graph.one(T.EKS_CLUSTER).inputs["vpcConfig"]
     assert vpc["endpointPublicAccess"] is bool(cidrs)
     assert vpc.get("publicAccessCidrs", []) == list(cidrs)
-    assert [e.inputs["principalArn"] for e in graph.all(T.EKS_ACCESS_ENTRY)] == ([admin] if admin else [])
+    assert [e.inputs["principalArn"] for e in graph.all(T.EKS_ACCESS_ENTRY)
+            if e.inputs["type"] == "STANDARD"] == ([admin] if admin else [])
 
 
 def test_node_groups_skip_zones_that_do_not_offer_their_machine_type(monkeypatch):
@@ -368,16 +447,15 @@ def test_a_reserved_gpu_pool_launches_into_its_reservation(project_copy, block):
     plan = plan_stack("us-east", project=project_copy)
     assert plan.ok, (plan.errors, plan.violations)
     graph = aws_cluster(plan)
-    group = node_groups(graph)[pool.name].inputs
-    [template] = graph.all("aws:ec2/launchTemplate:LaunchTemplate")
-    assert graph.deps(node_groups(graph)[pool.name], "aws:ec2/launchTemplate:LaunchTemplate") == [template]
-    assert group["launchTemplate"]["id"].startswith("lt-") and "diskSize" not in group
-    assert group["capacityType"] == ("CAPACITY_BLOCK" if block else "ON_DEMAND")
-    assert len(group["subnetIds"]) == 1  # the reservation's zone only
-    assert template.inputs["capacityReservationSpecification"] == {
-        "capacityReservationTarget": {"capacityReservationId": "cr-0123456789abcdef0"}}
-    assert template.inputs["blockDeviceMappings"][0]["ebs"]["volumeSize"] == pool.disk_gib
-    assert ("instanceMarketOptions" in template.inputs) is block
+    node_pool, node_class = node_pools(graph)[pool.name]
+    requirements = {r["key"]: r["values"] for r in node_pool.inputs["spec"]["template"]["spec"]["requirements"]}
+    # Karpenter launches reserved capacity (a reservation or a Capacity Block alike) of its one instance type, in
+    # the reservation's zone only.
+    assert requirements["karpenter.sh/capacity-type"] == ["reserved"]
+    assert requirements["node.kubernetes.io/instance-type"] == [pool.machine_type]
+    assert requirements["topology.kubernetes.io/zone"] == [pool.zones[-1]]
+    assert node_class.inputs["spec"]["capacityReservationSelectorTerms"] == [{"id": "cr-0123456789abcdef0"}]
+    assert node_class.inputs["spec"]["blockDeviceMappings"][0]["ebs"]["volumeSize"] == f"{pool.disk_gib}Gi"
 
 
 @pytest.mark.parametrize("stack", [s for s in AWS_STACKS if s != "cn-north"])
@@ -388,13 +466,17 @@ def test_images_come_through_ecr_pull_through_caches_the_nodes_may_fill(graph):
             for c in caches} == {(m.name, m.source, m.credential_arn) for m in decision.images.mirrors}
     assert {c.inputs["ecrRepositoryPrefix"].split("/")[0] for c in caches} == {graph.plan.spec.name}
     # The first pull of an image creates its repository as the node: the node role may, under these prefixes only.
-    [pull] = [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-node-pull-through")]
-    [statement] = json.loads(pull.inputs["policy"])["Statement"]
-    assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+    # Both node roles (the system group's, Karpenter's nodes') hold it, and nodes launch only once they do.
+    pulls = [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-node-pull-through")]
+    assert len(pulls) == 2
     region = cluster_plan(graph).cloud.region.name
-    assert sorted(statement["Resource"]) == sorted(
-        f"arn:{partition(graph)}:ecr:{region}:111122223333:repository/{m.name}/*" for m in decision.images.mirrors)
-    assert all(pull.urn in g.options["dependsOn"] for g in graph.all(T.EKS_NODE_GROUP))
+    for pull in pulls:
+        [statement] = json.loads(pull.inputs["policy"])["Statement"]
+        assert sorted(statement["Action"]) == ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+        assert sorted(statement["Resource"]) == sorted(
+            f"arn:{partition(graph)}:ecr:{region}:111122223333:repository/{m.name}/*" for m in decision.images.mirrors)
+    launchers = [*graph.all(T.EKS_NODE_GROUP), *graph.all(T.KARPENTER_NODE_POOL)]
+    assert all(any(p.urn in g.options["dependsOn"] for p in pulls) for g in launchers)
     # Cilium's images (the first any node pulls) through the Quay cache, still pinned by the chart's digests.
     values = graph.one(T.HELM_RELEASE, name_contains="cilium").inputs["values"]
     registry = f"111122223333.dkr.ecr.{region}.{cluster_plan(graph).cloud.region.dns_suffix}"

@@ -258,25 +258,91 @@ def test_a_gke_maintenance_window_leaves_48_hours_in_any_32_days():
     assert rule not in violated(cluster("FREQ=WEEKLY;BYDAY=SA,SU", "01:00", "09:00"))  # 8 days × 8 h = 64 h
 
 
-def test_a_reserved_node_group_launches_into_its_reservation_from_its_template():
-    def template(block: bool) -> RegisteredResource:
-        return resource("aws:ec2/launchTemplate:LaunchTemplate", "lt", {
-            "capacityReservationSpecification": {"capacityReservationTarget": {"capacityReservationId": "cr-0a1b2c3d"}},
-            **({"instanceMarketOptions": {"marketType": "capacity-block"}} if block else {})})
-    subnets = [resource("aws:ec2/subnet:Subnet", f"s-{z}", {"availabilityZone": f"us-east-1{z}"}) for z in "ab"]
+POOL, CLASS = "kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
 
-    def group(lt: RegisteredResource, capacity: str, zones: str = "a", disk: int | None = None) -> RegisteredResource:
-        return resource("aws:eks/nodeGroup:NodeGroup", "gpu", {
-            "launchTemplate": {"id": "lt-1", "version": "1"}, "capacityType": capacity,
-            "scalingConfig": {"minSize": 1, "maxSize": 2, "desiredSize": 1}, **({"diskSize": disk} if disk else {})},
-            dependencies={"launchTemplate": [lt.urn], "subnetIds": [s.urn for s in subnets if s.name[-1] in zones]})
-    rule, disk_rule = "eks-reserved-node-group-launches-into-its-reservation", "eks-node-group-disk-size-in-its-launch-template"
-    for lt, capacity in ((template(False), "ON_DEMAND"), (template(True), "CAPACITY_BLOCK")):
-        assert violated(lt, *subnets, group(lt, capacity)) == set()
-        assert violated(lt, *subnets, group(lt, capacity, zones="ab")) == {rule}  # launches outside the zone
-    assert violated(template(True), *subnets, group(template(True), "ON_DEMAND")) == {rule}
-    assert violated(template(False), *subnets, group(template(False), "CAPACITY_BLOCK")) == {rule}
-    assert violated(template(False), *subnets, group(template(False), "ON_DEMAND", disk=200)) == {disk_rule}
+
+def karpenter_graph(capacity=("on-demand",), reservation: bool = False, entry_type: str | None = "EC2_LINUX",
+                    group_role: bool = False, pass_role: bool = True, startup: bool = True,
+                    types=("g6.12xlarge",), limit: str = "8") -> list[RegisteredResource]:
+    """A Karpenter GPU pool as the program builds it: role → instance profile → node class → node pool."""
+    role = resource("aws:iam/role:Role", "gpu-node")
+    profile = resource("aws:iam/instanceProfile:InstanceProfile", "gpu-node", dependencies={"role": [role.urn]})
+    crds = resource("kubernetes:helm.sh/v3:Release", "crds", {"chart": "oci://public.ecr.aws/karpenter/karpenter-crd"})
+    node_class = resource(CLASS, "r-aws-gpu-l4-class", {"metadata": {"name": "gpu-l4"}, "spec": {
+        "instanceProfile": "gpu-node", **({"capacityReservationSelectorTerms": [{"id": "cr-0a1b"}]} if reservation
+                                          else {})}}, dependencies={"spec": [profile.urn]}, dependsOn=[crds.urn])
+    taints = [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}] if startup else []
+    pool = resource(POOL, "r-aws-gpu-l4", {"metadata": {"name": "gpu-l4"}, "spec": {
+        "template": {"spec": {"nodeClassRef": {"name": "gpu-l4"}, "startupTaints": taints, "requirements": [
+            {"key": "node.kubernetes.io/instance-type", "values": list(types)},
+            {"key": "karpenter.sh/capacity-type", "values": list(capacity)}]}},
+        "limits": {"nvidia.com/gpu": limit}}}, dependsOn=[crds.urn])
+    found = [role, profile, crds, node_class, pool]
+    if entry_type:
+        found.append(resource("aws:eks/accessEntry:AccessEntry", "nodes", {"type": entry_type},
+                              dependencies={"principalArn": [role.urn]}))
+    if group_role:
+        found.append(resource("aws:eks/nodeGroup:NodeGroup", "system", {"scalingConfig": {
+            "minSize": 1, "maxSize": 1, "desiredSize": 1}}, dependencies={"nodeRoleArn": [role.urn]}))
+    if pass_role:
+        found.append(resource("aws:iam/rolePolicy:RolePolicy", "karpenter", {"policy": json.dumps({"Statement": [
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn"}]})}, dependencies={"policy": [role.urn]}))
+    return found
+
+
+def test_karpenter_nodes_join_launch_and_use_their_reservation():
+    assert violated(*karpenter_graph()) == set()
+    join = "karpenter-nodes-join-through-an-access-entry"
+    assert violated(*karpenter_graph(entry_type=None)) == {join}
+    assert violated(*karpenter_graph(entry_type="STANDARD")) == {join}
+    assert violated(*karpenter_graph(group_role=True)) == {join}   # EKS made that role's entry itself: 409
+    assert violated(*karpenter_graph(pass_role=False)) == {"karpenter-controller-may-launch-with-the-node-role"}
+    reserved = "karpenter-reserved-pool-selects-its-reservation"
+    assert violated(*karpenter_graph(capacity=("reserved",), reservation=True)) == set()
+    assert violated(*karpenter_graph(capacity=("reserved",))) == {reserved}
+    assert violated(*karpenter_graph(capacity=("reserved", "on-demand"), reservation=True)) == {reserved}
+
+
+def test_karpenter_pools_fit_grow_and_start_fenced(catalog):
+    provider = resource("pulumi:providers:kubernetes", "r-aws")
+    small = next(m for m in catalog.gpus["nvidia-l4"].machine_types if m.cloud == "aws" and m.gpu_count == 1
+                 and m.vcpu == 4)
+
+    def graph(types=("g6.12xlarge",), limit="8", startup=True, replicas=(1, 4), cpu="4"):
+        nodes = [r if r.type not in (POOL, CLASS) else resource(r.type, r.name, r.inputs, provider=provider.urn,
+                                                                dependencies=r.dependencies, **r.options)
+                 for r in karpenter_graph(types=types, limit=limit, startup=startup)]
+        keda = resource("kubernetes:helm.sh/v3:Release", "keda", {"chart": "keda"})
+        release = resource("kubernetes:helm.sh/v4:Chart", "r-aws-model", {"values": {
+            "nodeSelector": {"sovereign.ai/pool": "gpu-l4"}, "gpu": {"count": 1},
+            "resources": {"requests": {"cpu": cpu, "memory": "12Gi"}}, "replicaCount": replicas[0],
+            "autoscaling": {"enabled": True, "minReplicas": replicas[0], "maxReplicas": replicas[1]}}},
+            provider=provider.urn, dependsOn=[keda.urn])
+        return [provider, *nodes, keda, release]
+    assert violated(*graph()) == set()
+    # Four 1-GPU replicas at max need one 4-GPU node: a limit of 2 GPUs leaves two Pending.
+    assert violated(*graph(limit="2")) == {"serving-pool-grows-to-the-max-replicas"}
+    assert violated(*graph(replicas=(1, 8), limit="8")) == set()
+    assert violated(*graph(replicas=(1, 9), limit="8")) == {"serving-pool-grows-to-the-max-replicas"}
+    # A fallback machine type too small for a replica's CPU: replicas sent there never fit.
+    assert "serving-replicas-fit-their-nodes" in violated(*graph(types=("g6.12xlarge", small.name)))
+    # Nodes without Cilium's startup taint: pods may start before the fence holds.
+    cilium = [resource("kubernetes:helm.sh/v3:Release", "cilium", {"chart": "cilium", "values": {
+        "eni": {"enabled": True}}}), resource("kubernetes:cilium.io/v2:CiliumNetworkPolicy", "fqdns")]
+    assert "eks-cilium-fqdn-fence-in-a-supported-mode" in violated(*graph(startup=False), *cilium)
+    assert "eks-cilium-fqdn-fence-in-a-supported-mode" not in violated(*graph(), *cilium)
+
+
+def test_karpenter_nodes_that_pull_through_ecr_caches_may_create_their_repositories():
+    cache = resource("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "quay",
+                     {"ecrRepositoryPrefix": "s/quay", "upstreamRegistryUrl": "quay.io"})
+    nodes = karpenter_graph()
+    assert violated(cache, *nodes) == {"ecr-pull-through-first-pull-permitted"}
+    role = nodes[0]
+    grant = resource("aws:iam/rolePolicy:RolePolicy", "pull", {"policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": ["ecr:CreateRepository", "ecr:BatchImportUpstreamImage"], "Resource": "*"}]})},
+        dependencies={"role": [role.urn]})
+    assert violated(cache, *nodes, grant) == set()
 
 
 def test_a_log_group_keeps_a_retention_cloudwatch_takes():
