@@ -153,8 +153,10 @@ AWS = CloudProfile(
                                       "CSI controller"),
         ("*.ec2.internal", "EC2 private host names in us-east-1 (ip-10-10-….ec2.internal), which DNS Firewall filters"),
         ("*.{region}.compute.internal", "EC2 private host names in the other regions"),
-        ("nvcr.io", "the NVIDIA device plugin's image (nvcr.io/nvidia/k8s-device-plugin): ECR's pull-through cache "
-                    "takes no NVIDIA upstream"),
+        ("nvcr.io", "the NVIDIA device plugin's and dcgm-exporter's images (nvcr.io/nvidia/k8s/…): ECR's "
+                    "pull-through cache takes no NVIDIA upstream"),
+        ("sqs.{region}.{dns_suffix}", "Karpenter's interruption queue (spot interruptions, instance health events)"),
+        ("ssm.{region}.{dns_suffix}", "Karpenter resolves the EKS AMI alias through AWS's public SSM parameters"),
     ),
     # ECR pull-through cache rules; ECR names them by repository prefix (2-30 characters, `/` allowed).
     # https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html
