@@ -29,3 +29,6 @@ class GpuClusterArgs:
     plan: ClusterPlan                   # every size, range and pool, decided in the domain layer
     provider: pulumi.ProviderResource   # the cloud's explicit provider for this region
     images: ClusterImages               # the registry mirrors to create and where each image is pulled from
+    # A drill's downed cluster in its release phase: nothing its controllers would make outside Pulumi (GPU nodes by
+    # Karpenter), so the teardown that follows finds nothing of theirs in its network.
+    released: bool = False

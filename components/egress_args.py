@@ -36,6 +36,8 @@ class EgressFenceArgs:
     # The cluster's policy enforcer, which also registers the policy kinds it reads (Cilium's CRDs): policies
     # are created after it. None where the dataplane enforces from the start.
     enforcer: pulumi.Resource | None = None
+    # A drill's downed cluster in its release phase: no protection that would refuse the teardown's deletes.
+    released: bool = False
     # The stack's weight bucket and the cluster's storage endpoint: the object store lets the network reach that
     # bucket (and what the cloud's own images need), no other. No endpoint: the cloud offers no such scope.
     weights_bucket: pulumi.Input[str] | None = None

@@ -110,7 +110,8 @@ class Region(pulumi.ComponentResource):
             provider, cache = self.providers[cloud], self.caches[cloud]
             on_cloud = pulumi.ResourceOptions(parent=self, providers=[provider])
             cluster = self.clusters[cloud] = kit.cluster(
-                plan.name, GpuClusterArgs(plan=plan, provider=provider, images=decision.images), on_cloud)
+                plan.name, GpuClusterArgs(plan=plan, provider=provider, images=decision.images,
+                                          released=decision.released), on_cloud)
             spaces = namespaces(plan.name, pulumi.ResourceOptions(
                 parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster))
             fence = self.fences[cloud] = kit.fence(
@@ -118,7 +119,7 @@ class Region(pulumi.ComponentResource):
                                            k8s_provider=cluster.k8s_provider, network_id=cluster.network_id,
                                            cluster=cluster.cluster, namespaces=list(spaces.values()),
                                            enforcer=cluster.policy_enforcer, weights_bucket=cache.bucket_name,
-                                           storage_endpoint=cluster.storage_endpoint),
+                                           storage_endpoint=cluster.storage_endpoint, released=decision.released),
                 pulumi.ResourceOptions(parent=self))
             reader = kit.reader(plan.name, WeightReaderArgs(
                 plan=plan, provider=provider, cache=cache, cluster=cluster,

@@ -56,6 +56,8 @@ class ElasticServing:
     # The pods that scrape the model servers (namespace, pod labels): admitted by the serving namespace's ingress
     # fence to the metrics port.
     scraper: tuple[str, tuple[tuple[str, str], ...]]
+    # Seconds from a pending GPU replica to a Ready GPU node that can run it (a modelled assumption, see below).
+    gpu_node_ready_s: int
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,8 @@ class CloudProfile:
     # PrometheusRule (kube-prometheus-stack on EKS), or Google Managed Service for Prometheus' namespaced Rules,
     # evaluated by its managed rule evaluator (GKE).
     alert_rules: tuple[str, str]
+    # The cloud whose DNS service holds every region's failover names (Route 53): a drill tearing it down keeps it.
+    failover_dns: bool = False
 
 
 AWS = CloudProfile(
@@ -192,9 +196,13 @@ AWS = CloudProfile(
         metrics_pipeline="kube-prometheus-stack (ServiceMonitor)", scrape="serviceMonitor",
         query_address="http://prometheus-operated.monitoring.svc:9090", keda_identity="",
         node_autoscaler="Karpenter", machine_fallback=True, prometheus_in_cluster=True,
-        scraper=("monitoring", (("app.kubernetes.io/name", "prometheus"),))),
+        scraper=("monitoring", (("app.kubernetes.io/name", "prometheus"),)),
+        # Assumption: Karpenter batches pending pods for 1-10 s, EC2 launches the instance, the AL2023 NVIDIA AMI
+        # boots and joins, Cilium's agent lifts the startup taint and the device plugin registers the GPUs: ~2 min.
+        gpu_node_ready_s=120),
     # https://prometheus-operator.dev/docs/developer/alerting/
     alert_rules=("monitoring.coreos.com/v1", "PrometheusRule"),
+    failover_dns=True,
 )
 
 GCP = CloudProfile(
@@ -258,7 +266,10 @@ GCP = CloudProfile(
         keda_identity="gcp", node_autoscaler="the cluster autoscaler", machine_fallback=False,
         # GKE's DCGM component and managed collection come with the cluster (monitoring_config); the collectors
         # run in gmp-system. https://cloud.google.com/stackdriver/docs/managed-prometheus/troubleshooting
-        prometheus_in_cluster=False, scraper=("gmp-system", (("app.kubernetes.io/name", "collector"),))),
+        prometheus_in_cluster=False, scraper=("gmp-system", (("app.kubernetes.io/name", "collector"),)),
+        # Assumption: the cluster autoscaler scans every 10 s, the VM is created and joins, then GKE's driver
+        # installer DaemonSet loads the NVIDIA driver before the GPUs are allocatable: ~4 min.
+        gpu_node_ready_s=240),
     # https://cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed
     alert_rules=("monitoring.googleapis.com/v1", "Rules"),
 )

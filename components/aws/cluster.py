@@ -181,7 +181,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self, provider=self.k8s_provider)),
             plan.gpu_pools, {pool.name: offered_zones(pool.machine_type, [z for z in pool.zones
                                                                           if z in network.private_subnets], invoke)
-                             for pool in plan.gpu_pools}) if plan.gpu_pools else {}
+                             for pool in plan.gpu_pools}) if plan.gpu_pools and not args.released else {}
 
         self.cluster = cluster
         self.cluster_name = cluster.name

@@ -46,7 +46,7 @@ class AwsEgressFence(pulumi.ComponentResource):
         fqdn_policy(f"{name}-serving-fqdns", SERVING_NAMESPACE, "allow-platform-hosts", SERVING_POD_LABELS,
                     list(fence.serving), after_cilium)
         on_cloud = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        dns_firewall(name, allowed, denied, args.network_id, on_cloud)
+        dns_firewall(name, allowed, denied, args.network_id, not args.released, on_cloud)
         if args.storage_endpoint is not None and args.weights_bucket is not None:
             scoped_storage(name, args.plan, args.storage_endpoint, args.weights_bucket, on_cloud)
         vpc_evidence(name, args.network_id, args.plan.log_retention_days, on_cloud)

@@ -38,7 +38,9 @@ INSPECT_CHAIN, TRUST_CHAIN = "INSPECT_REDIRECTION_DOMAIN", "TRUST_REDIRECTION_DO
 
 
 def dns_firewall(name: str, allowed: Sequence[str], denied: Sequence[str], vpc_id: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions) -> None:
+                 protected: bool, opts: pulumi.ResourceOptions) -> None:
+    """`protected`: the association refuses to be changed or removed (mutation protection) — lifted in a drill's
+    release phase, or its teardown could not disassociate the group and delete the VPC."""
     group = aws.route53.ResolverFirewallRuleGroup(f"{name}-egress", name=f"{name}-egress", opts=opts)
     denied_rule = _rule(name, group, "block", "BLOCK", denied, DENIED_PRIORITY, INSPECT_CHAIN, opts)
     allow_rule = _rule(name, group, "allow", "ALLOW", allowed, ALLOW_PRIORITY, TRUST_CHAIN, opts)
@@ -49,7 +51,7 @@ def dns_firewall(name: str, allowed: Sequence[str], denied: Sequence[str], vpc_i
              _rule(name, group, "catch-all", "BLOCK", [CATCH_ALL], CATCH_ALL_PRIORITY, INSPECT_CHAIN, after_allows)]
     aws.route53.ResolverFirewallRuleGroupAssociation(
         f"{name}-egress", name=f"{name}-egress", firewall_rule_group_id=group.id, vpc_id=vpc_id,
-        priority=ASSOCIATION_PRIORITY, mutation_protection="ENABLED",
+        priority=ASSOCIATION_PRIORITY, mutation_protection="ENABLED" if protected else "DISABLED",
         # Associated once its rules are in: never a window where the VPC is filtered by a partial group (a
         # catch-all without its allows would cut the nodes off).
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[r for r in rules if r])))

@@ -6,7 +6,7 @@ made once; the components only translate them into resources (they import no cat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Mapping
 
 from ..catalog import Catalog
@@ -55,6 +55,9 @@ class ClusterDecision:
     images: ClusterImages               # its registry mirrors and where it pulls each image
     scaling: tuple[ModelScaling, ...]   # how each model's replicas and nodes follow its queue
     alerts: AlertRules                  # the serving alerts, as the kind its rule evaluator reads
+    # A drill's downed cloud in the release phase: still running, but nothing a controller made outside Pulumi
+    # (load balancers, Karpenter's nodes) and no protection that would refuse the teardown's deletes.
+    released: bool = False
 
     @property
     def cloud(self) -> str:
@@ -73,7 +76,8 @@ class RegionDecisions:
     spec: RegionSpec
     verdicts: tuple[Verdict, ...]
     fits: tuple[Fit, ...]
-    clusters: tuple[ClusterDecision, ...]   # the serving clusters (a drill's survivors only)
+    clusters: tuple[ClusterDecision, ...]   # the serving clusters (a drill: its survivors, and in its release phase
+                                            # the downed cloud's cluster, released)
     egress: EgressPlan
     failover: FailoverPlan
     stateful: tuple[StatefulCloud, ...]     # every cloud of the stack, torn down or not: weights stay
@@ -91,20 +95,28 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
     verdicts = evaluate_region(spec, policy, catalog)
     failover = failover_plan(spec, policy)
     serving = drilled(spec)  # a drill serves from the survivors at drill capacity
+    # In a drill's release phase the downed cloud is still there, as it normally runs, but released: no public
+    # endpoint or Karpenter pools (what its controllers made outside Pulumi goes first), its protections lifted.
+    released = replace(spec, clouds=tuple(c for c in spec.clouds if c.cloud == spec.drill), drill=None) \
+        if spec.drill_phase == "release" else None
+    built = serving.clouds + (released.clouds if released else ())
     # Machine types are the region's own (sized for its normal replicas): a drill adds nodes, never replaces pools.
-    survivors = {c.cloud for c in serving.clouds}
-    fits = tuple(f for f in size_region(spec, catalog) if f.cloud in survivors)
-    egress = egress_plan(verdicts, serving.clouds, policy.file)
-    clusters = tuple(
-        ClusterDecision(
+    fits = tuple(f for f in size_region(spec, catalog) if f.cloud in {c.cloud for c in built})
+    egress = egress_plan(verdicts, built, policy.file)
+
+    def decide(region: RegionSpec, plan: ClusterPlan, release: bool) -> ClusterDecision:
+        return ClusterDecision(
             plan=plan, profile=profile(plan.cloud.cloud), fits=tuple(f for f in fits if f.cloud == plan.cloud.cloud),
-            releases=releases(plan, serving.models, fits, catalog),
-            gateway=(gateway := gateway_config(serving, verdicts, plan, catalog)),
-            fence=_fence(egress, plan.cloud.cloud, bool(gateway.identity)), public=failover.domain is not None,
+            releases=releases(plan, region.models, fits, catalog),
+            gateway=(gateway := gateway_config(region, verdicts, plan, catalog)),
+            fence=_fence(egress, plan.cloud.cloud, bool(gateway.identity)),
+            public=failover.domain is not None and not release,
             images=cluster_images(spec.name, plan.cloud, profile(plan.cloud.cloud)),
-            scaling=scaling(plan, serving.models, fits, catalog),
-            alerts=alert_rules(profile(plan.cloud.cloud).alert_rules))
-        for plan in plan_clusters(serving, fits, catalog))
+            scaling=scaling(plan, region.models, fits, catalog),
+            alerts=alert_rules(profile(plan.cloud.cloud).alert_rules), released=release)
+    clusters = tuple(decide(serving, plan, False) for plan in plan_clusters(serving, fits, catalog))
+    if released:
+        clusters += tuple(decide(released, plan, True) for plan in plan_clusters(released, fits, catalog))
     return RegionDecisions(serving, verdicts, fits, clusters, egress, failover,
                            tuple(StatefulCloud(c, cloud_labels(spec, c)) for c in spec.clouds))
 

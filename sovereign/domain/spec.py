@@ -37,7 +37,7 @@ GKE_CHANNELS = ("RAPID", "REGULAR", "STABLE")
 # (sovereign/domain/stack_keys.py), so the two cannot drift.
 KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sovereign:": (("region", "clouds", "models"), ("jurisdiction", "managedApis", "dr", "apiKeys", "drill",
-                                                    "maintenance", "logRetentionDays")),
+                                                    "drillPhase", "maintenance", "logRetentionDays")),
     "sovereign:maintenance": ((), ("days", "startHour", "hours")),
     **{f"sovereign:clouds.{p.id}": (p.required_keys, p.optional_keys) for p in PROFILES.values()},
     "sovereign:clouds.aws.capacityReservations[]": (("gpu", "id", "zone"), ("block",)),
@@ -178,6 +178,10 @@ class RegionSpec:
     managed_apis: tuple[ManagedApiRequest, ...]
     dr: DrSpec
     drill: str | None = None    # the cloud a DR drill tears down (`sovereign:drill`)
+    # How far the drill has gone (`sovereign:drillPhase`): "release" — survivors at drill capacity, DNS on them,
+    # the downed cloud's protections lifted and what its controllers made outside Pulumi removed; "teardown" — the
+    # downed cloud gone. None without a drill.
+    drill_phase: str | None = None
     # Entries of `sovereign:apiKeys` set as Pulumi secrets: provider ids, and GATEWAY_KEY for the
     # gateway's own key. Which ones, never the values: the program reads those as secret Outputs
     # straight into a Kubernetes Secret.
@@ -222,7 +226,7 @@ class RegionSpec:
                    "worstCaseFailoverSeconds": self.dr.worst_case_failover_s, "domain": self.dr.domain,
                    "globalZoneId": self.dr.global_zone_id, "serves": list(self.dr.serves),
                    "default": self.dr.default, "drillCapacity": dict(sorted(self.dr.drill_capacity.items()))},
-            "drill": self.drill,
+            "drill": self.drill, "drillPhase": self.drill_phase,
             "maintenance": self.maintenance.to_dict(),
             "logRetentionDays": self.log_retention_days,
         }
@@ -248,6 +252,7 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     jurisdiction = _jurisdiction(r, get(ours, "jurisdiction"), clouds, catalog)
     dr = _dr(r, get(ours, "dr", {}), catalog, {m.id for m in models})
     drill = _drill(r, get(ours, "drill"), clouds, region)
+    phase = _drill_phase(r, get(ours, "drillPhase"), drill)
     api_keys = _api_keys(r, get(ours, "apiKeys"), catalog, get(ours, "managedApis", []))
     maintenance = _maintenance(r, get(ours, "maintenance"))
     retention = get(ours, "logRetentionDays", DEFAULT_RETENTION_DAYS)
@@ -259,7 +264,7 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
         raise InvalidInput(r.errors)
     return RegionSpec(stack=stack, file=file, name=region, jurisdiction=jurisdiction, clouds=clouds,
                       models=models, managed_apis=apis, dr=dr, api_keys=api_keys, drill=drill,
-                      maintenance=maintenance, log_retention_days=retention)
+                      drill_phase=phase, maintenance=maintenance, log_retention_days=retention)
 
 
 def _maintenance(r: Reader, value: Any) -> MaintenanceWindow:
@@ -628,6 +633,20 @@ def _drill(r: Reader, value: Any, clouds: tuple[CloudSpec, ...], region: str | N
         r.error("sovereign:drill", f"tearing down {down} leaves {region} with no serving cloud",
                 "a single-cloud region cannot be drilled; declare a second cloud under sovereign:clouds")
     return down
+
+
+DRILL_PHASES = ("release", "teardown")
+
+
+def _drill_phase(r: Reader, value: Any, drill: str | None) -> str | None:
+    """The drill's phase: teardown unless said otherwise; none without a drill."""
+    if value is None:
+        return DRILL_PHASES[-1] if drill else None
+    phase = r.string(value, "sovereign:drillPhase", DRILL_PHASES)
+    if phase and drill is None:
+        r.error("sovereign:drillPhase", "a drill phase without sovereign:drill", "set sovereign:drill to the cloud "
+                "the drill tears down, or remove sovereign:drillPhase")
+    return phase
 
 
 def _dr(r: Reader, value: Any, catalog: Catalog, served: set[str]) -> DrSpec:

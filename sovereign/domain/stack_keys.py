@@ -23,6 +23,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:apiKeys": "Pulumi secrets, one per entry: `gateway` (the key applications present) and one per "
                          "requested provider; set with `pulumi config set --secret --path`",
     "sovereign:drill": "the cloud a DR drill tears down (`aws` or `gcp`); unset for normal operation",
+    "sovereign:drillPhase": "`release` (survivors scaled and DNS moved, the downed cloud's protections lifted and "
+                            "controller-made load balancers and nodes removed) or `teardown` (default: the cloud gone)",
     "sovereign:logRetentionDays": "days the audit trail is kept: VPC flow, DNS query and control-plane logs "
                                   "(a CloudWatch Logs retention, default 365)",
     "sovereign:maintenance": "the weekly UTC window in which GKE may upgrade nodes on its own (EKS has none)",

@@ -1,10 +1,18 @@
-"""The offline DR drill: plan a stack normally and with one cloud torn down, and prove the drill does
-only what it should — before anyone runs it against real clouds.
+"""The offline DR drill: plan a stack normally and through the drill's two phases, and prove the drill does only
+what it should, and that a real teardown can finish — before anyone runs it against real clouds.
+
+Phases, each a `pulumi up` with `sovereign:drill: <cloud>`:
+  release   (`sovereign:drillPhase: release`) the survivors scale to drill capacity and DNS moves to them; the
+            downed cloud keeps running but lifts its protections (the DNS Firewall association's mutation
+            protection) and deletes what its controllers made outside Pulumi (load balancers, Karpenter's nodes);
+  teardown  the downed cloud's resources go; its stateful ones (weight buckets, zones) are retained.
 
 Checks (each must hold, else the drill exits non-zero):
   survivors-untouched  no resource of a surviving cloud is deleted, and any that changes changes only
                        in scale (node pool sizes, replica counts) or DNS;
   protected-retained   every protected resource of the normal plan is still in the drill plan;
+  teardown-completes   no delete of either phase is one the real cloud refuses or that leaves a controller's
+                       resources in the network (sovereign/engine/teardown.py);
   dns-survivors-only   the failover records point only at surviving clouds;
   failover-bound       worst-case failover (interval × threshold + TTL) within the 60 s goal;
   capacity             every model keeps at least dr.minReplicas replicas on the survivors.
@@ -16,9 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..clouds import profile
+from ..domain.drill_capacity import ClusterCapacity, capacity_changes
 from ..domain.failover import FAILOVER_GOAL_S
 from .graph import RegisteredResource
 from .run import Plan, plan_stack
+from .teardown import Blocker, DataFate, blockers, data_fates
 
 # Inputs a drill may change on a survivor: how many nodes or replicas, and where DNS points.
 SCALE_INPUTS = {
@@ -58,6 +69,11 @@ class DrillReport:
     retained: list[str] = field(default_factory=list)              # protected URNs kept
     changed: dict[str, list[str]] = field(default_factory=dict)    # cloud → "URN: inputs"
     checks: list[Check] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)              # URNs the release phase deletes
+    blockers: list[Blocker] = field(default_factory=list)          # deletes a real cloud would refuse
+    data: list[DataFate] = field(default_factory=list)             # what holds data: kept or lost
+    capacity: list[ClusterCapacity] = field(default_factory=list)  # per survivor: before → during
+    dns: str = ""                                                   # where DNS lives during the drill, and why
 
     @property
     def ok(self) -> bool:
@@ -66,22 +82,31 @@ class DrillReport:
     def to_dict(self) -> dict[str, Any]:
         return {"stack": self.stack, "down": self.down, "survivors": list(self.survivors), "ok": self.ok,
                 "deleted": self.deleted, "retained": self.retained, "changed": self.changed,
-                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks]}
+                "released": self.released,
+                "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+                "blockers": [{"urn": b.urn, "problem": b.problem, "fix": b.fix, "source": b.source}
+                             for b in self.blockers],
+                "data": [{"urn": d.urn, "holds": d.holds, "kept": d.kept, "note": d.note} for d in self.data],
+                "capacity": [c.to_dict() for c in self.capacity], "dns": self.dns}
 
 
 def offline_drill(stack: str, down: str, project: Path | None = None, policy: Path | None = None,
                   normal: Plan | None = None) -> tuple[DrillReport | None, Plan]:
-    """Plan normal vs drill. Returns (None, drill plan) when the drill itself is refused (plan errors)."""
+    """Plan normal, the release phase and the teardown. Returns (None, the failing plan) when the drill itself is
+    refused (plan errors or reality rules)."""
     kwargs = {"project": project} if project else {}
     normal = normal or plan_stack(stack, policy=policy, **kwargs)
+    release = plan_stack(stack, policy=policy, drill=down, phase="release", **kwargs)
     drill = plan_stack(stack, policy=policy, drill=down, **kwargs)
-    if not (normal.ok and drill.ok):
-        return None, drill if not drill.ok else normal
-    return compare(normal, drill, down), drill
+    failed = next((p for p in (normal, release, drill) if not p.ok), None)
+    if failed is not None:
+        return None, failed
+    return compare(normal, release, drill, down), drill
 
 
-def compare(normal: Plan, drill: Plan, down: str) -> DrillReport:
+def compare(normal: Plan, release: Plan, drill: Plan, down: str) -> DrillReport:
     before = {r.urn: r for r in normal.resources}
+    during = {r.urn: r for r in release.resources}
     after = {r.urn: r for r in drill.resources}
     survivors = tuple(c.cloud for c in normal.spec.clouds if c.cloud != down)
     report = DrillReport(normal.stack, down, survivors)
@@ -94,14 +119,45 @@ def compare(normal: Plan, drill: Plan, down: str) -> DrillReport:
                           if resource.inputs.get(k) != after[urn].inputs.get(k))
             report.changed.setdefault(cloud, []).append(f"{urn}: {', '.join(keys)}")
     report.retained = sorted(u for u, r in before.items() if r.options.get("protect") and u in after)
+    report.released = sorted(u for u in before if u not in during)
+    # Each phase deletes from the state before it: the release from the normal plan, the teardown from the release's.
+    removed = [before[u] for u in report.released] + [r for u, r in during.items() if u not in after]
+    report.blockers = blockers(before[u] for u in report.released) + blockers(
+        r for u, r in during.items() if u not in after)
+    report.data = data_fates(removed, [r for u, r in before.items() if u in after and r.options.get("retainOnDelete")
+                                       and cloud_of(r, normal) == down])
+    report.capacity = capacity_changes(normal.decisions, drill.decisions)
+    report.dns = dns_location(normal, down)
     report.checks = [
-        _survivors_untouched(report, before, after, survivors, normal),
+        _survivors_untouched(before, after, survivors, normal),
+        _survivors_untouched(before, during, survivors, normal, "release-touches-only-scale"),
         _protected_retained(before, after),
+        _teardown_completes(report),
         _dns_survivors_only(drill, down),
         _failover_bound(drill),
         _capacity(drill),
     ]
     return report
+
+
+def dns_location(normal: Plan, down: str) -> str:
+    """Where the failover DNS lives while `down` is gone (decided: Route 53 in every drill, an accepted risk)."""
+    if normal.decisions.failover.domain is None:
+        return "no failover DNS for this region"
+    if profile(down).failover_dns:
+        return ("Route 53 keeps answering: zones and health checks are global and stay in the stack (retained); "
+                "the drill removes AWS's compute, not its DNS. Accepted risk: an AWS account cut off entirely "
+                "takes the failover names with it (README, Cross-cloud failover)")
+    return "Route 53 answers, now with the survivors only"
+
+
+def _teardown_completes(report: DrillReport) -> Check:
+    if not report.blockers:
+        return Check("teardown-completes", True, f"{len(report.released)} released first, then "
+                     f"{sum(len(u) for u in report.deleted.values()) - len(report.released)} deleted; "
+                     "no delete a real cloud refuses")
+    return Check("teardown-completes", False, "; ".join(f"{b.urn.rsplit('::', 1)[-1]} {b.problem}"
+                                                        for b in report.blockers))
 
 
 def cloud_of(resource: RegisteredResource, plan: Plan) -> str:
@@ -131,8 +187,9 @@ def _changed(before: dict, after: dict, allowed: set[str]) -> set[str]:
     return changed
 
 
-def _survivors_untouched(report: DrillReport, before, after, survivors, normal: Plan) -> Check:
-    problems = [u for c in survivors for u in report.deleted.get(c, [])]
+def _survivors_untouched(before, after, survivors, normal: Plan,
+                         name: str = "survivors-untouched") -> Check:
+    problems = [u for u, r in before.items() if u not in after and cloud_of(r, normal) in survivors]
     for urn, resource in before.items():
         if urn not in after or cloud_of(resource, normal) not in survivors:
             continue
@@ -142,7 +199,7 @@ def _survivors_untouched(report: DrillReport, before, after, survivors, normal: 
             diff.add("values (beyond replicaCount)")
         if diff and allowed is not None and not diff <= allowed:
             problems.append(f"{urn}: {', '.join(sorted(diff - allowed))}")
-    return Check("survivors-untouched", not problems,
+    return Check(name, not problems,
                  "only scale and DNS change on " + ", ".join(survivors) if not problems else "; ".join(problems))
 
 

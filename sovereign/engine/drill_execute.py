@@ -1,16 +1,23 @@
-"""`sovereign drill --execute`: the real drill through the Pulumi Automation API.
+"""`sovereign drill --execute`: the real drill through the Pulumi Automation API, in the offline drill's phases.
 
-Sequence: preview with the drill → up with the drill → probe the regional endpoint until it answers
-(timed) → restore (up without the drill) → timeline report (JSON + Markdown). Restore runs whatever
-happened before it, so a failed probe never leaves a region torn down. Needs the Pulumi CLI, the
-stack's backend login and cloud credentials; tests drive it through the `Automation` and `Probe`
-seams with fakes.
+    release   `pulumi up` with `sovereign:drill` and `sovereign:drillPhase: release`: survivors at drill capacity,
+              DNS on them, the downed cloud's protections lifted and its controllers' load balancers and nodes gone;
+    probe     the regional endpoint answers through the survivors (timed: the recovery clients see);
+    teardown  `pulumi up` with the drill's teardown phase: the downed cloud's resources go;
+    probe     still answering with the cloud gone;
+    restore   `pulumi up` without the drill: the region as it normally runs.
+
+Each `up` has its own time limit; one that overruns is cancelled (Pulumi's cancel, which stops the update at its next
+safe point). Whatever fails, restore runs: a failed phase never leaves a region half torn down unnoticed, and the
+report names what could not be restored and the command to finish it by hand. Needs the Pulumi CLI, the stack's
+backend login and cloud credentials; tests drive it through the `Automation` and `Probe` seams with fakes.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,15 +26,21 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 DRILL_KEY = "sovereign:drill"
+PHASE_KEY = "sovereign:drillPhase"
+RELEASE, TEARDOWN = "release", "teardown"
 
 
 class Automation(Protocol):
-    def preview(self, drill: str | None) -> str: ...
-    def up(self, drill: str | None) -> str: ...
+    def preview(self, drill: str | None, phase: str | None) -> str: ...
+    def up(self, drill: str | None, phase: str | None, timeout_s: float) -> str: ...
 
 
 class Probe(Protocol):
     def __call__(self, url: str) -> bool: ...
+
+
+class PhaseTimeout(Exception):
+    """An update overran its time limit and was cancelled."""
 
 
 @dataclass
@@ -37,58 +50,81 @@ class Timeline:
     endpoint: str
     events: list[dict] = field(default_factory=list)
     ok: bool = False
-    recovery_seconds: float | None = None
+    recovery_seconds: float | None = None     # from the release's end to the endpoint answering through survivors
+    unrestored: str | None = None             # what restore could not do, and how to finish it
 
     def add(self, step: str, status: str, at: float, detail: str = "") -> None:
         self.events.append({"step": step, "status": status, "at": round(at, 3), "detail": detail})
 
-    def to_json(self) -> str:
-        return json.dumps({"stack": self.stack, "down": self.down, "endpoint": self.endpoint, "ok": self.ok,
-                           "recoverySeconds": self.recovery_seconds, "events": self.events}, indent=2) + "\n"
+    def to_dict(self) -> dict:
+        return {"stack": self.stack, "down": self.down, "endpoint": self.endpoint, "ok": self.ok,
+                "recoverySeconds": self.recovery_seconds, "unrestored": self.unrestored, "events": self.events}
 
     def to_markdown(self) -> str:
         rows = "\n".join(f"| {e['at']:.1f} s | {e['step']} | {e['status']} | {e['detail']} |" for e in self.events)
         verdict = "passed" if self.ok else "FAILED"
         recovery = f"{self.recovery_seconds:.1f} s" if self.recovery_seconds is not None else "never"
+        restore = f"\n**Not restored:** {self.unrestored}\n" if self.unrestored else ""
         return (f"# DR drill {verdict}: {self.stack} without {self.down}\n\n"
-                f"Endpoint `{self.endpoint}` answered after: **{recovery}**\n\n"
+                f"Endpoint `{self.endpoint}` answered through the survivors after: **{recovery}**\n{restore}\n"
                 f"| t | step | status | detail |\n| --- | --- | --- | --- |\n{rows}\n")
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Seconds each step may take: an `up` of the release and teardown phases, and the wait for health."""
+    release_s: float = 1800       # scaling the survivors waits for nodes; Karpenter drains within 30 min
+    teardown_s: float = 3600      # an EKS or GKE cluster and its network take 10-20 min to delete
+    restore_s: float = 3600       # a cluster and its pools come back in 15-30 min
+    probe_s: float = 600
+
+
 def run_drill(stack: str, down: str, endpoint: str, automation: Automation, probe: Probe,
-              timeout_s: float = 600, poll_s: float = 5, clock: Callable[[], float] = time.monotonic,
+              limits: Limits = Limits(), poll_s: float = 5, clock: Callable[[], float] = time.monotonic,
               sleep: Callable[[float], None] = time.sleep) -> Timeline:
     timeline = Timeline(stack, down, endpoint)
     start = clock()
-    try:
-        for step, action in (("preview", automation.preview), ("up", automation.up)):
-            timeline.add(step, "started", clock() - start)
-            timeline.add(step, "done", clock() - start, action(down))
-        torn_down = clock()
-        while clock() - torn_down <= timeout_s:
+
+    def step(name: str, action: Callable[[], str]) -> None:
+        timeline.add(name, "started", clock() - start)
+        timeline.add(name, "done", clock() - start, action())
+
+    def healthy(name: str) -> float | None:
+        since = clock()
+        while clock() - since <= limits.probe_s:
             if probe(endpoint):
-                timeline.recovery_seconds = clock() - torn_down
-                timeline.add("probe", "healthy", clock() - start)
-                break
+                timeline.add(name, "healthy", clock() - start)
+                return clock() - since
             sleep(poll_s)
-        else:
-            timeline.add("probe", "never healthy", clock() - start, f"gave up after {timeout_s:.0f} s")
+        timeline.add(name, "never healthy", clock() - start, f"gave up after {limits.probe_s:.0f} s")
+        return None
+
+    try:
+        step("preview", lambda: automation.preview(down, RELEASE))
+        step(RELEASE, lambda: automation.up(down, RELEASE, limits.release_s))
+        timeline.recovery_seconds = healthy("probe after release")
+        if timeline.recovery_seconds is not None:
+            step(TEARDOWN, lambda: automation.up(down, TEARDOWN, limits.teardown_s))
+            healthy("probe after teardown")
     except Exception as exc:  # noqa: BLE001 - recorded, then the region is restored below
         timeline.add("drill", "error", clock() - start, str(exc))
     finally:
-        timeline.add("restore", "started", clock() - start)
         try:
-            timeline.add("restore", "done", clock() - start, automation.up(None))
-        except Exception as exc:  # noqa: BLE001 - reported; the operator must restore by hand
+            step("restore", lambda: automation.up(None, None, limits.restore_s))
+        except Exception as exc:  # noqa: BLE001 - reported with the command that finishes it
             timeline.add("restore", "error", clock() - start, str(exc))
-    timeline.ok = timeline.recovery_seconds is not None and timeline.events[-1]["status"] == "done"
+            timeline.unrestored = (f"{exc}; finish by hand: pulumi config rm -s {stack} {DRILL_KEY} && "
+                                   f"pulumi config rm -s {stack} {PHASE_KEY} && pulumi up -s {stack}")
+    probes = [e for e in timeline.events if e["step"].startswith("probe")]
+    timeline.ok = (timeline.unrestored is None and len(probes) == 2
+                   and all(e["status"] == "healthy" for e in probes) and timeline.events[-1]["status"] == "done")
     return timeline
 
 
 def write_reports(timeline: Timeline, out: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"drill-{timeline.stack}-{timeline.down}"
-    stem.with_suffix(".json").write_text(timeline.to_json())
+    stem.with_suffix(".json").write_text(json.dumps(timeline.to_dict(), indent=2) + "\n")
     stem.with_suffix(".md").write_text(timeline.to_markdown())
     return stem.with_suffix(".json"), stem.with_suffix(".md")
 
@@ -111,7 +147,7 @@ class DrillUnavailable(Exception):
 
 
 class PulumiAutomation:
-    """The real thing: the stack's Pulumi program with `sovereign:drill` set or removed."""
+    """The real thing: the stack's Pulumi program with the drill's config set or removed."""
 
     def __init__(self, stack: str, project_dir: Path):
         from pulumi import automation as auto  # imported here: needs the Pulumi CLI only when executing
@@ -124,16 +160,27 @@ class PulumiAutomation:
             raise DrillUnavailable(f"`pulumi stack select {stack}` failed: {str(exc).strip()[:500]}; create the "
                                    f"stack (`pulumi stack init {stack}`) and log in to its backend") from None
 
-    def _configure(self, drill: str | None) -> None:
-        if drill is None:
-            self._stack.remove_config(DRILL_KEY)
-        else:
-            self._stack.set_config(DRILL_KEY, self._auto.ConfigValue(value=drill))
+    def _configure(self, drill: str | None, phase: str | None) -> None:
+        for key, value in ((DRILL_KEY, drill), (PHASE_KEY, phase)):
+            if value is None:
+                self._stack.remove_config(key)
+            else:
+                self._stack.set_config(key, self._auto.ConfigValue(value=value))
 
-    def preview(self, drill: str | None) -> str:
-        self._configure(drill)
+    def preview(self, drill: str | None, phase: str | None) -> str:
+        self._configure(drill, phase)
         return str(self._stack.preview(diff=True).change_summary)
 
-    def up(self, drill: str | None) -> str:
-        self._configure(drill)
-        return str(self._stack.up().summary.resource_changes)
+    def up(self, drill: str | None, phase: str | None, timeout_s: float) -> str:
+        self._configure(drill, phase)
+        # Pulumi's cancel stops a running update at its next safe point; the update then raises.
+        timer = threading.Timer(timeout_s, self._stack.cancel)
+        timer.start()
+        try:
+            return str(self._stack.up().summary.resource_changes)
+        except self._auto.errors.CommandError as exc:
+            if not timer.is_alive():
+                raise PhaseTimeout(f"cancelled after {timeout_s:.0f} s: {str(exc).strip()[:300]}") from None
+            raise
+        finally:
+            timer.cancel()

@@ -70,17 +70,17 @@ class Plan:
 
 
 def plan_stack(stack: str, project: Path | None = None, policy: Path | Policy | None = None,
-               drill: str | None = None) -> Plan:
+               drill: str | None = None, phase: str | None = None) -> Plan:
     """Read the stack file and run the program under mocks; the program's own decisions come back.
 
     `project` defaults to the one around the current directory; `policy` is a parsed Policy (parse once
     to plan many stacks), a policy file, or the project's. `drill` plans the stack as `pulumi up` would
-    with `sovereign:drill: <cloud>` set on it."""
+    with `sovereign:drill: <cloud>` set on it, and `phase` with `sovereign:drillPhase: <phase>`."""
     project = find_project() if project is None else project
     try:
         config, secret_keys = read_stack_config(project, stack)
         if drill is not None:
-            config = {**config, "sovereign:drill": drill}
+            config = {**config, "sovereign:drill": drill, **({"sovereign:drillPhase": phase} if phase else {})}
         parsed = policy if isinstance(policy, Policy) else load_project_policy(project, policy)
         decided, resources, outputs = run_program(project, stack, config, secret_keys, parsed)
     except InvalidInput as exc:

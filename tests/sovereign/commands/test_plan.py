@@ -66,7 +66,8 @@ def test_typo_in_a_stack_key_is_one_clear_message_and_other_stacks_still_plan(pr
     assert [line for line in result.stderr.splitlines() if not line.startswith("planned ")] == [
         "stacks/Pulumi.typo.yaml: invalid, nothing planned:",
         "  stacks/Pulumi.typo.yaml: sovereign:model: unknown key 'model' (did you mean 'models'?). "
-        "Fix: use one of: apiKeys, clouds, dr, drill, jurisdiction, logRetentionDays, maintenance, managedApis, models, "
+        "Fix: use one of: apiKeys, clouds, dr, drill, drillPhase, jurisdiction, logRetentionDays, maintenance, managedApis, "
+        "models, "
         "region",
     ]
     assert "== sa-east" in result.stdout and "2 of 3 stack(s) planned" in result.stdout

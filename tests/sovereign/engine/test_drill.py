@@ -3,9 +3,12 @@ cloud's serving resources go, the survivor scales to drill capacity, failover DN
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from sovereign.engine.drill import cloud_of, offline_drill
+from sovereign.engine.drill import cloud_of, compare, offline_drill
+from sovereign.engine.run import plan_stack
 from tests.support.graph import Graph
 from tests.support.stacks import STACKS, TWO_CLOUD
 from tests.support.tokens import T
@@ -14,15 +17,30 @@ SINGLE_CLOUD = [s for s in STACKS if s not in TWO_CLOUD]
 
 
 @pytest.fixture(scope="module")
-def drills(plans):
-    """(stack, downed cloud) → offline_drill's (report, drilled plan), each drilled when a test first asks."""
+def phases(plans):
+    """(stack, downed cloud) → the drill's (release phase, teardown) plans, each planned when a test first asks."""
     done = {}
 
-    def drill(stack: str, down: str):
+    def planned(stack: str, down: str):
         if (stack, down) not in done:
-            done[(stack, down)] = offline_drill(stack, down, normal=plans[stack])
+            done[(stack, down)] = (plan_stack(stack, drill=down, phase="release"), plan_stack(stack, drill=down))
         return done[(stack, down)]
+    return planned
+
+
+@pytest.fixture(scope="module")
+def drills(plans, phases):
+    """(stack, downed cloud) → (report, drilled plan), as offline_drill makes them."""
+    def drill(stack: str, down: str):
+        release, teardown = phases(stack, down)
+        return compare(plans[stack], release, teardown, down), teardown
     return drill
+
+
+def test_offline_drill_plans_both_phases_and_compares_them(plans, drills):
+    stack = TWO_CLOUD[0]
+    report, drill = offline_drill(stack, "gcp", normal=plans[stack])
+    assert report.to_dict() == drills(stack, "gcp")[0].to_dict() and drill.spec.drill == "gcp"
 
 
 def test_there_are_two_cloud_and_single_cloud_stacks():
@@ -56,3 +74,54 @@ def test_survivor_scales_to_drill_capacity(plans, drills, stack):
         declared = spec.dr.drill_capacity.get(model.id)
         normal = next(m for m in spec.models if m.id == model.id)
         assert model.replicas.min == (declared if declared is not None else normal.replicas.min * 2)
+
+
+def _with(plan, picks, options: dict):
+    """The plan with the resources `picks` selects given these options (a what-if for the teardown)."""
+    resources = tuple(replace(r, options={**r.options, **options}) if picks(r) else r for r in plan.resources)
+    return replace(plan, resources=resources)
+
+
+@pytest.mark.parametrize("stack", TWO_CLOUD)
+def test_a_teardown_without_the_release_phase_is_refused_by_the_dns_firewalls_mutation_protection(plans, phases,
+                                                                                                  stack):
+    """Straight from normal to teardown (as `--execute` used to go): the association still refuses to be removed."""
+    _, drill = phases(stack, "aws")
+    report = compare(plans[stack], plans[stack], drill, "aws")
+    assert not report.ok
+    [blocker] = report.blockers
+    assert blocker.urn.endswith("::" + f"{plans[stack].spec.name}-aws-egress") and "mutation protection" in blocker.problem
+    assert "ResolverFirewallRuleGroupAssociation" in blocker.urn
+
+
+@pytest.mark.parametrize("down", ["aws", "gcp"])
+def test_a_load_balancer_left_to_die_with_its_cluster_fails_the_drill(plans, phases, down):
+    """A controller-made load balancer whose object is deleted with the cluster outlives it and holds the network."""
+    stack = TWO_CLOUD[0]
+    release, drill = phases(stack, down)
+    cluster = next(r.urn for r in plans[stack].resources if r.type in (T.EKS_CLUSTER, T.GKE_CLUSTER)
+                   and r.name == f"{plans[stack].spec.name}-{down}")
+    made = ("kubernetes:core/v1:Service", "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+    public = lambda r: r.type in made and r.name.endswith("-gateway-public") or r.type == made[1]  # noqa: E731
+    assert any(public(r) for r in plans[stack].resources if cloud_of(r, plans[stack]) == down)
+    careless = _with(plans[stack], lambda r: public(r) and cloud_of(r, plans[stack]) == down, {"deletedWith": cluster})
+    # Its release phase now keeps it (nothing deletes it there), and the teardown skips its delete.
+    report = compare(careless, release, drill, down)
+    assert report.ok, report.checks   # the release deleted it: the real drill is safe
+    skipped = compare(careless, careless, drill, down)   # without the release phase
+    assert any("stays in the network" in b.problem for b in skipped.blockers) and not skipped.ok
+
+
+@pytest.mark.parametrize("stack", TWO_CLOUD)
+def test_the_report_states_capacity_cost_recovery_and_data(plans, drills, stack):
+    report, drill = drills(stack, "gcp")
+    [aws] = report.capacity
+    assert aws.cloud == "aws" and aws.replicas[1] > aws.replicas[0] and aws.usd_per_hour[1] > aws.usd_per_hour[0]
+    assert aws.capacity_s == aws.node_s + aws.cold_start_s > 0
+    assert aws.recovery_s == drill.decisions.failover.worst_case_s + aws.capacity_s
+    kept = {d.urn for d in report.data if d.kept}
+    assert kept and kept <= {r.urn for r in drill.resources}   # still in the stack: retained
+    assert {d.holds for d in report.data if d.kept} >= {"objects"}   # the weight buckets
+    lost = [d for d in report.data if not d.kept]
+    assert all(d.urn in {u for urns in report.deleted.values() for u in urns} for d in lost)
+    assert report.dns

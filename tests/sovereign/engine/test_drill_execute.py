@@ -1,25 +1,29 @@
-"""The execute path of `sovereign drill`, through fakes of the Automation API and the probe: the order
-preview → up → probe → restore → report, and a restore that runs whatever failed before it."""
+"""The execute path of `sovereign drill`, through fakes of the Automation API and the probe: the phases
+preview → release → probe → teardown → probe → restore, each update with its own time limit, a restore that runs
+whatever failed before it, and a report that says what it could not restore."""
 
 from __future__ import annotations
 
 import json
 
-from sovereign.engine.drill_execute import run_drill, write_reports
+from sovereign.engine.drill_execute import Limits, PhaseTimeout, run_drill, write_reports
 
 
 class FakeAutomation:
-    def __init__(self, calls: list, fail_up_with_drill: bool = False):
-        self.calls, self.fail = calls, fail_up_with_drill
+    def __init__(self, calls: list, fail: str | None = None, fail_restore: bool = False):
+        self.calls, self.fail, self.fail_restore = calls, fail, fail_restore
 
-    def preview(self, drill):
-        self.calls.append(("preview", drill))
+    def preview(self, drill, phase):
+        self.calls.append(("preview", drill, phase))
         return "preview ok"
 
-    def up(self, drill):
-        self.calls.append(("up", drill))
-        if drill and self.fail:
-            raise RuntimeError("update failed: quota exceeded")
+    def up(self, drill, phase, timeout_s):
+        self.calls.append(("up", drill, phase, timeout_s))
+        if phase is not None and phase == self.fail:
+            raise PhaseTimeout(f"cancelled after {timeout_s:.0f} s") if phase == "teardown" else \
+                RuntimeError("update failed: quota exceeded")
+        if phase is None and self.fail_restore:
+            raise RuntimeError("cluster create failed: no capacity")
         return "up ok"
 
 
@@ -41,38 +45,54 @@ def probe_healthy_after(calls: list, clock: FakeClock, seconds: float):
     return probe
 
 
-def test_order_and_timing_when_the_region_recovers(tmp_path):
+LIMITS = Limits(release_s=100, teardown_s=200, restore_s=300, probe_s=120)
+
+
+def test_phases_in_order_each_with_its_limit_and_the_recovery_clients_see(tmp_path):
     calls, clock = [], FakeClock()
     timeline = run_drill("eu-central", "aws", "https://eu-central.example.com/health", FakeAutomation(calls),
-                         probe_healthy_after(calls, clock, 25), timeout_s=120, poll_s=5, clock=clock,
+                         probe_healthy_after(calls, clock, 25), limits=LIMITS, poll_s=5, clock=clock,
                          sleep=clock.sleep)
-    steps = [c[0] for c in calls]
-    assert steps[:2] == ["preview", "up"] and calls[1] == ("up", "aws")
-    assert steps[2:-1] == ["probe"] * 6 and calls[-1] == ("up", None)  # probes at 0, 5, …, 25 s, then restore
-    assert timeline.ok and timeline.recovery_seconds == 25
+    updates = [c for c in calls if c[0] != "probe"]
+    assert updates == [("preview", "aws", "release"), ("up", "aws", "release", 100), ("up", "aws", "teardown", 200),
+                       ("up", None, None, 300)]
+    assert sum(1 for c in calls if c[0] == "probe") == 7   # 0, 5, …, 25 s after the release, once after teardown
+    assert timeline.ok and timeline.recovery_seconds == 25 and timeline.unrestored is None
     json_path, md_path = write_reports(timeline, tmp_path)
     report = json.loads(json_path.read_text())
-    assert [e["step"] for e in report["events"]] == ["preview", "preview", "up", "up", "probe", "restore", "restore"]
+    assert [e["step"] for e in report["events"]] == [
+        "preview", "preview", "release", "release", "probe after release", "teardown", "teardown",
+        "probe after teardown", "restore", "restore"]
     assert "passed" in md_path.read_text() and "25.0 s" in md_path.read_text()
 
 
-def test_probe_never_healthy_still_restores_and_fails(tmp_path):
+def test_survivors_never_healthy_skip_the_teardown_and_restore():
     calls, clock = [], FakeClock()
     timeline = run_drill("eu-central", "gcp", "https://x/health", FakeAutomation(calls),
-                         probe_healthy_after(calls, clock, 10_000), timeout_s=60, poll_s=10, clock=clock,
+                         probe_healthy_after(calls, clock, 10_000), limits=LIMITS, poll_s=10, clock=clock,
                          sleep=clock.sleep)
-    assert calls[-1] == ("up", None) and not timeline.ok and timeline.recovery_seconds is None
-    assert {"step": "probe", "status": "never healthy", "at": 70.0, "detail": "gave up after 60 s"} in timeline.events
+    assert not any(c[0] == "up" and c[2] == "teardown" for c in calls)   # nothing torn down on a sick survivor
+    assert calls[-1] == ("up", None, None, 300) and not timeline.ok and timeline.recovery_seconds is None
+    assert any(e["status"] == "never healthy" and e["detail"] == "gave up after 120 s" for e in timeline.events)
     assert "FAILED" in timeline.to_markdown()
 
 
-def test_failed_drill_update_still_restores():
+def test_a_failed_or_overrunning_phase_still_restores():
+    for phase, words in (("release", "quota"), ("teardown", "cancelled after 200 s")):
+        calls, clock = [], FakeClock()
+        timeline = run_drill("eu-central", "aws", "https://x/health", FakeAutomation(calls, fail=phase),
+                             probe_healthy_after(calls, clock, 0), limits=LIMITS, clock=clock, sleep=clock.sleep)
+        assert calls[-1] == ("up", None, None, 300) and not timeline.ok
+        assert any(e["status"] == "error" and words in e["detail"] for e in timeline.events)
+
+
+def test_a_restore_that_fails_says_what_is_left_and_how_to_finish():
     calls, clock = [], FakeClock()
-    timeline = run_drill("eu-central", "aws", "https://x/health", FakeAutomation(calls, fail_up_with_drill=True),
-                         probe_healthy_after(calls, clock, 0), clock=clock, sleep=clock.sleep)
-    assert calls == [("preview", "aws"), ("up", "aws"), ("up", None)]
-    assert not timeline.ok
-    assert any(e["status"] == "error" and "quota" in e["detail"] for e in timeline.events)
+    timeline = run_drill("eu-central", "aws", "https://x/health", FakeAutomation(calls, fail_restore=True),
+                         probe_healthy_after(calls, clock, 0), limits=LIMITS, clock=clock, sleep=clock.sleep)
+    assert not timeline.ok and "no capacity" in timeline.unrestored
+    assert "pulumi config rm -s eu-central sovereign:drill" in timeline.unrestored
+    assert "Not restored" in timeline.to_markdown()
 
 
 def test_execute_without_the_pulumi_cli_is_one_clear_error(tmp_path, monkeypatch):
