@@ -161,6 +161,7 @@ AWS = CloudProfile(
                     "pull-through cache takes no NVIDIA upstream"),
         ("sqs.{region}.{dns_suffix}", "Karpenter's interruption queue (spot interruptions, instance health events)"),
         ("ssm.{region}.{dns_suffix}", "Karpenter resolves the EKS AMI alias through AWS's public SSM parameters"),
+        ("eks.{region}.{dns_suffix}", "Karpenter's DescribeCluster (the service CIDR of AL2023 nodes)"),
     ),
     # ECR pull-through cache rules; ECR names them by repository prefix (2-30 characters, `/` allowed).
     # https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html

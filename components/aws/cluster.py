@@ -176,7 +176,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
         ecr_public = args.images.chart_mirror(KARPENTER_REGISTRY)
         pools = gpu_node_pools(KarpenterTarget(
             name, cluster, network.private_subnets, dict(plan.labels), partition, region, account, (oidc.arn, issuer),
-            gpu_role, [*gpu_policies, *node_addons],
+            gpu_role, [*gpu_policies, *node_addons], network.egress,
             pulumi.Output.concat(self.image_registry, "/", ecr_public) if ecr_public else None, child,
             pulumi.ResourceOptions(parent=self, provider=self.k8s_provider)),
             plan.gpu_pools, {pool.name: offered_zones(pool.machine_type, [z for z in pool.zones

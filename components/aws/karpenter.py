@@ -1,7 +1,8 @@
 """Karpenter on EKS: a GPU node appears for a pending model-server replica and goes when nothing needs it.
 
 One NodePool and one EC2NodeClass per GPU pool of the plan, replacing fixed GPU node groups: its instance types
-are the sizing's, in its order (the sized type, then the fallbacks holding the same replicas), its capacity type
+are the sizing's (the sized type and the fallbacks holding the same replicas; Karpenter launches the cheapest of them
+with capacity, on its own prices, which rank them as the catalog does), its capacity type
 the pool's (spot, on demand, or its reservation), its zones those offering the sized type, its GPU limit what
 the pool's maximum replicas need. Nodes carry the pool's labels and the GPU taint, and start tainted until
 Cilium's agent runs on them (startupTaints, as Karpenter's docs advise for Cilium).
@@ -64,6 +65,7 @@ class KarpenterTarget:
     oidc: tuple[pulumi.Output[str], pulumi.Output[str]]   # the cluster's IRSA provider ARN and issuer
     node_role: aws.iam.Role                   # the nodes' role, their pull-through permissions already granted
     node_policies: Sequence[pulumi.Resource]  # what the role must hold before a node launches
+    egress: Sequence[pulumi.Resource]         # the nodes' and controller's way out (NAT routes)
     registry: pulumi.Input[str] | None        # the ECR Public mirror (`<registry>/<mirror>`), None: none
     cloud: pulumi.ResourceOptions             # on the cloud's provider, parented
     k8s: pulumi.ResourceOptions               # through the cluster's Kubernetes provider, parented
@@ -82,10 +84,14 @@ def gpu_node_pools(target: KarpenterTarget, pools: Sequence[GpuPool], zones: Map
     policy = aws.iam.RolePolicy(f"{name}-karpenter", role=role.id, policy=pulumi.Output.all(
         target.account, cluster.name, target.node_role.arn, queue.arn).apply(
         lambda a: controller_policy(target.partition, target.region, *a)), opts=target.cloud)
-    crds, controller = releases(name, cluster, role.arn, queue, target.registry,
-                                pulumi.ResourceOptions.merge(target.k8s, pulumi.ResourceOptions(depends_on=[policy])))
+    # The controller keeps its permissions and its way out to EC2, STS and SQS until its node classes are gone: a
+    # teardown deletes those first, and each waits for Karpenter to terminate its instances.
+    crds, controller = releases(name, cluster, role.arn, queue, target.registry, pulumi.ResourceOptions.merge(
+        target.k8s, pulumi.ResourceOptions(depends_on=[policy, *target.egress])))
     launch = pulumi.ResourceOptions.merge(target.k8s, pulumi.ResourceOptions(
-        depends_on=[crds, controller, entry, profile, *target.node_policies]))
+        depends_on=[crds, controller, entry, profile, *target.node_policies, *target.egress],
+        # A node class's delete waits for its nodes' drain (terminationGracePeriod) and termination.
+        custom_timeouts=pulumi.CustomTimeouts(delete="45m")))
     security_group = cluster.vpc_config.cluster_security_group_id
     return {pool.name: node_pool(target, pool, zones[pool.name], security_group, profile, launch) for pool in pools}
 
@@ -121,7 +127,7 @@ def interruption_queue(name: str, queue_name: str, opts: pulumi.ResourceOptions)
 def controller_policy(partition: str, region: str, account: str, cluster: str, node_role_arn: str,
                       queue_arn: str) -> str:
     """Karpenter's reference controller permissions, scoped to this cluster's tags, without the instance-profile
-    management (the stack makes the profile) and the pricing API (isolatedVPC)."""
+    management (the stack makes the profile), the pricing API (isolatedVPC) and zonal shift (off)."""
     ec2 = f"arn:{partition}:ec2:{region}"
     owned = {f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned", "aws:RequestTag/eks:eks-cluster-name": cluster}
     launched = ["fleet", "instance", "volume", "network-interface", "launch-template", "spot-instances-request"]
@@ -157,6 +163,10 @@ def controller_policy(partition: str, region: str, account: str, cluster: str, n
                        "StringLike": {"aws:ResourceTag/karpenter.sh/nodepool": "*"}}},
         {"Sid": "AllowPassingInstanceRole", "Effect": "Allow", "Resource": node_role_arn, "Action": "iam:PassRole",
          "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com", "ec2.amazonaws.com.cn"]}}},
+        # Karpenter resolves the cluster's service CIDR for AL2023 node classes through DescribeCluster, whatever
+        # the endpoint settings (pkg/controllers/nodeclass/validation.go, v1.14.1): without it no node launches.
+        {"Sid": "AllowAPIServerEndpointDiscovery", "Effect": "Allow",
+         "Resource": f"arn:{partition}:eks:{region}:{account}:cluster/{cluster}", "Action": "eks:DescribeCluster"},
         {"Sid": "AllowInstanceProfileReadActions", "Effect": "Allow",
          "Resource": f"arn:{partition}:iam::{account}:instance-profile/*", "Action": "iam:GetInstanceProfile"},
         {"Sid": "AllowInterruptionQueueActions", "Effect": "Allow", "Resource": queue_arn,
@@ -238,6 +248,6 @@ def node_pool(target: KarpenterTarget, pool: GpuPool, zones: Sequence[str], secu
             },
             "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": CONSOLIDATE_AFTER,
                            "budgets": [{"nodes": "1"}]},
-            # Never more GPUs than the pool's maximum replicas need (the quota the plan budgets).
-            "limits": {"nvidia.com/gpu": str(pool.max_nodes * pool.gpus_per_node)},
+            # Never more GPUs than the pool's maximum replicas and their rolling-update surges need (its ceiling).
+            "limits": {"nvidia.com/gpu": str(pool.ceiling_nodes * pool.gpus_per_node)},
         }, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[node_class])))

@@ -19,6 +19,9 @@ class ClusterNetwork:
     vpc: aws.ec2.Vpc
     private_subnets: dict[str, aws.ec2.Subnet]  # zone → subnet (control-plane ENIs, nodes)
     s3_endpoint: aws.ec2.VpcEndpoint
+    # The private subnets' way out (NAT routes and their associations): what a controller deleting cloud resources
+    # on a teardown (Karpenter terminating its nodes) must outlive.
+    egress: list[pulumi.Resource]
 
 
 def cluster_network(name: str, network: Network, region: str, zones: list[str], cluster_name: str,
@@ -36,6 +39,7 @@ def cluster_network(name: str, network: Network, region: str, zones: list[str], 
     shared = {f"kubernetes.io/cluster/{cluster_name}": "shared"}
     private: dict[str, aws.ec2.Subnet] = {}
     private_tables: list[aws.ec2.RouteTable] = []
+    egress: list[pulumi.Resource] = []
     for zone, public_cidr, private_cidr in zip(zones, network.public_subnets, network.private_subnets, strict=True):
         public = aws.ec2.Subnet(
             f"{name}-public-{zone}", vpc_id=vpc.id, cidr_block=public_cidr, availability_zone=zone,
@@ -51,13 +55,13 @@ def cluster_network(name: str, network: Network, region: str, zones: list[str], 
             tags={"Name": f"{name}-private-{zone}", "kubernetes.io/role/internal-elb": "1", **shared}, opts=opts)
         private_rt = aws.ec2.RouteTable(f"{name}-private-{zone}", vpc_id=vpc.id,
                                         tags={"Name": f"{name}-private-{zone}"}, opts=opts)
-        aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=private_rt.id,
-                      destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id, opts=opts)
-        aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private[zone].id,
-                                      route_table_id=private_rt.id, opts=opts)
+        egress += [aws.ec2.Route(f"{name}-private-{zone}-default", route_table_id=private_rt.id,
+                                 destination_cidr_block=ANYWHERE, nat_gateway_id=nat.id, opts=opts),
+                   aws.ec2.RouteTableAssociation(f"{name}-private-{zone}", subnet_id=private[zone].id,
+                                                 route_table_id=private_rt.id, opts=opts)]
         private_tables.append(private_rt)
     # S3's gateway service name is com.amazonaws.<region>.s3 in every partition, China's included.
     s3 = aws.ec2.VpcEndpoint(f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
                              vpc_endpoint_type="Gateway", route_table_ids=[t.id for t in private_tables],
                              tags={"Name": f"{name}-s3"}, opts=opts)
-    return ClusterNetwork(vpc, private, s3)
+    return ClusterNetwork(vpc, private, s3, egress)

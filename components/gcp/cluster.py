@@ -20,6 +20,7 @@ from .apis import enable_apis
 from .identity import node_identity
 from .mirror import registry_host, remote_repositories
 from .secrets_key import secrets_key
+from ..k8s.elastic_platform import KEDA_CONTROL_PLANE_PORTS
 from .network import PODS_RANGE, SERVICES_RANGE, GkeNetwork, build_network
 from .node_pools import SCOPES, PoolTarget, gpu_pool, system_pool
 
@@ -35,7 +36,7 @@ class GcpGpuCluster(pulumi.ComponentResource):
 
         zones = list(plan.zones)  # the plan's (catalog) zones: no lookup before the Compute API is enabled
         apis = enable_apis(name, project, child)
-        net = build_network(name, region, plan.network, after(apis["compute.googleapis.com"]))
+        net = build_network(name, region, plan.network, KEDA_CONTROL_PLANE_PORTS, after(apis["compute.googleapis.com"]))
         account, bindings = node_identity(
             name, project, after(apis["iam.googleapis.com"], apis["cloudresourcemanager.googleapis.com"]))
         key, key_use = secrets_key(name, region, project, apis["container.googleapis.com"],

@@ -22,7 +22,10 @@ class GkeNetwork:
     nat: gcp.compute.RouterNat
 
 
-def build_network(name: str, region: str, plan: Network, opts: pulumi.ResourceOptions) -> GkeNetwork:
+def build_network(name: str, region: str, plan: Network, control_plane_ports: tuple[str, ...],
+                  opts: pulumi.ResourceOptions) -> GkeNetwork:
+    """`control_plane_ports`: what the private control plane must reach on nodes and pods besides the 443 and 10250
+    GKE opens itself (an aggregated API's or a webhook's port)."""
     network = gcp.compute.Network(
         f"{name}-network",
         auto_create_subnetworks=False,  # only the plan's ranges, no /20 in every region
@@ -50,6 +53,14 @@ def build_network(name: str, region: str, plan: Network, opts: pulumi.ResourceOp
         # network), in front of the gateway pods (components/gcp/public_endpoint.py).
         gcp.compute.Subnetwork(f"{name}-proxies", network=network.id, region=region, ip_cidr_range=plan.proxy_cidr,
                                purpose="REGIONAL_MANAGED_PROXY", role="ACTIVE", opts=opts)
+    if control_plane_ports and plan.master_cidr:
+        # GKE's own rule admits the control plane on 443 and 10250 only; KEDA's metrics API (6443) and admission
+        # webhooks (9443) need their ports too, or the HPAs it drives get no metrics.
+        # https://cloud.google.com/kubernetes-engine/docs/how-to/latest/network-isolation#add_firewall_rules
+        gcp.compute.Firewall(
+            f"{name}-control-plane", network=network.id, direction="INGRESS", source_ranges=[plan.master_cidr],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=list(control_plane_ports))],
+            description="GKE control plane to aggregated APIs and webhooks on the nodes' pods", opts=opts)
     router = gcp.compute.Router(f"{name}-router", network=network.id, region=region, opts=opts)
     nat = gcp.compute.RouterNat(
         f"{name}-nat",

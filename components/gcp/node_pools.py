@@ -59,7 +59,7 @@ def gpu_pool(name: str, pool: GpuPool, target: PoolTarget) -> gcp.container.Node
     )
     # ANY: scale up in whichever zone has GPUs (or spot capacity) rather than balancing and stalling.
     # Only the zones that offer the pool's accelerator (the plan's, from the catalog).
-    return _pool(name, pool.name, pool.desired_nodes, pool.min_nodes, pool.max_nodes, "ANY", config, target,
+    return _pool(name, pool.name, pool.desired_nodes, pool.min_nodes, pool.ceiling_nodes, "ANY", config, target,
                  pool.zones)
 
 

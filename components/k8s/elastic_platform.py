@@ -27,6 +27,9 @@ from sovereign.domain.topology import GPU_LABEL, GPU_TAINT
 
 KEDA = ("keda", "https://kedacore.github.io/charts", "2.20.2")
 KEDA_NAMESPACE, KEDA_OPERATOR = "keda", "keda-operator"
+# Where the control plane calls KEDA: its external-metrics API server and its admission webhooks (the chart's
+# metricsServer.portHttpsTarget and webhooks.port).
+KEDA_CONTROL_PLANE_PORTS = ("6443", "9443")
 PROMETHEUS_STACK = ("kube-prometheus-stack", "https://prometheus-community.github.io/helm-charts", "88.5.3")
 MONITORING_NAMESPACE = "monitoring"
 DCGM_EXPORTER = ("dcgm-exporter", "https://nvidia.github.io/dcgm-exporter/helm-charts", "4.8.2")
@@ -84,6 +87,12 @@ class ElasticPlatform(pulumi.ComponentResource):
             "kube-state-metrics": {"image": {"registry": registry("registry.k8s.io")}},
             "prometheus-node-exporter": {"image": quay},
             "grafana": {"image": {"registry": registry("docker.io")},
+                        # No calls home: the network layer blocks grafana.com, and every blocked lookup is a fence
+                        # alarm (alerts.FENCE_ALERT).
+                        "grafana.ini": {"analytics": {"check_for_updates": False, "check_for_plugin_updates": False,
+                                                      "reporting_enabled": False},
+                                        "news": {"news_feed_enabled": False},
+                                        "plugins": {"preinstall_disabled": True}},
                         "sidecar": {"image": quay, "dashboards": {"enabled": True, "searchNamespace": "ALL"}},
                         "testFramework": {"enabled": False}},
             # EKS runs etcd, the scheduler and the controller manager out of the cluster's reach.

@@ -140,7 +140,8 @@ def egress_grid(plans: Sequence[Plan]) -> str:
 def _scaling(s: ModelScaling) -> str:
     low, high = s.replicas
     how = f"{low}–{high} replicas" if s.scaler else f"{low} replica(s), fixed (replicas.max = min)"
-    machines = s.machine_types[0] + (f", then {', '.join(s.machine_types[1:])}" if len(s.machine_types) > 1 else "")
+    machines = s.machine_types[0] + (f" (without capacity: {', '.join(s.machine_types[1:])})"
+                                     if len(s.machine_types) > 1 else "")
     start = s.cold_start
     return (f"{how}; nodes {s.nodes[0]}–{s.nodes[1]} {machines}; ${s.usd_per_hour[0]:,.2f}–{s.usd_per_hour[1]:,.2f}/h; "
             f"cold start {_duration(start.total_s)} (image {start.image_s:.0f} s, weights {start.weights_s:.0f} s, "

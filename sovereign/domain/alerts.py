@@ -57,7 +57,9 @@ SERVING_ALERTS: tuple[Alert, ...] = (
                "the load."),
     Alert(
         name="ModelServerDown",
-        expr=f"up{{{_SERVING}}} == 0",
+        # Only a pod that has answered in the last hour: vLLM serves /metrics once its model is loaded, so a replica
+        # in its cold start (minutes for a large model, cold_start.py) is not down.
+        expr=f"up{{{_SERVING}}} == 0 and on (pod) max_over_time(up{{{_SERVING}}}[1h]) == 1",
         for_="5m", severity="critical",
         summary="{{ $labels.pod }} in " + SERVING_NAMESPACE + " does not answer /metrics",
         action="kubectl -n " + SERVING_NAMESPACE + " describe pod <pod>; the logs of its vllm container (a model "

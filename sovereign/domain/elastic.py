@@ -7,9 +7,9 @@ Decided here once per cluster, from the spec's `replicas: {min, max}`, the sizin
   metric comes from the cloud's pipeline (profile.elastic): kube-prometheus-stack scraping a ServiceMonitor on
   EKS, Managed Service for Prometheus scraping a PodMonitoring on GKE. Where max = min, the Deployment runs min.
 * **Nodes.** A pending replica gets a node from the cloud's node autoscaler (Karpenter on EKS, the cluster
-  autoscaler on GKE), of the machine type sizing chose, then (where the profile allows several per pool) the
-  other machine types of the same GPU that hold every replica of the pool as the chosen one does, cheapest
-  per replica first: the fallback order when the chosen type has no capacity.
+  autoscaler on GKE), of the machine type sizing chose or (where the profile allows several per pool) one of the
+  other machine types of the same GPU that hold every replica of the pool as the chosen one does: Karpenter
+  launches the cheapest of them that has capacity, so the sized type while it has, the others when it has none.
 * **Cold start** of a new replica is modelled (cold_start.py): image pull, weights streamed, engine start.
 * **Cost and nodes** per model are those of its replicas alone at min and max (sizing.nodes_for); models
   sharing a pool share nodes, so the pool's total (the `capacity`/`cost` lines) can be lower than their sum.

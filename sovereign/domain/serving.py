@@ -52,10 +52,11 @@ def releases(plan: ClusterPlan, models: tuple[ModelSpec, ...], fits: tuple[Fit, 
 
 
 def rollout(model: ModelSpec, pool: GpuPool) -> dict[str, Any]:
-    """How an update replaces the model's replicas without more nodes than the pool's minimum (no node is added
-    for it): a surge replica where the pool has a GPU spare for every model at once; else one replica at a time
+    """How an update replaces the model's replicas. A model that scales gets a surge replica: the node autoscaler
+    adds its node if none is spare, up to the pool's ceiling, which counts it. A fixed one stays within the pool's
+    minimum nodes: a surge replica where the pool has a GPU spare for every model at once; else one replica at a time
     while the others serve; a single replica is replaced in place (Recreate: down while the new one loads)."""
-    if pool.surge_room:
+    if pool.surge_room or model.replicas.max > model.replicas.min:
         return {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 0}
     if model.replicas.min >= 2:
         return {"type": "RollingUpdate", "maxSurge": 0, "maxUnavailable": 1}

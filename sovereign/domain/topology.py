@@ -45,8 +45,11 @@ class GpuPool:
     reservation: Reservation | None = None   # the capacity reserved for it, in its one zone
     needs_reservation: bool = False           # a scarce machine family (profile) without one
     # Where the cloud's pools take several machine types: the others of the same GPU that hold the pool's
-    # replicas, in the order the node autoscaler should try them (sizing.fallback_machines).
+    # replicas, cheapest first (sizing.fallback_machines).
     fallback_machine_types: tuple[str, ...] = ()
+    # What the node autoscaler may grow the pool to: the maximum replicas and, for each model that scales, one
+    # rolling-update surge replica beside them (an update at max replicas must not stall).
+    ceiling_nodes: int = 0
 
     @property
     def machine_types(self) -> tuple[str, ...]:
@@ -103,7 +106,7 @@ class ClusterPlan:
                            "maxNodes": self.system_nodes[1]},
             "gpuPools": [{"name": p.name, "gpu": p.gpu, "machineType": p.machine_type,
                           "gpusPerNode": p.gpus_per_node, "minNodes": p.min_nodes, "maxNodes": p.max_nodes,
-                          "desiredNodes": p.desired_nodes, "spot": p.spot, "labels": dict(p.labels),
+                          "desiredNodes": p.desired_nodes, "ceilingNodes": p.ceiling_nodes, "spot": p.spot, "labels": dict(p.labels),
                           "models": list(p.models), "surgeRoom": p.surge_room, "capacity": p.capacity,
                           "needsReservation": p.needs_reservation,
                           "fallbackMachineTypes": list(p.fallback_machine_types)} for p in self.gpu_pools],
@@ -169,6 +172,9 @@ def _gpu_pools(spec: RegionSpec, cloud: CloudSpec, fits: list[Fit], catalog: Cat
         result.append(GpuPool(
             name=name, gpu=gpu, machine_type=machine, gpus_per_node=per_node,
             min_nodes=low, max_nodes=nodes_for(pods(members, replicas, "max"), per_node),
+            ceiling_nodes=nodes_for(pods(members, replicas, "max") + [f.tensor_parallel for f in members
+                                                                     if replicas[f.model].max > replicas[f.model].min],
+                                    per_node),
             spot=cloud.spot and reservation is None, labels={GPU_LABEL: gpu, POOL_LABEL: name},
             models=tuple(f.model for f in members),
             # Sizing places GKE pools only on machine types with an accelerator type (sizing._candidates).

@@ -44,13 +44,19 @@ CHART = "kubernetes:helm.sh/v4:Chart"
 
 
 # A release may only change its replica count in a drill (fixed, or its scaler's bounds), and the rollout strategy
-# that follows from it (serving.rollout: a second replica lets an update replace one at a time).
-SCALE_VALUES = {"replicaCount", "autoscaling", "strategy"}
+# that follows from it (serving.rollout: a second replica lets an update replace one at a time). A scaler may appear
+# or go whole where the drill's capacity turns min = max into a range or a range into min = max.
+SCALE_VALUES = {"replicaCount", "strategy"}
+SCALER_BOUNDS = {"enabled", "minReplicas", "maxReplicas"}
 
 
 def _values_beyond_replicas(before: dict, after: dict) -> bool:
-    strip = lambda inputs: {k: v for k, v in (inputs.get("values") or {}).items() if k not in SCALE_VALUES}  # noqa: E731
-    return strip(before) != strip(after)
+    old, new = before.get("values") or {}, after.get("values") or {}
+    strip = lambda values: {k: v for k, v in values.items() if k not in SCALE_VALUES | {"autoscaling"}}  # noqa: E731
+    scaler = lambda values: {k: v for k, v in (values.get("autoscaling") or {}).items()  # noqa: E731
+                             if k not in SCALER_BOUNDS}
+    both = (old.get("autoscaling") or {}).get("enabled") and (new.get("autoscaling") or {}).get("enabled")
+    return strip(old) != strip(new) or bool(both and scaler(old) != scaler(new))
 
 
 @dataclass(frozen=True)

@@ -77,21 +77,52 @@ def reserved_selects(graph: Graph, _decisions):
                    "capacity too", "allow only the reserved capacity type")
 
 
-@rule("karpenter-controller-may-launch-with-the-node-role",
-      "Karpenter getting started (cloudformation.yaml, AllowPassingInstanceRole): RunInstances with an instance "
-      "profile needs iam:PassRole on its role; "
+@rule("karpenter-controller-may-launch-and-find-the-cluster",
+      "Karpenter getting started (cloudformation.yaml: AllowPassingInstanceRole, AllowAPIServerEndpointDiscovery): "
+      "RunInstances with an instance profile needs iam:PassRole on its role, and AL2023 node classes validate only "
+      "once DescribeCluster gives the service CIDR (pkg/controllers/nodeclass/validation.go); "
       "https://karpenter.sh/docs/getting-started/getting-started-with-karpenter/")
-def controller_passes_role(graph: Graph, _decisions):
-    """Without iam:PassRole on the nodes' role every launch fails with UnauthorizedOperation."""
-    granted = {}
-    for policy in graph.of_type("aws:iam/rolePolicy:RolePolicy"):
-        for statement in json.loads(policy.inputs.get("policy") or "{}").get("Statement", []):
-            actions = statement.get("Action")
-            if statement.get("Effect") == "Allow" and "iam:PassRole" in (actions if isinstance(actions, list)
-                                                                          else [actions]):
-                granted.setdefault(policy.urn, set()).update(graph_dependencies(policy))
-    passed = set().union(*granted.values()) if granted else set()
+def controller_permissions(graph: Graph, _decisions):
+    """The controller's own role (the one its release's service account names) must pass the nodes' role and
+    describe the cluster, or no node ever launches."""
+    for release in graph.of_type("kubernetes:helm.sh/v3:Release"):
+        if not str(release.inputs.get("chart", "")).endswith("/karpenter"):
+            continue
+        roles = {u for u in release.dependencies.get("values", []) if u in graph.by_urn and graph.by_urn[u].type == ROLE}
+        statements = [(st, graph_dependencies(p)) for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")
+                      if roles & set(p.dependencies.get("role", []))
+                      for st in json.loads(p.inputs.get("policy") or "{}").get("Statement", [])
+                      if st.get("Effect") == "Allow"]
+
+        def allows(action: str) -> list[set[str]]:
+            return [deps for st, deps in statements if action in _list(st.get("Action"))]
+        node_roles = {role.urn for c in graph.of_type(NODE_CLASS) if (role := node_role(graph, c)) is not None}
+        if not any(node_roles <= deps for deps in allows("iam:PassRole")):
+            yield release.urn, "its role may not pass the nodes' role: every launch is refused", \
+                "allow iam:PassRole on the nodes' role"
+        if not allows("eks:DescribeCluster"):
+            yield release.urn, "its role may not describe the cluster: AL2023 node classes never validate", \
+                "allow eks:DescribeCluster on the cluster"
+
+
+def _list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+@rule("karpenter-outlives-its-nodes-on-teardown",
+      "Karpenter, NodeClasses: deleting an EC2NodeClass waits (its finalizer) until Karpenter has terminated every "
+      "node launched from it, through the EC2 API (https://karpenter.sh/docs/concepts/nodeclasses/); Pulumi deletes "
+      "a resource only after everything that depends on it (https://www.pulumi.com/docs/iac/concepts/resources/)")
+def outlives_nodes(graph: Graph, _decisions):
+    """A node class that does not depend on the private subnets' NAT routes and on the controller lets a teardown
+    remove those first: Karpenter can no longer reach EC2, its instances stay in the subnets and the VPC's delete
+    fails."""
+    controllers = {r.urn for r in graph.of_type("kubernetes:helm.sh/v3:Release")
+                   if str(r.inputs.get("chart", "")).endswith("/karpenter")}
     for node_class in graph.of_type(NODE_CLASS):
-        role = node_role(graph, node_class)
-        if role is not None and role.urn not in passed:
-            yield (node_class.urn, "no role policy lets Karpenter pass its nodes' role", "allow iam:PassRole on it")
+        upstream = graph.upstream(node_class)
+        routes = [u for u in upstream if u in graph.by_urn and graph.by_urn[u].type == "aws:ec2/route:Route"
+                  and graph.by_urn[u].inputs.get("natGatewayId")]
+        if not routes or not controllers & upstream:
+            yield (node_class.urn, "a teardown may remove Karpenter or its way out to EC2 before this node class's "
+                   "nodes are terminated", "make it depend on the Karpenter release and the private subnets' NAT routes")

@@ -130,14 +130,18 @@ def _machine(graph: Graph, pool):
     return machines.get((_cloud(pool), machine_types[0])) if machine_types else None
 
 
-def _min_nodes(pool) -> int | None:
-    """The nodes a pool keeps at its smallest: an EKS group's minimum, a GKE pool's autoscaling minimum; None for a
-    Karpenter NodePool, which keeps none and adds a node for each pending replica."""
+def _fixed_nodes(pool) -> int | None:
+    """The nodes a pool that never grows has: an EKS group's or a GKE pool's size where its minimum is its maximum;
+    None where a node autoscaler adds nodes for pending replicas (a Karpenter NodePool, a pool with room)."""
     if pool.type == NODE_GROUP:
-        return (pool.inputs.get("scalingConfig") or {}).get("minSize")
-    if pool.type == GKE_POOL:
-        return (pool.inputs.get("autoscaling") or {}).get("totalMinNodeCount")
-    return None
+        scaling = pool.inputs.get("scalingConfig") or {}
+        low, high = scaling.get("minSize"), scaling.get("maxSize")
+    elif pool.type == GKE_POOL:
+        scaling = pool.inputs.get("autoscaling") or {}
+        low, high = scaling.get("totalMinNodeCount"), scaling.get("totalMaxNodeCount")
+    else:
+        return None
+    return low if low is not None and low == high else None
 
 
 @rule("serving-pool-holds-every-replica-and-its-surge",
@@ -146,9 +150,9 @@ def _min_nodes(pool) -> int | None:
       "the new replica before removing an old one "
       "(https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#max-surge)")
 def pool_holds_its_replicas(graph: Graph, _decisions):
-    """Together the models on one GPU pool need its minimum nodes to hold every replica in whatever order the
-    scheduler places them, and during a rolling update the surge replica of each model besides (no autoscaler
-    adds a node for it on EKS; on GKE it would wait for one)."""
+    """Together the models on a GPU pool that never grows need its nodes to hold every replica in whatever order the
+    scheduler places them, and during a rolling update the surge replica of each model besides (nothing adds a
+    node for it). A pool with a node autoscaler gets the surge's node from it (up to its ceiling: the next rule)."""
     pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
     demand: dict[str, list[int]] = {}
     for name, _, values in _placed(graph):
@@ -158,7 +162,7 @@ def pool_holds_its_replicas(graph: Graph, _decisions):
         demand.setdefault(name, []).extend([gpus] * (int(values.get("replicaCount") or 0) + surge))
     for name, pods in demand.items():
         pool = pools[name]
-        machine, have = _machine(graph, pool), _min_nodes(pool)
+        machine, have = _machine(graph, pool), _fixed_nodes(pool)
         if machine is None or have is None:
             continue
         need = nodes_for(pods, machine.gpu_count)
@@ -184,10 +188,15 @@ def _value(values: dict, path: tuple[str, ...]):
 
 
 def _groups(resource) -> set[str]:
-    """The custom API groups a resource creates objects of: its own type's, or what a chart renders."""
+    """The custom API groups a resource creates objects of: its own type's, or what a chart or release renders."""
     if resource.type == CHART:
         values = resource.inputs.get("values") or {}
         return {group for path, group in CHART_GROUPS if _value(values, path)}
+    if resource.type == HELM_RELEASE:
+        # A third-party chart's own ServiceMonitor (dcgm-exporter's), unless it is the chart installing the CRD.
+        chart = str(resource.inputs.get("chart", "")).rsplit("/", 1)[-1]
+        wants = _value(resource.inputs.get("values") or {}, ("serviceMonitor", "enabled"))
+        return {"monitoring.coreos.com"} if wants and chart != CRD_INSTALLERS["monitoring.coreos.com"] else set()
     if resource.type.startswith("kubernetes:"):
         group = resource.type.split(":")[1].rsplit("/", 1)[0]
         return {group} if group in CRD_INSTALLERS else set()
@@ -236,15 +245,18 @@ def _max_nodes(pool) -> int | None:
       "(https://karpenter.sh/docs/concepts/nodepools/#speclimits); GKE cluster autoscaler: a pool never grows past "
       "its maximum node count (https://cloud.google.com/kubernetes-engine/docs/concepts/cluster-autoscaler)")
 def pool_grows_to_max(graph: Graph, _decisions):
-    """A model's scaler may raise it to its maximum replicas: the node autoscaler must be allowed the nodes those
-    replicas (with every other model's on the pool at its maximum) need, or the extra replicas stay Pending."""
+    """A model's scaler may raise it to its maximum replicas, and an update then adds its surge replica: the node
+    autoscaler must be allowed the nodes those (with every other model's on the pool at its maximum) need, or the
+    extra replicas stay Pending and the rollout stalls."""
     pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
     demand: dict[str, list[int]] = {}
     for name, _, values in _placed(graph):
         gpus = _gpus(values)
         scaling = values.get("autoscaling") or {}
         replicas = int(scaling.get("maxReplicas") if scaling.get("enabled") else values.get("replicaCount") or 0)
-        demand.setdefault(name, []).extend([gpus] * replicas)
+        strategy = values.get("strategy") or {}
+        surge = strategy.get("type") == "RollingUpdate" and int(strategy.get("maxSurge") or 0) > 0
+        demand.setdefault(name, []).extend([gpus] * (replicas + surge))
     for name, pods in demand.items():
         pool = pools[name]
         machine = _machine(graph, pool)
@@ -254,8 +266,8 @@ def pool_grows_to_max(graph: Graph, _decisions):
         nodes = _max_nodes(pool)
         gpus = _max_gpus(pool)
         if nodes is not None and nodes < need:
-            yield (pool.urn, f"grows to {nodes} node(s); its models' maximum replicas need {need}",
+            yield (pool.urn, f"grows to {nodes} node(s); its models' maximum replicas and surges need {need}",
                    f"raise the pool's maximum to {need}")
         elif gpus is not None and gpus < need * machine.gpu_count:
-            yield (pool.urn, f"limited to {gpus} GPUs; its models' maximum replicas need {need} node(s) of "
+            yield (pool.urn, f"limited to {gpus} GPUs; its models' maximum replicas and surges need {need} node(s) of "
                    f"{machine.gpu_count}", f"raise the NodePool's nvidia.com/gpu limit to {need * machine.gpu_count}")

@@ -227,8 +227,9 @@ def test_each_gpu_pool_is_a_karpenter_node_pool_of_the_sized_machine_types(graph
         assert template["metadata"]["labels"] == dict(pool.labels)
         assert template["spec"]["taints"] == [{"key": key, "value": value, "effect": effect}]
         assert template["spec"]["startupTaints"] == [{"key": NOT_READY["key"], "value": "true", "effect": "NoExecute"}]
-        # The pool never holds more GPUs than its maximum replicas need.
-        assert node_pool.inputs["spec"]["limits"] == {"nvidia.com/gpu": str(pool.max_nodes * pool.gpus_per_node)}
+        # The pool never holds more GPUs than its maximum replicas and their rolling-update surges need.
+        assert node_pool.inputs["spec"]["limits"] == {"nvidia.com/gpu": str(pool.ceiling_nodes * pool.gpus_per_node)}
+        assert pool.max_nodes <= pool.ceiling_nodes
         assert node_pool.inputs["spec"]["disruption"]["budgets"] == [{"nodes": "1"}]
         spec = node_class.inputs["spec"]
         assert spec["amiSelectorTerms"] == [{"alias": "al2023@latest"}]
@@ -296,10 +297,12 @@ def test_karpenter_acts_through_its_own_scoped_role_and_hears_interruptions(grap
 def test_gpu_node_limits_add_up_to_the_sizing_decision(graph):
     replicas = {m.id: m.replicas for m in graph.plan.spec.models}
     fits = graph.plan.decisions.fits_for("aws")
-    # The models on one machine type share its pool: its limit holds all their replicas at max (sizing.nodes_for).
-    expected = {machine: nodes_for(pods(members, replicas, "max"), members[0].gpus_per_node) * members[0].gpus_per_node
-                for machine in {f.machine_type for f in fits}
-                for members in [[f for f in fits if f.machine_type == machine]]}
+    # The models on one machine type share its pool: its limit holds all their replicas at max (sizing.nodes_for) and
+    # a rolling-update surge replica of each model that scales.
+    expected = {machine: nodes_for(pods(members, replicas, "max") + [
+        f.tensor_parallel for f in members if replicas[f.model].max > replicas[f.model].min],
+        members[0].gpus_per_node) * members[0].gpus_per_node
+        for machine in {f.machine_type for f in fits} for members in [[f for f in fits if f.machine_type == machine]]}
     registered = {p.inputs["spec"]["template"]["spec"]["requirements"][0]["values"][0]:
                   int(p.inputs["spec"]["limits"]["nvidia.com/gpu"]) for p, _ in node_pools(graph).values()}
     assert expected and registered == expected

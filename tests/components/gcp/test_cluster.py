@@ -193,7 +193,7 @@ def test_system_pool_and_one_gpu_pool_per_plan_pool(graph, catalog):
         assert config["spot"] is gpu_pool.spot is plan.cloud.spot
         assert config["diskSizeGb"] >= 100
         scaling = pool["autoscaling"]
-        assert (scaling["totalMinNodeCount"], scaling["totalMaxNodeCount"]) == (gpu_pool.min_nodes, gpu_pool.max_nodes)
+        assert (scaling["totalMinNodeCount"], scaling["totalMaxNodeCount"]) == (gpu_pool.min_nodes, gpu_pool.ceiling_nodes)
         assert "minNodeCount" not in scaling and "maxNodeCount" not in scaling  # totals, not per zone
         assert pool["management"] == {"autoRepair": True, "autoUpgrade": True}
     for pool in pools.values():  # upgrades add a node before draining one
@@ -208,8 +208,11 @@ def test_pool_sizes_follow_the_sizing_decision(graph):
     fits = decisions.fits_for("gcp")
     for pool in cluster_plan(graph).gpu_pools:
         members = [f for f in fits if f.machine_type == pool.machine_type]
-        # The models on one machine type share its pool: it holds all their replicas (sizing.nodes_for).
-        expected[pool.name] = [nodes_for(pods(members, replicas, bound), pool.gpus_per_node) for bound in ("min", "max")]
+        # The models on one machine type share its pool: it holds all their replicas (sizing.nodes_for), and grows to
+        # their maximum with a rolling-update surge replica of each model that scales.
+        surges = [f.tensor_parallel for f in members if replicas[f.model].max > replicas[f.model].min]
+        expected[pool.name] = [nodes_for(pods(members, replicas, "min"), pool.gpus_per_node),
+                               nodes_for(pods(members, replicas, "max") + surges, pool.gpus_per_node)]
     pools = node_pools(graph)
     assert set(expected) == set(pools) - {"system"}
     for name, (low, high) in expected.items():

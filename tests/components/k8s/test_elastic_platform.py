@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from components.k8s.elastic_platform import DASHBOARDS, KEDA_NAMESPACE, KEDA_OPERATOR
+from components.k8s.elastic_platform import DASHBOARDS, KEDA_CONTROL_PLANE_PORTS, KEDA_NAMESPACE, KEDA_OPERATOR
 from sovereign.clouds import profile
 from sovereign.domain.egress import declared_host_reasons
 
@@ -102,3 +102,18 @@ def test_keda_reads_managed_prometheus_as_its_own_google_account_with_read_only_
         email = f"{account.inputs['accountId']}@{project}.iam.gserviceaccount.com"
         assert keda.inputs["values"]["podIdentity"] == {"gcp": {"enabled": True, "gcpIAMServiceAccount": email}}
         assert profile(cloud).elastic.query_address.startswith("https://monitoring.googleapis.com/")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_private_gke_control_plane_reaches_kedas_metrics_api_and_webhooks(plans, stack):
+    """GKE admits its control plane on 443 and 10250 only: KEDA's ports need a rule, or its HPAs get no metrics."""
+    graph = Graph.of(plans[stack])
+    for decision in plans[stack].decisions.clusters:
+        rules = [f for f in graph.all("gcp:compute/firewall:Firewall") if f.name.startswith(decision.plan.name)]
+        if decision.cloud != "gcp":
+            assert rules == []
+            continue
+        [rule] = rules
+        assert rule.inputs["direction"] == "INGRESS"
+        assert rule.inputs["sourceRanges"] == [decision.plan.network.master_cidr]
+        assert rule.inputs["allows"] == [{"protocol": "tcp", "ports": list(KEDA_CONTROL_PLANE_PORTS)}]

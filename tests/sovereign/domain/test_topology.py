@@ -102,11 +102,15 @@ def test_each_model_rolls_out_as_its_pools_spare_gpus_allow():
         [cluster] = plan_clusters(spec, fits, CATALOG)
         [pool] = cluster.gpu_pools
         return pool, rollout(spec.models[0], pool)
-    pool, strategy = decided({"min": 1, "max": 2})   # one g6e.xlarge, its one GPU taken
+    pool, strategy = decided({"min": 1, "max": 1})   # one g6e.xlarge, its one GPU taken, nothing adds another
     assert (pool.min_nodes, pool.surge_room, strategy) == (1, False, {"type": "Recreate"})
-    pool, strategy = decided({"min": 2, "max": 3})   # two nodes, both full: one replica at a time
+    pool, strategy = decided({"min": 2, "max": 2})   # two nodes, both full: one replica at a time
     assert (pool.min_nodes, pool.surge_room) == (2, False)
     assert strategy == {"type": "RollingUpdate", "maxSurge": 0, "maxUnavailable": 1}
+    # A model that scales surges: the node autoscaler adds the surge's node, up to a ceiling that counts it.
+    pool, strategy = decided({"min": 1, "max": 2})
+    assert strategy == {"type": "RollingUpdate", "maxSurge": 1, "maxUnavailable": 0}
+    assert (pool.max_nodes, pool.ceiling_nodes) == (2, 3)
 
 
 def test_a_pool_with_a_spare_gpu_surges(decisions):

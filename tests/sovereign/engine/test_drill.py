@@ -125,3 +125,15 @@ def test_the_report_states_capacity_cost_recovery_and_data(plans, drills, stack)
     lost = [d for d in report.data if not d.kept]
     assert all(d.urn in {u for urns in report.deleted.values() for u in urns} for d in lost)
     assert report.dns
+
+
+def test_a_drill_may_change_a_scalers_bounds_not_what_it_reads():
+    from sovereign.engine.drill import _values_beyond_replicas
+
+    def values(low: int, query: str = "q", enabled: bool = True) -> dict:
+        return {"values": {"autoscaling": {"enabled": enabled, "minReplicas": low, "maxReplicas": 4,
+                                           "keda": {"query": query}}, "replicaCount": low}}
+    assert not _values_beyond_replicas(values(1), values(2))
+    assert _values_beyond_replicas(values(1), values(2, query="sum(up)"))
+    # A drill capacity that pins min = max turns the scaler off (and back on after): scale only.
+    assert not _values_beyond_replicas(values(1), {"values": {"autoscaling": {"enabled": False}, "replicaCount": 4}})

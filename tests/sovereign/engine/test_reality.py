@@ -227,9 +227,10 @@ def test_a_resource_needs_the_inputs_its_sdk_requires():
 def test_a_pool_holds_every_replica_and_each_rolling_surge(catalog):
     provider = resource("pulumi:providers:kubernetes", "r-aws")
 
-    def group(minimum: int) -> RegisteredResource:  # 4 L4 per node
+    def group(minimum: int, maximum: int | None = None) -> RegisteredResource:  # 4 L4 per node; fixed unless told
         return resource("aws:eks/nodeGroup:NodeGroup", "r-aws-gpu-l4", {
-            "instanceTypes": ["g6.12xlarge"], "scalingConfig": {"minSize": minimum, "maxSize": 4, "desiredSize": minimum}})
+            "instanceTypes": ["g6.12xlarge"], "scalingConfig": {"minSize": minimum, "maxSize": maximum or minimum,
+                                                                "desiredSize": minimum}})
 
     def release(name: str, gpus: int, replicas: int, strategy: dict) -> RegisteredResource:
         return resource("kubernetes:helm.sh/v4:Chart", name, {"values": {
@@ -246,6 +247,8 @@ def test_a_pool_holds_every_replica_and_each_rolling_surge(catalog):
                             release("b", 4, 1, {"type": "Recreate"}))
     assert rule not in violated(provider, group(3), release("a", 1, 2, {"type": "Recreate"}),
                                 release("b", 4, 1, {"type": "Recreate"}))
+    # A pool a node autoscaler grows gets the surge's node from it (the ceiling rule checks it may).
+    assert rule not in violated(provider, group(1, 4), release("a", 2, 2, surge))
 
 
 def test_a_gke_maintenance_window_leaves_48_hours_in_any_32_days():
@@ -262,31 +265,36 @@ POOL, CLASS = "kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.a
 
 
 def karpenter_graph(capacity=("on-demand",), reservation: bool = False, entry_type: str | None = "EC2_LINUX",
-                    group_role: bool = False, pass_role: bool = True, startup: bool = True,
-                    types=("g6.12xlarge",), limit: str = "8") -> list[RegisteredResource]:
+                    group_role: bool = False, grants=("iam:PassRole", "eks:DescribeCluster"), startup: bool = True,
+                    types=("g6.12xlarge",), limit: str = "8", egress: bool = True) -> list[RegisteredResource]:
     """A Karpenter GPU pool as the program builds it: role → instance profile → node class → node pool."""
     role = resource("aws:iam/role:Role", "gpu-node")
     profile = resource("aws:iam/instanceProfile:InstanceProfile", "gpu-node", dependencies={"role": [role.urn]})
     crds = resource("kubernetes:helm.sh/v3:Release", "crds", {"chart": "oci://public.ecr.aws/karpenter/karpenter-crd"})
+    controller = resource("aws:iam/role:Role", "karpenter")
+    karpenter = resource("kubernetes:helm.sh/v3:Release", "karpenter", {
+        "chart": "oci://public.ecr.aws/karpenter/karpenter"}, dependencies={"values": [controller.urn]})
+    route = resource("aws:ec2/route:Route", "private-a-default", {"natGatewayId": "nat-0a"})
     node_class = resource(CLASS, "r-aws-gpu-l4-class", {"metadata": {"name": "gpu-l4"}, "spec": {
         "instanceProfile": "gpu-node", **({"capacityReservationSelectorTerms": [{"id": "cr-0a1b"}]} if reservation
-                                          else {})}}, dependencies={"spec": [profile.urn]}, dependsOn=[crds.urn])
+                                          else {})}}, dependencies={"spec": [profile.urn]},
+        dependsOn=[crds.urn, *([karpenter.urn, route.urn] if egress else [])])
     taints = [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}] if startup else []
     pool = resource(POOL, "r-aws-gpu-l4", {"metadata": {"name": "gpu-l4"}, "spec": {
         "template": {"spec": {"nodeClassRef": {"name": "gpu-l4"}, "startupTaints": taints, "requirements": [
             {"key": "node.kubernetes.io/instance-type", "values": list(types)},
             {"key": "karpenter.sh/capacity-type", "values": list(capacity)}]}},
         "limits": {"nvidia.com/gpu": limit}}}, dependsOn=[crds.urn])
-    found = [role, profile, crds, node_class, pool]
+    found = [role, profile, crds, controller, karpenter, route, node_class, pool]
     if entry_type:
         found.append(resource("aws:eks/accessEntry:AccessEntry", "nodes", {"type": entry_type},
                               dependencies={"principalArn": [role.urn]}))
     if group_role:
         found.append(resource("aws:eks/nodeGroup:NodeGroup", "system", {"scalingConfig": {
             "minSize": 1, "maxSize": 1, "desiredSize": 1}}, dependencies={"nodeRoleArn": [role.urn]}))
-    if pass_role:
-        found.append(resource("aws:iam/rolePolicy:RolePolicy", "karpenter", {"policy": json.dumps({"Statement": [
-            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn"}]})}, dependencies={"policy": [role.urn]}))
+    found.append(resource("aws:iam/rolePolicy:RolePolicy", "karpenter", {"policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Action": list(grants), "Resource": "*"}]})},
+        dependencies={"role": [controller.urn], "policy": [role.urn]}))
     return found
 
 
@@ -296,7 +304,10 @@ def test_karpenter_nodes_join_launch_and_use_their_reservation():
     assert violated(*karpenter_graph(entry_type=None)) == {join}
     assert violated(*karpenter_graph(entry_type="STANDARD")) == {join}
     assert violated(*karpenter_graph(group_role=True)) == {join}   # EKS made that role's entry itself: 409
-    assert violated(*karpenter_graph(pass_role=False)) == {"karpenter-controller-may-launch-with-the-node-role"}
+    assert violated(*karpenter_graph(egress=False)) == {"karpenter-outlives-its-nodes-on-teardown"}
+    launch = "karpenter-controller-may-launch-and-find-the-cluster"
+    assert violated(*karpenter_graph(grants=("eks:DescribeCluster",))) == {launch}
+    assert violated(*karpenter_graph(grants=("iam:PassRole",))) == {launch}
     reserved = "karpenter-reserved-pool-selects-its-reservation"
     assert violated(*karpenter_graph(capacity=("reserved",), reservation=True)) == set()
     assert violated(*karpenter_graph(capacity=("reserved",))) == {reserved}
@@ -632,6 +643,10 @@ def test_custom_resources_wait_for_the_release_installing_their_crds():
     assert violated(crds, resource(pool, "gpu", dependsOn=[crds.urn])) == set()
     rules = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
     assert violated(prometheus, resource(rules, "alerts", dependsOn=[keda.urn])) == {rule}
+    exporter = {"chart": "dcgm-exporter", "values": {"serviceMonitor": {"enabled": True}}}
+    assert violated(prometheus, resource("kubernetes:helm.sh/v3:Release", "dcgm", exporter)) == {rule}
+    assert violated(prometheus, resource("kubernetes:helm.sh/v3:Release", "dcgm", exporter,
+                                         dependsOn=[prometheus.urn])) == set()
 
 
 def test_the_readme_lists_every_rule_once():
