@@ -62,7 +62,7 @@ class CloudKit:
                                        dict]] = None
     # The public gateway endpoint: TLS only, for these names.
     tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource,
-                                     pulumi.Resource, Opts], PublicGateway]] = None
+                                     pulumi.Resource, Opts, Optional[pulumi.Input[list[str]]]], PublicGateway]] = None
 
 
 KITS: Mapping[str, CloudKit] = {
@@ -105,6 +105,20 @@ class Region(pulumi.ComponentResource):
                 cloud=stateful.cloud, labels=stateful.labels, provider=provider,
                 log_retention_days=decided.spec.log_retention_days),
                 pulumi.ResourceOptions(parent=self, providers=[provider]))
+        dns, sources = None, None
+        if decided.failover.domain:
+            # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
+            # Pinned to the stack's AWS account as the regional provider is (reality rule
+            # route53-provider-pinned-to-the-account).
+            account = next((c.cloud.account_id for c in decided.stateful if c.cloud.account_id), None)
+            dns = aws.Provider(f"{region}-dns", region="us-east-1",
+                               allowed_account_ids=[account] if account else None,
+                               opts=pulumi.ResourceOptions(parent=self))
+            if decided.failover.source_ranges:
+                # Route 53's health checkers must reach the endpoints too: their ranges as AWS publishes them.
+                checkers = aws.get_ip_ranges_output(
+                    services=["route53_healthchecks"], opts=pulumi.InvokeOutputOptions(provider=dns)).cidr_blocks
+                sources = checkers.apply(lambda found: sorted({*decided.failover.source_ranges, *found}))
         for decision in decided.clusters:
             plan, cloud, kit = decision.plan, decision.cloud, KITS[decision.cloud]
             provider, cache = self.providers[cloud], self.caches[cloud]
@@ -162,15 +176,8 @@ class Region(pulumi.ComponentResource):
                 on_k8s = pulumi.ResourceOptions(parent=self, provider=cluster.k8s_provider,
                                                 depends_on=list(spaces.values()))
                 public[cloud] = kit.tls_endpoint(plan.name, plan, decision.profile, decided.failover.tls_names,
-                                                 provider, cluster.cluster, on_k8s)
+                                                 provider, cluster.cluster, on_k8s, sources)
         if decided.failover.domain:
-            # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
-            # Pinned to the stack's AWS account as the regional provider is (reality rule
-            # route53-provider-pinned-to-the-account).
-            account = next((c.cloud.account_id for c in decided.stateful if c.cloud.account_id), None)
-            dns = aws.Provider(f"{region}-dns", region="us-east-1",
-                               allowed_account_ids=[account] if account else None,
-                               opts=pulumi.ResourceOptions(parent=self))
             self.failover = FailoverDns(region, FailoverDnsArgs(
                 plan=decided.failover, gateways=public, global_zone_id=decided.spec.dr.global_zone_id,
                 provider=dns), pulumi.ResourceOptions(parent=self))

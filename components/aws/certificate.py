@@ -36,7 +36,8 @@ def gateway_certificate(name: str, names: Sequence[str], opts: pulumi.ResourceOp
 
 def aws_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names: Sequence[str],
                      provider: pulumi.ProviderResource, cluster: pulumi.Resource,
-                     k8s_opts: pulumi.ResourceOptions) -> PublicGateway:
-    """The public NLB with a TLS listener on 443 and the region's certificate."""
+                     k8s_opts: pulumi.ResourceOptions, sources: pulumi.Input[list[str]] | None = None) -> PublicGateway:
+    """The public NLB with a TLS listener on 443 and the region's certificate; `sources`: the only client ranges
+    admitted (None: anyone)."""
     certificate = gateway_certificate(name, names, pulumi.ResourceOptions(parent=k8s_opts.parent, provider=provider))
-    return gateway_load_balancer(name, profile, plan.cloud.region.name, certificate, k8s_opts)
+    return gateway_load_balancer(name, profile, plan.cloud.region.name, certificate, k8s_opts, sources)

@@ -35,8 +35,9 @@ API = "certificatemanager.googleapis.com"
 
 def gke_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names: Sequence[str],
                      provider: pulumi.ProviderResource, cluster: pulumi.Resource,
-                     k8s_opts: pulumi.ResourceOptions) -> PublicGateway:
-    """`k8s_opts`: the cluster's Kubernetes provider and parent. Not deleted with the cluster: the Gateway's
+                     k8s_opts: pulumi.ResourceOptions, sources: pulumi.Input[list[str]] | None = None) -> PublicGateway:
+    """`k8s_opts`: the cluster's Kubernetes provider and parent. `sources`: the only client ranges admitted (a Cloud
+    Armor policy on the backend); None: anyone. Not deleted with the cluster: the Gateway's
     finalizer holds its deletion until GKE has removed the load balancer, so the address and certificate it uses
     are free to go after it."""
     project, region = plan.cloud.project, plan.cloud.region.name
@@ -81,9 +82,11 @@ def gke_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names:
         "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": path}} for path in PUBLIC_PATHS],
                    "backendRefs": [{"name": GATEWAY_NAME, "port": GATEWAY_PORT}]}]}, [gateway])
     service_ref = {"group": "", "kind": "Service", "name": GATEWAY_NAME}
+    armor = source_policy(name, project, region, sources, on_gcp) if sources is not None else None
     # Completions stream for minutes: the backend service's 30 s default would cut them; drain as pods terminate.
     custom(f"{name}-gateway-backend", "GCPBackendPolicy", {
-        "default": {"timeoutSec": BACKEND_TIMEOUT_S, "connectionDraining": {"drainingTimeoutSec": DRAIN_S}},
+        "default": {"timeoutSec": BACKEND_TIMEOUT_S, "connectionDraining": {"drainingTimeoutSec": DRAIN_S},
+                    **({"securityPolicy": armor.name} if armor else {})},
         "targetRef": service_ref})
     # The load balancer checks the process; which pods serve is their readiness (container-native endpoints).
     custom(f"{name}-gateway-health", "HealthCheckPolicy", {
@@ -92,6 +95,27 @@ def gke_tls_endpoint(name: str, plan: ClusterPlan, profile: CloudProfile, names:
         "targetRef": service_ref})
     return PublicGateway(address.address, region, profile,
                          TlsCertificate(tuple(names), validation, certificate.name))
+
+
+# Cloud Armor's basic IP match takes at most 10 ranges per rule (SRC_IPS_V1):
+# https://cloud.google.com/armor/quotas#limits
+RANGES_PER_RULE = 10
+DEFAULT_RULE = 2147483647
+
+
+def source_policy(name: str, project: str, region: str, sources: pulumi.Input[list[str]],
+                  opts: pulumi.ResourceOptions) -> gcp.compute.RegionSecurityPolicy:
+    """A regional Cloud Armor policy for the Gateway's backend: these ranges in, every other client refused (403)."""
+    def rules(cidrs: list[str]) -> list[dict]:
+        chunks = [cidrs[i:i + RANGES_PER_RULE] for i in range(0, len(cidrs), RANGES_PER_RULE)]
+        return [{"action": "allow", "priority": 1000 + i, "description": "admitted clients and Route 53 health checkers",
+                 "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": chunk}}}
+                for i, chunk in enumerate(chunks)] + [
+            {"action": "deny(403)", "priority": DEFAULT_RULE, "description": "everyone else",
+             "match": {"versioned_expr": "SRC_IPS_V1", "config": {"src_ip_ranges": ["*"]}}}]
+    return gcp.compute.RegionSecurityPolicy(
+        f"{name}-gateway-sources", name=f"{name}-gateway-sources", project=project, region=region,
+        type="CLOUD_ARMOR", rules=pulumi.Output.from_input(sources).apply(rules), opts=opts)
 
 
 def _field(record, key: str) -> str:

@@ -17,7 +17,9 @@ from ..dns.failover import PublicGateway, TlsCertificate
 
 
 def gateway_load_balancer(name: str, cloud: CloudProfile, region: str, certificate: TlsCertificate,
-                          opts: pulumi.ResourceOptions) -> PublicGateway:
+                          opts: pulumi.ResourceOptions, sources: pulumi.Input[list[str]] | None = None) -> PublicGateway:
+    """`sources`: the only client ranges admitted — loadBalancerSourceRanges, which the cloud provider turns into the
+    nodes' security group rules (the NLB keeps client addresses: externalTrafficPolicy Local); None: anyone."""
     annotations: dict[str, pulumi.Input[str]] = {**dict(cloud.lb_annotations), **{
         k: pulumi.Output.from_input(certificate.issued_arn).apply(lambda arn, v=v: v.format(certificate=arn))
         for k, v in cloud.lb_tls_annotations}}
@@ -25,7 +27,8 @@ def gateway_load_balancer(name: str, cloud: CloudProfile, region: str, certifica
         f"{name}-gateway-public",
         metadata={"name": "inference-gateway-public", "namespace": GATEWAY_NAMESPACE, "annotations": annotations},
         spec={"type": "LoadBalancer", "selector": dict(GATEWAY_POD_LABELS), "externalTrafficPolicy": "Local",
-              "ports": [{"name": "https", "port": HTTPS_PORT, "targetPort": GATEWAY_PORT, "protocol": "TCP"}]},
+              "ports": [{"name": "https", "port": HTTPS_PORT, "targetPort": GATEWAY_PORT, "protocol": "TCP"}],
+              **({"loadBalancerSourceRanges": sources} if sources is not None else {})},
         opts=opts)
     return PublicGateway(service.status.apply(lambda status: getattr(status.load_balancer.ingress[0],
                                                                      cloud.lb_status_field)), region, cloud,

@@ -42,6 +42,9 @@ class FailoverPlan:
     # serves TLS on 443 only (spec.py requires the domain's zone, which delegates the region's zone where the
     # certificates are validated on the first `pulumi up`).
     tls_names: tuple[str, ...] = ()
+    # Who may reach the public endpoints besides Route 53's health checkers (the stack adds their published ranges);
+    # () = anyone.
+    source_ranges: tuple[str, ...] = ()
 
     @property
     def worst_case_s(self) -> int:
@@ -54,7 +57,7 @@ class FailoverPlan:
                 "ttlSeconds": self.ttl_s, "worstCaseFailoverSeconds": self.worst_case_s,
                 "withinGoal": self.worst_case_s <= FAILOVER_GOAL_S, "targets": list(self.targets),
                 "serves": list(self.serves), "default": self.default, "drill": self.drill,
-                "tlsNames": list(self.tls_names)}
+                "tlsNames": list(self.tls_names), "sourceRanges": list(self.source_ranges)}
 
 
 def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
@@ -73,7 +76,8 @@ def failover_plan(spec: RegionSpec, policy: Policy) -> FailoverPlan:
         global_name=f"api.{dr.domain}" if dr.domain else None, interval_s=dr.health_check_interval_s,
         failure_threshold=dr.failure_threshold, ttl_s=dr.dns_ttl_s, targets=targets,
         serves=serves, default=dr.default, drill=spec.drill,
-        tls_names=(f"{spec.name}.{dr.domain}", f"api.{dr.domain}") if dr.domain else ())
+        tls_names=(f"{spec.name}.{dr.domain}", f"api.{dr.domain}") if dr.domain else (),
+        source_ranges=dr.source_ranges)
 
 
 def drilled(spec: RegionSpec) -> RegionSpec:

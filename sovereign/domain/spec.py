@@ -49,7 +49,7 @@ KEYS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sovereign:managedApis[].models[]": (("name", "fallback"), ()),
     "sovereign:jurisdiction": (("countries", "reason"), ()),
     "sovereign:dr": ((), ("healthCheckIntervalSeconds", "failureThreshold", "dnsTtlSeconds", "minReplicas", "domain",
-                          "globalZoneId", "serves", "default", "drillCapacity")),
+                          "globalZoneId", "serves", "default", "drillCapacity", "sourceRanges")),
 }
 
 
@@ -160,6 +160,7 @@ class DrSpec:
     serves: tuple[str, ...] = ()       # client countries the global name routes here; () = jurisdiction
     default: bool = False              # the global name's answer for every other country
     drill_capacity: Mapping[str, int] = field(default_factory=dict)  # model id → replicas per survivor
+    source_ranges: tuple[str, ...] = ()  # clients that may reach the public gateway endpoints; () = anyone
 
     @property
     def worst_case_failover_s(self) -> int:
@@ -225,7 +226,8 @@ class RegionSpec:
                    "minReplicas": self.dr.min_replicas,
                    "worstCaseFailoverSeconds": self.dr.worst_case_failover_s, "domain": self.dr.domain,
                    "globalZoneId": self.dr.global_zone_id, "serves": list(self.dr.serves),
-                   "default": self.dr.default, "drillCapacity": dict(sorted(self.dr.drill_capacity.items()))},
+                   "default": self.dr.default, "drillCapacity": dict(sorted(self.dr.drill_capacity.items())),
+                   "sourceRanges": list(self.dr.source_ranges)},
             "drill": self.drill, "drillPhase": self.drill_phase,
             "maintenance": self.maintenance.to_dict(),
             "logRetentionDays": self.log_retention_days,
@@ -426,7 +428,8 @@ def _reservations(r: Reader, value: Any, ck: str, cloud: str, region: str,
     return tuple(found)
 
 
-def _cidrs(r: Reader, value: Any, key: str) -> tuple[str, ...]:
+def _cidrs(r: Reader, value: Any, key: str, what: str = "opens the Kubernetes API to the whole internet",
+           fix: str = "list the networks your operators and CI deploy from") -> tuple[str, ...]:
     cidrs = []
     for i, item in enumerate(r.string_list(value, key)):
         try:
@@ -435,8 +438,7 @@ def _cidrs(r: Reader, value: Any, key: str) -> tuple[str, ...]:
             r.error(f"{key}[{i}]", f"'{item}' is not a CIDR block", "write it like 203.0.113.0/24")
             continue
         if network.prefixlen == 0:
-            r.error(f"{key}[{i}]", "opens the Kubernetes API to the whole internet",
-                    "list the networks your operators and CI deploy from")
+            r.error(f"{key}[{i}]", what, fix)
             continue
         cidrs.append(str(network))
     return tuple(cidrs)
@@ -682,5 +684,10 @@ def _dr(r: Reader, value: Any, catalog: Catalog, served: set[str]) -> DrSpec:
     threshold = r.integer(get(body, "failureThreshold", 3), f"{key}.failureThreshold", 1, 10)
     ttl = r.integer(get(body, "dnsTtlSeconds", 30), f"{key}.dnsTtlSeconds", 5, 3600)
     floor = r.integer(get(body, "minReplicas", 1), f"{key}.minReplicas", 1, 64)
+    sources = _cidrs(r, get(body, "sourceRanges", []), f"{key}.sourceRanges", "admits every client: the same as no "
+                     "sourceRanges", "list your clients' networks, or leave sourceRanges out")
+    if sources and not domain:
+        r.error(f"{key}.sourceRanges", "source ranges without public endpoints (no dr.domain)",
+                "set dr.domain, or remove sourceRanges")
     return DrSpec(interval if interval in ROUTE53_INTERVALS else 10, threshold or 3, ttl or 30, floor or 1,
-                  domain, zone, serves, default is True, capacity)
+                  domain, zone, serves, default is True, capacity, sources)

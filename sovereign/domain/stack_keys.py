@@ -88,6 +88,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:dr.serves": "client countries the global name routes here (default: the jurisdiction)",
     "sovereign:dr.default": "the global name's answer for every other country (default false)",
     "sovereign:dr.drillCapacity": "model id → replicas per surviving cloud during a drill",
+    "sovereign:dr.sourceRanges": "CIDR blocks of the clients that may reach the public gateway endpoints (with Route "
+                                 "53's health checkers, added by the stack); default: anyone",
 }
 
 

@@ -93,6 +93,7 @@ class T(StrEnum):
     NAMESPACE = "kubernetes:core/v1:Namespace"
     CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
     SECRET = "kubernetes:core/v1:Secret"
+    SERVICE = "kubernetes:core/v1:Service"
     DEPLOYMENT = "kubernetes:apps/v1:Deployment"
     DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
     NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

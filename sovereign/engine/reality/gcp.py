@@ -224,3 +224,22 @@ def alert_policy_waits_for_log_metric(graph: Graph, _decisions):
             elif metric.urn not in graph.upstream(policy):
                 yield (policy.urn, f"is created without waiting for its log-based metric {found.group(1)}",
                        "build the filter from the metric's name output, or depend on it")
+
+
+@rule("cloud-armor-rule-takes-ten-ranges",
+      "Cloud Armor quotas and limits: a rule's basic match (SRC_IPS_V1) takes at most 10 IP address ranges, and "
+      "a policy needs its default rule (priority 2147483647); https://cloud.google.com/armor/quotas#limits, "
+      "https://cloud.google.com/armor/docs/security-policy-overview#default-rule")
+def armor_rule_ranges(graph: Graph, _decisions):
+    """A rule with more ranges is refused; a policy without a default rule gets Google's, which allows everyone."""
+    for policy in graph.of_type("gcp:compute/regionSecurityPolicy:RegionSecurityPolicy",
+                                "gcp:compute/securityPolicy:SecurityPolicy"):
+        rules = policy.inputs.get("rules") or []
+        for rule_ in rules:
+            ranges = ((rule_.get("match") or {}).get("config") or {}).get("srcIpRanges") or []
+            if len(ranges) > 10:
+                yield (policy.urn, f"rule {rule_.get('priority')} matches {len(ranges)} ranges (at most 10)",
+                       "split the ranges over several rules")
+        if rules and not any(r.get("priority") == 2147483647 for r in rules):
+            yield policy.urn, "no default rule: Cloud Armor adds one that allows every client", \
+                "end with a deny rule at priority 2147483647"

@@ -84,3 +84,18 @@ def test_drill_below_the_capacity_floor_is_refused():
         drilled(starved)
     [error] = caught.value.errors
     assert error.key == "sovereign:models[0]" and "below dr.minReplicas 3" in error.problem
+
+
+def test_source_ranges_are_client_networks_of_a_region_with_public_endpoints():
+    domain = {"domain": "inference.example.eu", "globalZoneId": "Z0123456789ABCDEFGHIJ"}
+    plan = failover_plan(region_spec(dr={**domain, "sourceRanges": ["203.0.113.0/24"]}), policy_of(ALLOW_ALL))
+    assert plan.source_ranges == ("203.0.113.0/24",)
+    for ranges, key, words in ((["0.0.0.0/0"], "sovereign:dr.sourceRanges[0]", "admits every client"),
+                               (["203.0.113.7/24"], "sovereign:dr.sourceRanges[0]", "not a CIDR block")):
+        with pytest.raises(InvalidInput) as caught:
+            region_spec(dr={**domain, "sourceRanges": ranges})
+        [error] = caught.value.errors
+        assert (error.key, words in error.problem) == (key, True)
+    with pytest.raises(InvalidInput) as caught:
+        region_spec(dr={"sourceRanges": ["203.0.113.0/24"]})
+    assert [e.key for e in caught.value.errors] == ["sovereign:dr.sourceRanges"]

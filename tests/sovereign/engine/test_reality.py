@@ -655,3 +655,13 @@ def test_the_readme_lists_every_rule_once():
     section = text.split("## What the offline plan proves", 1)[1].split("\n## ", 1)[0]
     listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
     assert sorted(listed) == sorted(r.id for r in RULES)
+
+
+def test_a_cloud_armor_rule_takes_ten_ranges_and_the_policy_ends_with_its_default_rule():
+    def rule_(priority: int, ranges: int) -> dict:
+        return {"priority": priority, "match": {"config": {"srcIpRanges": [f"198.18.{i}.0/26" for i in range(ranges)]}}}
+    policy = "gcp:compute/regionSecurityPolicy:RegionSecurityPolicy"
+    rule = "cloud-armor-rule-takes-ten-ranges"
+    assert rule not in violated(resource(policy, "p", {"rules": [rule_(1000, 10), rule_(2147483647, 1)]}))
+    assert rule in violated(resource(policy, "p", {"rules": [rule_(1000, 11), rule_(2147483647, 1)]}))
+    assert rule in violated(resource(policy, "p", {"rules": [rule_(1000, 3)]}))
