@@ -517,3 +517,14 @@ def test_in_aws_china_the_mirrors_are_repositories_filled_beforehand_under_the_s
                for r in graph.all("aws:ecr/repository:Repository"))
     assert not [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-node-pull-through")]
     assert not graph.plan.spec.cloud("aws").registry_credentials
+
+
+@pytest.mark.parametrize("stack", AWS_STACKS)
+def test_karpenter_objects_validate_against_their_crds(graph):
+    from tests.support.schemas import schema_errors
+
+    objects = [*graph.all(T.KARPENTER_NODE_POOL), *graph.all(T.KARPENTER_NODE_CLASS)]
+    assert objects
+    docs = [{"apiVersion": o.inputs["apiVersion"], "kind": o.inputs["kind"], "metadata": o.inputs["metadata"],
+             "spec": o.inputs["spec"]} for o in objects]
+    assert [e for doc in docs for e in schema_errors(doc)] == []
