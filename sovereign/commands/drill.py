@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..clouds import CLOUDS
+from ..domain.gateway import LIVENESS_PATH
 from ..domain.stackfile import display_name
 from ..engine.drill import DrillReport, offline_drill
 from ..engine.drill_execute import (
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO)
     if not report.ok or not args.execute:
         return 0 if report.ok else EXIT_FAILED
     failover = plan.decisions.failover
-    endpoint = args.endpoint or (f"https://{failover.regional_name}/health/liveliness"
+    endpoint = args.endpoint or (f"https://{failover.regional_name}{LIVENESS_PATH}"
                                  if failover.regional_name else None)
     if endpoint is None:
         print("no endpoint to probe: set sovereign:dr.domain or pass --endpoint", file=stderr)
@@ -75,7 +76,11 @@ def run(args: argparse.Namespace, project: Path, stdout: TextIO, stderr: TextIO)
     limits = Limits(args.release_timeout, args.teardown_timeout, args.restore_timeout, args.probe_timeout)
     timeline = run_drill(args.stack, args.down, endpoint, automation, http_probe, limits=limits)
     paths = write_reports(timeline, args.report)
-    stdout.write(timeline.to_markdown() + f"\nreports: {', '.join(map(str, paths))}\n")
+    if args.json:  # one JSON document on stdout: the offline report and the real drill's timeline
+        print(f"reports: {', '.join(map(str, paths))}", file=stderr)
+        stdout.write(json.dumps({"timeline": timeline.to_dict()}, indent=2) + "\n")
+    else:
+        stdout.write(timeline.to_markdown() + f"\nreports: {', '.join(map(str, paths))}\n")
     return 0 if timeline.ok else EXIT_FAILED
 
 
@@ -90,8 +95,8 @@ def _capacity_lines(report: DrillReport) -> list[str]:
         lines.append(f"{c.cloud}: replicas {c.replicas[0]} → {c.replicas[1]}, GPU nodes {c.nodes[0]} → {c.nodes[1]}, "
                      f"GPUs {c.gpus[0]} → {c.gpus[1]}, ${c.usd_per_hour[0]:,.2f} → ${c.usd_per_hour[1]:,.2f}/h; "
                      f"drill capacity after {_minutes(c.capacity_s)} (new GPU node {c.node_s} s + cold start "
-                     f"{c.cold_start_s:.0f} s, modelled); recovery in a real outage {_minutes(c.recovery_s)} "
-                     f"(DNS {c.detection_s} s + capacity)")
+                     f"{c.cold_start_s:.0f} s, modelled); recovery {_minutes(c.recovery_s)} (DNS {c.detection_s} s + "
+                     "capacity, from the drill's release or a real outage's scale-up)")
     return lines
 
 
@@ -130,13 +135,16 @@ def markdown(report: DrillReport) -> str:
            f"Survivors: {', '.join(report.survivors)}. Phases: release ({len(report.released)} resources deleted "
            f"first: what controllers made outside Pulumi; protections lifted), then teardown.", "",
            "## Capacity and cost", "", "| survivor | replicas | GPU nodes | GPUs | $/h | drill capacity after | "
-           "recovery in a real outage |", "| --- | --- | --- | --- | --- | --- | --- |"]
+           "recovery |", "| --- | --- | --- | --- | --- | --- | --- |"]
     out += [f"| {c.cloud} | {c.replicas[0]} → {c.replicas[1]} | {c.nodes[0]} → {c.nodes[1]} | {c.gpus[0]} → "
             f"{c.gpus[1]} | {c.usd_per_hour[0]:,.2f} → {c.usd_per_hour[1]:,.2f} | {_minutes(c.capacity_s)} | "
             f"{_minutes(c.recovery_s)} |" for c in report.capacity]
     out += ["", "Drill capacity = a new GPU node (where needed) + the slowest new replica's cold start, both modelled; "
-            "recovery = DNS detection + TTL + drill capacity. The drill scales the survivors before tearing down, "
-            "so its clients see only the DNS part.", "", "## Data", ""]
+            "recovery = DNS detection + TTL + drill capacity. The release phase raises the survivors' minimums and "
+            "moves DNS in one update that does not wait for the new replicas: clients fail over within the DNS bound, "
+            "then run on the survivors' current replicas until drill capacity. In a real outage the clock starts when "
+            "someone raises the survivors (this drill's release, or KEDA up to the normal maximum).", "",
+            "## Data", ""]
     out += [f"- {line}" for line in _data_lines(report)] or ["- nothing holding data is removed"]
     out += ["", "## DNS", "", report.dns, "", "## Checks", "", "| check | result | detail |", "| --- | --- | --- |"]
     out += [f"| {c.name} | {'pass' if c.ok else 'FAIL'} | {c.detail} |" for c in report.checks]

@@ -2,10 +2,12 @@
 until it serves at drill capacity.
 
 Time to drill capacity = a new GPU node (profile.elastic.gpu_node_ready_s, a modelled figure) where the survivor
-needs more nodes than it runs, then the slowest new replica's cold start (cold_start.py). Recovery from a real
-outage = DNS detection (interval × threshold) + TTL, after which the survivor answers every request with the
-replicas it already runs, + the time to drill capacity, after which it answers them at the drill's capacity. A drill
-raises the survivors before it tears anything down (its release phase), so clients see only the DNS part.
+needs more nodes than it runs, then the slowest new replica's cold start (cold_start.py). Recovery = DNS detection
+(interval × threshold) + TTL, after which the survivor answers every request with the replicas it already runs, + the
+time to drill capacity, after which it answers them at the drill's capacity. The drill's release phase raises the
+survivors and moves DNS in one update that does not wait for the new replicas (the model charts do not await), so
+its clients see both parts; in a real outage the clock starts when someone raises the survivors (a drill's release,
+or KEDA within the normal maximum).
 """
 
 from __future__ import annotations

@@ -151,9 +151,10 @@ def dns_location(normal: Plan, down: str) -> str:
     if normal.decisions.failover.domain is None:
         return "no failover DNS for this region"
     if profile(down).failover_dns:
-        return ("Route 53 keeps answering: zones and health checks are global and stay in the stack (retained); "
-                "the drill removes AWS's compute, not its DNS. Accepted risk: an AWS account cut off entirely "
-                "takes the failover names with it (README, Cross-cloud failover)")
+        return ("Route 53 keeps answering: the zones are global and stay in the stack (protected, retained), the "
+                "downed cloud's health check and records go with it; the drill removes AWS's compute, not its DNS. "
+                "Accepted risk: an AWS account cut off entirely takes the failover names with it (README, "
+                "Cross-cloud failover)")
     return "Route 53 answers, now with the survivors only"
 
 

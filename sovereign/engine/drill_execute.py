@@ -7,17 +7,21 @@
     probe     still answering with the cloud gone;
     restore   `pulumi up` without the drill: the region as it normally runs.
 
-Each `up` has its own time limit; one that overruns is cancelled (Pulumi's cancel, which stops the update at its next
-safe point). Whatever fails, restore runs: a failed phase never leaves a region half torn down unnoticed, and the
-report names what could not be restored and the command to finish it by hand. Needs the Pulumi CLI, the stack's
-backend login and cloud credentials; tests drive it through the `Automation` and `Probe` seams with fakes.
+The stack's config and previews go through the Automation API; each `up` runs the Pulumi CLI itself, with its own
+time limit: one that overruns gets SIGINT, Pulumi's graceful stop (it finishes the operations in flight and saves the
+state, then exits), and, if it has not ended after a grace period, SIGTERM. (The Automation API's `cancel` would not
+do: on a self-managed backend it only removes the update's lock while it keeps running.) Whatever fails, restore
+runs: a failed phase never leaves a region half torn down unnoticed, and the report names what could not be restored
+and the commands to finish it by hand. Needs the Pulumi CLI, the stack's backend login and cloud credentials; tests
+drive it through the `Automation` and `Probe` seams with fakes, and `run_update` with a fake CLI.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import threading
+import signal
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -73,7 +77,7 @@ class Timeline:
 @dataclass(frozen=True)
 class Limits:
     """Seconds each step may take: an `up` of the release and teardown phases, and the wait for health."""
-    release_s: float = 1800       # scaling the survivors waits for nodes; Karpenter drains within 30 min
+    release_s: float = 3600       # a node class's delete waits for its nodes' drain (30 min at most) and termination
     teardown_s: float = 3600      # an EKS or GKE cluster and its network take 10-20 min to delete
     restore_s: float = 3600       # a cluster and its pools come back in 15-30 min
     probe_s: float = 600
@@ -153,7 +157,7 @@ class PulumiAutomation:
         from pulumi import automation as auto  # imported here: needs the Pulumi CLI only when executing
         if shutil.which("pulumi") is None:
             raise DrillUnavailable(PULUMI_MISSING)
-        self._auto = auto
+        self._auto, self._name, self._project = auto, stack, project_dir
         try:
             self._stack = auto.select_stack(stack_name=stack, work_dir=str(project_dir))
         except auto.errors.CommandError as exc:
@@ -173,14 +177,29 @@ class PulumiAutomation:
 
     def up(self, drill: str | None, phase: str | None, timeout_s: float) -> str:
         self._configure(drill, phase)
-        # Pulumi's cancel stops a running update at its next safe point; the update then raises.
-        timer = threading.Timer(timeout_s, self._stack.cancel)
-        timer.start()
+        return run_update(["pulumi", "up", "--yes", "--skip-preview", "--non-interactive", "--stack", self._name],
+                          self._project, timeout_s)
+
+
+GRACE_S = 600   # after SIGINT, how long Pulumi may take to finish the operations in flight
+
+
+def run_update(command: list[str], cwd: Path, timeout_s: float, grace_s: float = GRACE_S) -> str:
+    """Run an update to its end; past `timeout_s` interrupt it as Ctrl-C would, and raise PhaseTimeout once it has
+    stopped (SIGTERM after `grace_s` more). Returns the last line of its output; raises RuntimeError if it fails."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output, _ = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGINT)
         try:
-            return str(self._stack.up().summary.resource_changes)
-        except self._auto.errors.CommandError as exc:
-            if not timer.is_alive():
-                raise PhaseTimeout(f"cancelled after {timeout_s:.0f} s: {str(exc).strip()[:300]}") from None
-            raise
-        finally:
-            timer.cancel()
+            output, _ = process.communicate(timeout=grace_s)
+            stopped = "stopped gracefully"
+        except subprocess.TimeoutExpired:
+            process.terminate()
+            output, _ = process.communicate()
+            stopped = f"did not stop within {grace_s:.0f} s of SIGINT, terminated"
+        raise PhaseTimeout(f"overran {timeout_s:.0f} s, interrupted; {stopped}: {output.strip()[-300:]}") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:2])} exited {process.returncode}: {output.strip()[-500:]}")
+    return output.strip().splitlines()[-1] if output.strip() else ""

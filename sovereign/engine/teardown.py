@@ -27,7 +27,8 @@ class Blocker:
 
 
 def _protected(r: RegisteredResource, _: Mapping[str, RegisteredResource]) -> tuple[str, str] | None:
-    if r.options.get("protect") and not r.options.get("retainOnDelete"):
+    # Pulumi refuses before it looks at retainOnDelete: a protected resource is never deleted, retained or not.
+    if r.options.get("protect"):
         return "is protected: Pulumi refuses to delete it", "keep it out of the drill (stateful, region-level)"
     return None
 
@@ -120,7 +121,7 @@ DATA = {
     "aws:kms/key:Key": ("a KMS key", "deletion scheduled: what it encrypted becomes unreadable"),
     "gcp:kms/cryptoKey:CryptoKey": ("a Cloud KMS key", "its versions destroyed"),
     "aws:route53/zone:Zone": ("DNS records", ""),
-    "gcp:dns/managedZone:ManagedZone": ("DNS records", "recreated with the cloud"),
+    "gcp:dns/managedZone:ManagedZone": ("DNS records", ""),
 }
 
 
@@ -135,6 +136,8 @@ class DataFate:
 def data_fates(deleted: Iterable[RegisteredResource], retained: Iterable[RegisteredResource]) -> list[DataFate]:
     """Every resource holding data that the drill removes from the stack: lost when deleted, kept when retained."""
     fates = [DataFate(r.urn, DATA[r.type][0], False, DATA[r.type][1])
-             for r in deleted if r.type in DATA and not r.options.get("retainOnDelete")]
+             for r in deleted if r.type in DATA and not r.options.get("retainOnDelete")
+             # A private zone's records are the stack's own constants (Private Google Access), made again with it.
+             and r.inputs.get("visibility") != "private"]
     fates += [DataFate(r.urn, DATA.get(r.type, ("state", ""))[0], True) for r in retained]
     return sorted(fates, key=lambda f: (f.kept, f.urn))

@@ -7,6 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from sovereign.clouds import profile
+from sovereign.commands.drill import markdown
+from sovereign.domain.cold_start import cold_start
+from sovereign.domain.drill_capacity import capacity_changes
 from sovereign.engine.drill import cloud_of, compare, offline_drill
 from sovereign.engine.run import plan_stack
 from tests.support.graph import Graph
@@ -117,14 +121,25 @@ def test_the_report_states_capacity_cost_recovery_and_data(plans, drills, stack)
     report, drill = drills(stack, "gcp")
     [aws] = report.capacity
     assert aws.cloud == "aws" and aws.replicas[1] > aws.replicas[0] and aws.usd_per_hour[1] > aws.usd_per_hour[0]
-    assert aws.capacity_s == aws.node_s + aws.cold_start_s > 0
-    assert aws.recovery_s == drill.decisions.failover.worst_case_s + aws.capacity_s
+    # More replicas than the survivor's nodes hold: a new node, then the slowest rising model's modelled cold start.
+    assert aws.nodes[1] > aws.nodes[0] and aws.node_s == profile("aws").elastic.gpu_node_ready_s
+    rising = [f for f in drill.decisions.cluster("aws").fits
+              if next(m for m in drill.spec.models if m.id == f.model).replicas.min
+              > next(m for m in plans[stack].spec.models if m.id == f.model).replicas.min]
+    assert rising and aws.cold_start_s == max(cold_start(f).total_s for f in rising)
+    assert aws.detection_s == drill.decisions.failover.worst_case_s
+    # Nothing to raise, nothing to wait for.
+    [same] = [c for c in capacity_changes(plans[stack].decisions, plans[stack].decisions) if c.cloud == "aws"]
+    assert (same.node_s, same.cold_start_s) == (0, 0.0) and same.replicas[0] == same.replicas[1]
     kept = {d.urn for d in report.data if d.kept}
     assert kept and kept <= {r.urn for r in drill.resources}   # still in the stack: retained
     assert {d.holds for d in report.data if d.kept} >= {"objects"}   # the weight buckets
     lost = [d for d in report.data if not d.kept]
     assert all(d.urn in {u for urns in report.deleted.values() for u in urns} for d in lost)
     assert report.dns
+    ticket = markdown(report)   # the drill's ticket
+    assert ticket.startswith(f"# DR drill passes: {stack} without gcp")
+    assert "## Capacity and cost" in ticket and "| aws |" in ticket and "## Data" in ticket and report.dns in ticket
 
 
 def test_a_drill_may_change_a_scalers_bounds_not_what_it_reads():
@@ -137,3 +152,18 @@ def test_a_drill_may_change_a_scalers_bounds_not_what_it_reads():
     assert _values_beyond_replicas(values(1), values(2, query="sum(up)"))
     # A drill capacity that pins min = max turns the scaler off (and back on after): scale only.
     assert not _values_beyond_replicas(values(1), {"values": {"autoscaling": {"enabled": False}, "replicaCount": 4}})
+
+
+@pytest.mark.parametrize("stack", TWO_CLOUD)
+def test_the_release_phase_removes_what_controllers_made_and_lifts_the_protection(plans, phases, stack):
+    release, _ = phases(stack, "aws")
+    graph = Graph(release.resources)
+    downed = [r for r in release.resources if cloud_of(r, plans[stack]) == "aws"]
+    assert downed   # the cloud still runs
+    assert not [r for r in downed if r.type in (T.KARPENTER_NODE_POOL, T.KARPENTER_NODE_CLASS)]
+    assert not [r for r in downed if r.type == "kubernetes:core/v1:Service" and r.name.endswith("-gateway-public")]
+    [association] = graph.all("aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation")
+    assert association.inputs["mutationProtection"] == "DISABLED"
+    normal = Graph(plans[stack].resources).all(
+        "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation")
+    assert [a.inputs["mutationProtection"] for a in normal] == ["ENABLED"]

@@ -104,3 +104,35 @@ def test_execute_without_the_pulumi_cli_is_one_clear_error(tmp_path, monkeypatch
     assert result.returncode == 2
     assert "the Pulumi CLI is not on PATH: install it" in result.stderr
     assert not (tmp_path / "r").exists()
+
+
+FAKE_CLI = """import signal, sys, time
+def interrupted(*_):
+    print("cancelling: waiting for in-flight operations", flush=True)
+    time.sleep(float(sys.argv[2]))
+    sys.exit(255)
+signal.signal(signal.SIGINT, interrupted)
+print("Updating (stack):", flush=True)
+time.sleep(float(sys.argv[1]))
+print("Resources: 3 changed", flush=True)
+"""
+
+
+def test_an_update_that_overruns_is_interrupted_gracefully_then_reported(tmp_path):
+    """A fake `pulumi up`: it finishes in time, or gets SIGINT at its limit and stops (or is terminated)."""
+    import sys
+
+    from sovereign.engine.drill_execute import run_update
+    cli = tmp_path / "pulumi.py"
+    cli.write_text(FAKE_CLI)
+    assert run_update([sys.executable, str(cli), "0", "0"], tmp_path, timeout_s=10) == "Resources: 3 changed"
+    try:
+        run_update([sys.executable, str(cli), "30", "0"], tmp_path, timeout_s=1, grace_s=10)
+        raise AssertionError("an overrunning update must raise")
+    except PhaseTimeout as exc:
+        assert "overran 1 s" in str(exc) and "stopped gracefully" in str(exc) and "in-flight" in str(exc)
+    try:
+        run_update([sys.executable, str(cli), "30", "30"], tmp_path, timeout_s=1, grace_s=1)
+        raise AssertionError("an update that ignores SIGINT must raise")
+    except PhaseTimeout as exc:
+        assert "did not stop within 1 s of SIGINT, terminated" in str(exc)
