@@ -41,10 +41,18 @@ def drills(plans, phases):
     return drill
 
 
-def test_offline_drill_plans_both_phases_and_compares_them(plans, drills):
-    stack = TWO_CLOUD[0]
+def test_offline_drill_plans_both_phases_and_compares_them(plans, phases, drills, monkeypatch):
+    import sovereign.engine.drill as module
+    stack, asked = TWO_CLOUD[0], []
+    release, teardown = phases(stack, "gcp")
+
+    def planned(name, policy=None, drill=None, phase=None, **_):   # the phases already planned, as asked
+        asked.append((name, drill, phase))
+        return release if phase == "release" else teardown
+    monkeypatch.setattr(module, "plan_stack", planned)
     report, drill = offline_drill(stack, "gcp", normal=plans[stack])
-    assert report.to_dict() == drills(stack, "gcp")[0].to_dict() and drill.spec.drill == "gcp"
+    assert sorted(asked, key=str) == sorted([(stack, "gcp", "release"), (stack, "gcp", None)], key=str)
+    assert report.to_dict() == drills(stack, "gcp")[0].to_dict() and drill is teardown
 
 
 def test_there_are_two_cloud_and_single_cloud_stacks():
