@@ -85,7 +85,9 @@ def sdk_program(resources: list[dict[str, Any]], dropped: set[str]):
             inputs = {k: _after(v, [made[u] for u in r["dependencies"].get(k, []) if u in made])
                       for k, v in r["inputs"].items()}
             cls = sdk_class(r["type"])
-            if cls is None and r["custom"]:
+            if cls is None and r["type"].startswith(PROVIDER_PREFIX):   # a provider of a package not imported
+                made[r["urn"]] = pulumi.ProviderResource(r["type"][len(PROVIDER_PREFIX):], r["name"], inputs, opts)
+            elif cls is None and r["custom"]:
                 made[r["urn"]] = pulumi.CustomResource(r["type"], r["name"], inputs, opts)
             elif cls is None:
                 component = pulumi.ComponentResource(r["type"], r["name"], None, opts)

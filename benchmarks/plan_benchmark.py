@@ -61,6 +61,7 @@ def synthetic_project(n: int, into: Path) -> list[str]:
     import yaml
 
     from sovereign.catalog import load_catalog
+    from sovereign.clouds import profile
     from sovereign.domain.decisions import decide_region
     from sovereign.domain.errors import InvalidInput
     from sovereign.domain.spec import parse_spec
@@ -89,6 +90,11 @@ def synthetic_project(n: int, into: Path) -> list[str]:
         for cloud in clouds:
             region = offered[cloud][(i * 7 + attempt) % len(offered[cloud])]
             config_clouds[cloud] = {"region": region, **({"project": f"syn-{i + 1:03d}-proj"} if cloud == "gcp" else {})}
+            if "registryCredentials" in profile(cloud).optional_keys and not region.startswith("cn-"):
+                # The mirrors' upstream credentials, as Secrets Manager ARNs in the cloud's region (spec.py).
+                config_clouds[cloud]["registryCredentials"] = {
+                    key: f"arn:aws:secretsmanager:{region}:111122223333:secret:ecr-pullthroughcache/{key}-a1B2c3"
+                    for key in ("dockerHub", "ghcr")}
         models = [SMALL_MODELS[(i + attempt) % len(SMALL_MODELS)]]
         if i % 2:
             models.append(MEDIUM_MODELS[(i + attempt) % len(MEDIUM_MODELS)])
@@ -102,9 +108,13 @@ def synthetic_project(n: int, into: Path) -> list[str]:
                                       for p, model in apis],
         }
         try:
-            decide_region(parse_spec(config, name, f"stacks/Pulumi.{name}.yaml", catalog), policy, catalog)
+            decided = decide_region(parse_spec(config, name, f"stacks/Pulumi.{name}.yaml", catalog), policy, catalog)
         except (InvalidInput, KeyError, ValueError):
             continue  # e.g. a model no GPU of that region fits: vary and try again
+        if any(profile(c.cloud).catalog.accelerator_type and catalog.gpu_zones(c.cloud, c.plan.cloud.region.name,
+                                                                               p.gpu) is None
+               for c in decided.clusters for p in c.plan.gpu_pools):
+            continue  # a GKE pool needs its accelerator's zones, which the catalog lacks there (a reality rule)
         (into / "stacks" / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}, sort_keys=False))
         names.append(name)
     return names
