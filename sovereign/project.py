@@ -7,6 +7,7 @@ package was installed.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -54,7 +55,17 @@ def policy_path(project: Path) -> Path:
 
 
 def load_project_policy(project: Path, path: Path | None = None, catalog: Catalog | None = None) -> Policy:
-    """`path` (e.g. `--policy`), else the project's policy/sovereignty.yaml; shown relative to the project."""
+    """`path` (e.g. `--policy`), else the project's policy/sovereignty.yaml; shown relative to the project. The same
+    file unchanged (path, size, modification time) is parsed once per process: the contradiction check is costly,
+    and a Policy is immutable."""
     path = Path(path or policy_path(project))
     shown = os.path.relpath(path, project) if path.resolve().is_relative_to(project.resolve()) else str(path)
-    return load_policy(path, catalog or load_catalog(), display=shown)
+    if catalog is not None or not path.is_file():
+        return load_policy(path, catalog or load_catalog(), display=shown)
+    status = path.stat()
+    return _parsed(str(path.resolve()), status.st_size, status.st_mtime_ns, shown)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: str, _size: int, _mtime_ns: int, shown: str) -> Policy:
+    return load_policy(Path(path), load_catalog(), display=shown)

@@ -11,6 +11,7 @@ import pytest
 
 import sovereign.domain.decisions as decisions_module
 import sovereign.domain.policy as policy_module
+import sovereign.project as project_module
 from sovereign.clouds import PROFILES
 from sovereign.engine.parallel import plan_stacks
 from sovereign.engine.run import plan_stack
@@ -89,6 +90,7 @@ def test_the_program_decides_once_per_stack_and_the_policy_is_parsed_once_per_ru
     decide, parse = decisions_module.decide_region, policy_module.parse_policy
     monkeypatch.setattr(decisions_module, "decide_region", lambda *a: decided.append(1) or decide(*a))
     monkeypatch.setattr(policy_module, "parse_policy", lambda *a: parsed.append(1) or parse(*a))
+    project_module._parsed.cache_clear()   # parsed once per process and file: this run parses it afresh
     plans = plan_stacks(["sa-east", "cn-north"], project=PROJECT_DIR, max_workers=1)
     assert [p.ok for p in plans] == [True, True]
     assert len(decided) == 2 and len(parsed) == 1

@@ -439,11 +439,10 @@ def test_node_groups_skip_zones_that_do_not_offer_their_machine_type(monkeypatch
 
 
 @pytest.mark.parametrize("block", [False, True])
-def test_a_reserved_gpu_pool_launches_into_its_reservation(project_copy, block):
+def test_a_reserved_gpu_pool_launches_into_its_reservation(plans, project_copy, block):
     path = stack_file(project_copy, "us-east")
     doc = yaml.safe_load(path.read_text())
-    plan = plan_stack("us-east", project=project_copy)
-    [pool] = [p for p in plan.decisions.cluster("aws").plan.gpu_pools if p.needs_reservation]
+    [pool] = [p for p in plans["us-east"].decisions.cluster("aws").plan.gpu_pools if p.needs_reservation]
     doc["config"]["sovereign:clouds"]["aws"]["capacityReservations"] = [
         {"gpu": pool.gpu, "id": "cr-0123456789abcdef0", "zone": pool.zones[-1], "block": block}]
     path.write_text(yaml.safe_dump(doc))

@@ -6,6 +6,7 @@ from the project's real policy file."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from sovereign.domain.errors import InvalidInput
 from sovereign.domain.policy import decide, parse_policy
@@ -107,3 +108,21 @@ def test_duplicate_ids_are_rejected(catalog):
 def test_project_policy_loads(policy):
     assert {b.id for b in policy.bans} >= {"ban-deepseek-italy"}
     assert policy.respect_provider_lists
+
+
+def test_an_unchanged_policy_file_is_parsed_once_and_an_edited_one_again(tmp_path):
+    import shutil
+
+    from sovereign.project import load_project_policy
+    from tests.support.stacks import PROJECT_DIR
+    (tmp_path / "policy").mkdir()
+    path = tmp_path / "policy" / "sovereignty.yaml"
+    shutil.copy(PROJECT_DIR / "policy" / "sovereignty.yaml", path)
+    first = load_project_policy(tmp_path)
+    assert load_project_policy(tmp_path) is first
+    doc = yaml.safe_load(path.read_text())
+    doc.setdefault("bans", []).append({"id": "ban-openai-it-test", "providers": ["openai"], "countries": ["IT"],
+                                       "reason": "test", "since": "2026-01-01"})
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    edited = load_project_policy(tmp_path)
+    assert edited is not first and "ban-openai-it-test" in {b.id for b in edited.bans}
