@@ -16,3 +16,5 @@ LITELLM_PROBE = pytest.mark.xdist_group("litellm-probe")
 DIFF_REPO = pytest.mark.xdist_group("diff-repo")
 # Every stack (and one missing) planned by worker processes, for the tests of parallel planning.
 PARALLEL_RUN = pytest.mark.xdist_group("parallel-run")
+# Every two-cloud stack drilled both ways: each phase of each drill planned once, by one worker.
+DRILLS = pytest.mark.xdist_group("drills")

@@ -14,10 +14,12 @@ from sovereign.domain.drill_capacity import capacity_changes
 from sovereign.engine.drill import cloud_of, compare, offline_drill
 from sovereign.engine.run import plan_stack
 from tests.support.graph import Graph
+from tests.support.groups import DRILLS
 from tests.support.stacks import STACKS, TWO_CLOUD
 from tests.support.tokens import T
 
 SINGLE_CLOUD = [s for s in STACKS if s not in TWO_CLOUD]
+pytestmark = DRILLS
 
 
 @pytest.fixture(scope="module")
