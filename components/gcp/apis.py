@@ -14,6 +14,7 @@ APIS = (
     "cloudkms.googleapis.com",              # the cluster's secrets key
     "logging.googleapis.com",
     "monitoring.googleapis.com",
+    "containerfilesystem.googleapis.com",   # Image streaming on the GPU pools
 )
 
 

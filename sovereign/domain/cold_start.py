@@ -7,9 +7,10 @@ measures replaces them (README, "What the offline plan proves"). Not counted: th
 boot, and its NVIDIA device plugin coming up, which precede the pod.
 
 Images: neither cloud's image streaming is counted. EKS offers none (Karpenter's nodes pull the whole image with
-containerd). GKE's Image streaming serves only images stored in Artifact Registry; the clusters here pull vLLM
-through an Artifact Registry *remote* repository (a Docker Hub mirror), and no statement was found that remote
-repositories are eligible — so the image is modelled as a full pull on both clouds, and nothing is pre-pulled.
+containerd). GKE's Image streaming is on for the GPU pools, but it serves only images stored in Artifact Registry;
+the clusters here pull vLLM through an Artifact Registry *remote* repository (a Docker Hub mirror), and no statement
+was found that remote repositories are eligible — so the image is modelled as a full pull on both clouds, and nothing
+is pre-pulled.
 https://cloud.google.com/kubernetes-engine/docs/how-to/image-streaming
 """
 

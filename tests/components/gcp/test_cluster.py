@@ -192,6 +192,7 @@ def test_system_pool_and_one_gpu_pool_per_plan_pool(graph, catalog):
         assert config["labels"] == {GPU_LABEL: gpu_pool.gpu, POOL_LABEL: gpu_pool.name} == dict(gpu_pool.labels)
         assert config["spot"] is gpu_pool.spot is plan.cloud.spot
         assert config["diskSizeGb"] >= 100
+        assert config["gcfsConfig"] == {"enabled": True}   # Image streaming where the image is eligible
         scaling = pool["autoscaling"]
         assert (scaling["totalMinNodeCount"], scaling["totalMaxNodeCount"]) == (gpu_pool.min_nodes, gpu_pool.ceiling_nodes)
         assert "minNodeCount" not in scaling and "maxNodeCount" not in scaling  # totals, not per zone
