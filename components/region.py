@@ -168,7 +168,8 @@ class Region(pulumi.ComponentResource):
                 config=decision.gateway, k8s_provider=cluster.k8s_provider,
                 cluster=cluster.cluster, api_keys=args.api_keys,
                 image=cluster.image_registry.apply(decision.images.refs["litellm"].reference),
-                account_annotations=annotations),
+                account_annotations=annotations, scrape=decision.profile.elastic.scrape,
+                after=[*spaces.values(), *elastic.crds]),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:
                 # Not deleted with the cluster: the load balancer the cloud made for it must go first, or the

@@ -19,7 +19,8 @@ VENV="$ROOT/.cache/tools/litellm"
 installed() {
   [ -x "$VENV/bin/python" ] && [ -x "$VENV/bin/litellm" ] \
     && [ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("litellm"), m.version("prisma"))' \
-            2>/dev/null)" = "$VERSION 0.15.0" ]
+            2>/dev/null)" = "$VERSION 0.15.0" ] \
+    && "$VENV/bin/python" -c 'import prometheus_client' 2>/dev/null
 }
 
 if installed; then
@@ -30,7 +31,9 @@ test -x "$VENV/bin/python" || "$PYTHON" -m venv "$VENV"
 # [proxy] brings the proxy server, its config loader and the `litellm` CLI. The image also installs the
 # extra_proxy extra; of it the proxy imports prisma even without a database (its error handler does, so
 # a request without the gateway key answers 500 instead of 401 when it is missing). pip cannot select
-# that extra by name (its metadata spells it two ways), so prisma is pinned here.
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "litellm[proxy]==$VERSION" "prisma==0.15.0"
+# that extra by name (its metadata spells it two ways), so prisma is pinned here; prometheus-client, which the
+# gateway's prometheus callback needs, comes with the image's proxy-runtime extra, pinned here likewise.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "litellm[proxy]==$VERSION" "prisma==0.15.0" \
+  "prometheus-client==0.23.1"
 installed || { echo "setup-litellm: litellm $VERSION did not install into $VENV" >&2; exit 1; }
 echo "litellm $VERSION in $VENV"

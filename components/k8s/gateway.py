@@ -10,13 +10,15 @@ fence lets reach the allowed managed-API hosts and the model servers; nothing el
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from sovereign.domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, GatewayConfig
-from sovereign.domain.gateway_workload import GATEWAY_LABELS, deployment_spec, hpa_spec, pdb_spec, service_spec
+from sovereign.domain.gateway_workload import (
+    GATEWAY_LABELS, deployment_spec, hpa_spec, pdb_spec, scrape_spec, service_spec,
+)
 from sovereign.domain.workloads import GATEWAY_NAMESPACE
 
 KEYS_ANNOTATION = "sovereign.ai/keys"
@@ -32,6 +34,9 @@ class InferenceGatewayArgs:
     account_annotations: Mapping[str, Any] = field(default_factory=dict)
     # `sovereign:apiKeys` as a secret Output (provider → key); None when the stack sets no key.
     api_keys: Optional[pulumi.Output[Any]] = None
+    # The cloud's scrape object (profile.elastic.scrape) for the gateway's /metrics, and what installs its CRD.
+    scrape: str = "serviceMonitor"
+    after: Sequence[pulumi.Resource] = ()
 
 
 class InferenceGateway(pulumi.ComponentResource):
@@ -74,6 +79,10 @@ class InferenceGateway(pulumi.ComponentResource):
                 ignore_changes=["spec.replicas"])))
         self.service = k8s.core.v1.Service(f"{name}-gateway", metadata=meta(), spec=service_spec(), opts=on_cluster)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-gateway", metadata=meta(), spec=pdb_spec(), opts=on_cluster)
+        api_version, kind, spec = scrape_spec(args.scrape)
+        k8s.apiextensions.CustomResource(
+            f"{name}-gateway-metrics", api_version=api_version, kind=kind, metadata=meta(), spec=spec,
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=list(args.after))))
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-gateway", metadata=meta(), spec=hpa_spec(), opts=pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=[self.deployment])))

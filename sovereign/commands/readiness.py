@@ -140,6 +140,8 @@ def egress_grid(plans: Sequence[Plan]) -> str:
 def _scaling(s: ModelScaling) -> str:
     low, high = s.replicas
     how = f"{low}–{high} replicas" if s.scaler else f"{low} replica(s), fixed (replicas.max = min)"
+    if s.scaler and low == 0:
+        how += " (to zero when idle: the gateway's requests wake it, answered with errors until it has loaded)"
     machines = s.machine_types[0] + (f" (without capacity: {', '.join(s.machine_types[1:])})"
                                      if len(s.machine_types) > 1 else "")
     start = s.cold_start

@@ -37,6 +37,27 @@ POLLING_SECONDS = 15
 COOLDOWN_SECONDS = 300
 
 
+# What wakes a model scaled to zero (there is no vLLM queue without a replica): the requests the gateway sends its
+# model server, success or failure, whichever name the client asked for (the model, an alias, a managed model it
+# falls back from) — LiteLLM's Prometheus callback's deployment counter (the gateway config turns it on), labelled
+# with the open-weight deployment's provider and model (as the real proxy answers, tests/components/k8s).
+DEMAND_METRIC = "litellm_deployment_total_requests_total"
+
+
+def demand_labels(model: str) -> str:
+    return f'api_provider="hosted_vllm",litellm_model_name="{model}"'
+
+
+# The demand trigger only wakes a model: requests per second per replica so high that the queue alone decides how
+# many replicas run once one does (KEDA scales to the larger of its triggers).
+WAKE_TARGET = 1000
+
+
+def demand_query(model: str) -> str:
+    """The activation query: the gateway's requests for the model over the last two minutes, per second."""
+    return f"sum(rate({DEMAND_METRIC}{{{demand_labels(model)}}}[2m]))"
+
+
 def queue_query(namespace: str, model: str) -> str:
     """The scaler's PromQL: the model's waiting requests over all its replicas in the namespace."""
     return f'sum({QUEUE_METRIC}{{namespace="{namespace}",model_name="{model}"}})'

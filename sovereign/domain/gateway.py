@@ -173,7 +173,11 @@ class GatewayConfig:
             },
             # Applications send OpenAI parameters whoever answers; drop what a backend cannot take
             # instead of failing the request (the point of the gateway is that they need not care).
-            "litellm_settings": {"drop_params": True, "json_logs": True},
+            # Prometheus metrics on /metrics (no licence needed in this version): the demand that wakes a model scaled
+            # to zero (elastic.demand_query) and the dashboard's gateway panels. Read by the cluster's scraper without
+            # the key: the metrics hold counts and model names, no prompt and no key.
+            "litellm_settings": {"drop_params": True, "json_logs": True, "callbacks": ["prometheus"],
+                                 "require_auth_for_metrics_endpoint": False},
             "general_settings": {"master_key": f"os.environ/{MASTER_KEY_ENV}"},
         }
 

@@ -13,7 +13,7 @@ from .gateway import (
     CONFIG_DIR, CONFIG_FILE, GATEWAY_NAME, GATEWAY_PORT, KEYS_SECRET, LITELLM_VERSION, LIVENESS_PATH,
     MASTER_KEY_ENV, READINESS_PATH, GatewayConfig,
 )
-from .workloads import GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET
+from .workloads import GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET
 
 # Every gateway object's labels; the pods' GATEWAY_POD_LABELS are what fences and routes select on.
 GATEWAY_LABELS = {**GATEWAY_POD_LABELS, "app.kubernetes.io/part-of": "sovereign-inference",
@@ -129,3 +129,19 @@ def hpa_spec() -> dict[str, Any]:
         "metrics": [{"type": "Resource", "resource": {
             "name": "cpu", "target": {"type": "Utilization", "averageUtilization": TARGET_CPU_PERCENT}}}],
     }
+
+
+# The scrape object each cloud's metrics pipeline reads (profile.elastic.scrape), for the gateway's /metrics: the
+# demand that wakes a model scaled to zero, and the dashboard's gateway panels.
+SCRAPE_KINDS = {"serviceMonitor": ("monitoring.coreos.com/v1", "ServiceMonitor"),
+                "podMonitoring": ("monitoring.googleapis.com/v1", "PodMonitoring")}
+
+
+def scrape_spec(scrape: str) -> tuple[str, str, dict[str, Any]]:
+    """(apiVersion, kind, spec) of the gateway's scrape object for the cloud's pipeline."""
+    api_version, kind = SCRAPE_KINDS[scrape]
+    endpoint = {"port": "http", "path": "/metrics", "interval": "15s"}
+    if kind == "ServiceMonitor":
+        return api_version, kind, {"selector": {"matchLabels": dict(GATEWAY_LABELS)},
+                                   "namespaceSelector": {"matchNames": [GATEWAY_NAMESPACE]}, "endpoints": [endpoint]}
+    return api_version, kind, {"selector": {"matchLabels": dict(GATEWAY_POD_LABELS)}, "endpoints": [endpoint]}

@@ -14,7 +14,7 @@ from typing import Any
 from ..catalog import Catalog
 from .sizing import GPU_MEMORY_UTILIZATION, SCRATCH, Fit, cache_gib, pod_cpu, shm_gib
 from ..clouds import profile
-from .elastic import COOLDOWN_SECONDS, POLLING_SECONDS, QUEUE_TARGET, queue_query
+from .elastic import COOLDOWN_SECONDS, POLLING_SECONDS, QUEUE_TARGET, WAKE_TARGET, demand_query, queue_query
 from .spec import CloudSpec, ModelSpec
 from .workloads import SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE
 from .topology import GPU_LABEL, POOL_LABEL, ClusterPlan, GpuPool
@@ -101,7 +101,10 @@ def elastic_values(model: ModelSpec, cloud: CloudSpec) -> dict[str, Any]:
             "kind": "keda", "minReplicas": low, "maxReplicas": high, "targetQueueDepth": QUEUE_TARGET,
             "keda": {"prometheusAddress": elastic.query_address.format(project=cloud.project),
                      "query": queue_query(SERVING_NAMESPACE, model.id), "podIdentity": elastic.keda_identity,
-                     "pollingInterval": POLLING_SECONDS, "cooldownPeriod": COOLDOWN_SECONDS}}
+                     "pollingInterval": POLLING_SECONDS, "cooldownPeriod": COOLDOWN_SECONDS,
+                     # At zero replicas no queue exists: the gateway's requests for the model wake it.
+                     **({"activationQuery": demand_query(model.id), "activationTarget": WAKE_TARGET}
+                        if low == 0 else {})}}
     return values
 
 

@@ -247,6 +247,11 @@ def parse_spec(config: Mapping[str, Any], stack: str, file: str, catalog: Catalo
     if "models" in ours and ours["models"] is None:
         r.error("sovereign:models", "empty: the region would serve no open-weight model",
                 "list at least one `- id: <model>`")
+    if models and all(m.replicas.min == 0 for m in models):
+        # The gateway is ready only while a local model server is (its readiness probe): with none running it takes
+        # no request, so nothing would ever wake a model, and failover DNS would count the cluster down.
+        r.error("sovereign:models", "every model scales to zero: the gateway would never be ready to wake one",
+                "keep replicas.min ≥ 1 for at least one model")
     # Until every listed model is valid the served set is unknown; fallback errors would only echo it.
     listed = get(ours, "models")
     served = {m.id for m in models} if isinstance(listed, list) and len(models) == len(listed) else None
@@ -475,19 +480,20 @@ def _models(r: Reader, value: Any, catalog: Catalog) -> tuple[ModelSpec, ...]:
 
 
 def _replicas(r: Reader, value: Any, key: str) -> Replicas | None:
-    """At least one replica per cluster: nothing scales a model up from zero (no queue-depth autoscaler is
-    installed), so `0` would leave its name answered by a Service with no pods."""
+    """Replicas per cluster: a fixed count of at least one, or `{min, max}`. `min: 0` scales the model to zero
+    between requests (the gateway's requests for it wake it: elastic.demand_query); a fixed `0` would leave its
+    name answered by a Service with no pods."""
     if isinstance(value, int) and not isinstance(value, bool):
         if value == 0:
-            r.error(key, "0 replicas: nothing would serve the model, and nothing scales it up from zero",
-                    "use 1 or more, or remove the model from sovereign:models")
+            r.error(key, "0 replicas: nothing would serve the model",
+                    "use 1 or more, `{min: 0, max: N}` to scale it to zero between requests, or remove the model")
             return None
         n = r.integer(value, key, 1, 64)
         return None if n is None else Replicas(n, n)
     body = r.mapping(value, key, **_keys("sovereign:models[].replicas"))
     if body is None or "max" not in body:
         return None
-    low = r.integer(get(body, "min", 1), f"{key}.min", 1, 64)
+    low = r.integer(get(body, "min", 1), f"{key}.min", 0, 64)
     high = r.integer(body["max"], f"{key}.max", 1, 64)
     if low is None or high is None:
         return None

@@ -30,11 +30,13 @@ import pytest
 import yaml
 
 from sovereign.catalog import load_catalog
+from sovereign.clouds import profile
+from sovereign.domain.elastic import DEMAND_METRIC, demand_labels
 from sovereign.domain.gateway import (
     CONFIG_DIR, CONFIG_FILE, GATEWAY_PORT, LITELLM_VERSION, LIVENESS_PATH, MASTER_KEY_ENV,
     READINESS_PATH, ROUTER_SETTINGS,
 )
-from sovereign.domain.gateway_workload import SERVING_READY
+from sovereign.domain.gateway_workload import SCRAPE_KINDS, SERVING_READY
 from sovereign.domain.stackfile import read_stack_config
 from sovereign.domain.workloads import (
     GATEWAY_NAMESPACE, GATEWAY_POD_LABELS, SERVING_KEY_ENV, SERVING_KEY_FIELD, SERVING_KEY_SECRET, SERVING_NAMESPACE,
@@ -217,7 +219,8 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
                 if any(r.type == typ for r in plan.resources)}
     for cloud, graph in graphs.items():
         assert graph.parent.name == f"{plan.spec.name}-{cloud}" and graph.parent.parent == region.urn
-        assert {r.inputs.get("kind") for r in graph} == KINDS, "real stacks set no key: no Secret"
+        # The cloud's scrape object reads its /metrics; real stacks set no key: no Secret.
+        assert {r.inputs.get("kind") for r in graph} == KINDS | {SCRAPE_KINDS[profile(cloud).elastic.scrape][1]}
         for r in graph:
             assert r.provider.endswith(f"$pulumi:providers:kubernetes::{plan.spec.name}-{cloud}"), r.urn
             assert r.options["deletedWith"] == clusters[cloud], r.urn
@@ -623,7 +626,7 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
 def test_every_rendered_gateway_object_is_schema_valid(plans, keyed_plans):
     every = [d for p in (*plans.values(), *keyed_plans.values()) for g in gateways(p).values() for d in documents(g)]
     docs = list({json.dumps(d, sort_keys=True): d for d in every}.values())   # clusters share most objects
-    assert {d["kind"] for d in docs} == KINDS | {"Secret"}
+    assert {d["kind"] for d in docs} == KINDS | {"Secret"} | {kind for _, kind in SCRAPE_KINDS.values()}
     assert [e for d in docs for e in schema_errors(d)] == []
 
 
@@ -727,6 +730,12 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
             assert status == 200, log.read_text()[-3000:]
             assert answer["choices"][0]["message"]["content"] == f"answered by {longer}"
             assert [a["model"] for a in gateway_probe.ANSWERED][-2:] == [short, longer]
+            # The demand that wakes a model scaled to zero: the gateway counts the requests it sends each model
+            # server on /metrics, which the cluster's scraper reads without the key.
+            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+                metrics = response.read().decode()
+            # llama answered as deepseek-chat's alias and, twice, as gpt-4.1's fallback (its tools; the long prompt).
+            assert demand_in(metrics, short) >= 3, metrics[-2000:]
         finally:
             server.terminate()
             try:
@@ -735,6 +744,13 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
                 server.kill()
                 server.wait(timeout=10)
     assert CANARY not in log.read_text(), "a key reached the proxy's log"
+
+
+def demand_in(metrics: str, model: str) -> float:
+    """The model's demand as the scaler's activation query reads it: requests the gateway sent its model server."""
+    wanted = demand_labels(model).split(",")
+    return sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
+               if line.startswith(DEMAND_METRIC + "{") and all(label in line for label in wanted))
 
 
 def _call_status(url: str) -> int | None:

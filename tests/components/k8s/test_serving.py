@@ -266,3 +266,46 @@ def test_each_model_server_takes_tool_calls_in_its_models_format(plans, rendered
         parser = CATALOG.models[fit.model].tool_call_parser
         assert ("--enable-auto-tool-choice" in args) == (parser is not None), fit.model
         assert parser is None or f"--tool-call-parser={parser}" in args
+
+
+def test_a_model_scaled_to_zero_wakes_on_the_gateways_requests_for_it(project_copy):
+    """`replicas: {min: 0}`: the ScaledObject may reach zero, and a second trigger on the gateway's requests for the
+    model (which exist at zero replicas) wakes it; the gateway's /metrics is scraped, by the cloud's scrape kind."""
+    import yaml
+
+    from sovereign.domain.elastic import demand_query
+    from sovereign.domain.stackfile import stack_file
+    from sovereign.engine.run import plan_stack
+    path = stack_file(project_copy, "sa-east")
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["sovereign:models"].append({"id": "qwen2.5-7b-instruct", "replicas": {"min": 0, "max": 2}})
+    path.write_text(yaml.safe_dump(doc))
+    plan = plan_stack("sa-east", project=project_copy)
+    assert plan.ok, (plan.errors, plan.violations)
+    graph = Graph.of(plan)
+    [chart] = [c for c in graph.all(T.HELM_CHART) if c.inputs["values"]["model"]["name"] == "qwen2.5-7b-instruct"]
+    docs = render(REPO_ROOT / chart.inputs["chart"], chart.inputs["values"], release=chart.inputs["name"],
+                  namespace=chart.inputs["namespace"])
+    assert [e for d in docs for e in schema_errors(d)] == []
+    scaled = one(docs, "ScaledObject")["spec"]
+    assert scaled["minReplicaCount"] == 0
+    queue, demand = scaled["triggers"]
+    assert demand["metadata"]["query"] == demand_query("qwen2.5-7b-instruct")
+    assert demand["metadata"]["activationThreshold"] == "0"   # any request wakes it
+    [scrape] = [r for r in graph.all("kubernetes:monitoring.coreos.com/v1:ServiceMonitor")
+                if r.inputs["metadata"]["namespace"] == GATEWAY_NAMESPACE]
+    assert scrape.inputs["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "15s"}]
+    # At zero it needs no node and costs nothing; the plan says so.
+    [scaling] = [s for s in plan.decisions.cluster("aws").scaling if s.model == "qwen2.5-7b-instruct"]
+    assert (scaling.replicas[0], scaling.nodes[0], scaling.usd_per_hour[0]) == (0, 0, 0.0)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_gateways_scrape_object_is_its_clouds_kind_and_schema_valid(plans, stack):
+    graph = Graph.of(plans[stack])
+    kinds = {"aws": "ServiceMonitor", "gcp": "PodMonitoring"}
+    found = [r for r in graph.all() if r.name.endswith("-gateway-metrics")]
+    assert sorted(r.inputs["kind"] for r in found) == sorted(kinds[c.cloud] for c in plans[stack].spec.clouds)
+    for r in found:
+        doc = {k: r.inputs[k] for k in ("apiVersion", "kind", "metadata", "spec")}
+        assert schema_errors(doc) == []

@@ -68,3 +68,21 @@ def test_a_node_pool_of_one_machine_type_has_no_fallback():
     gcp = _decided({"min": 1, "max": 4}).cluster("gcp")
     assert not profile("gcp").elastic.machine_fallback
     assert all(p.fallback_machine_types == () for p in gcp.plan.gpu_pools)
+
+
+def test_a_model_may_scale_to_zero_while_another_keeps_the_gateway_ready():
+    from sovereign.domain.elastic import demand_query
+    from sovereign.domain.errors import InvalidInput
+
+    import pytest
+    decided = decide(region_spec(models=[{"id": LLAMA, "replicas": {"min": 1, "max": 2}},
+                                         {"id": "qwen2.5-7b-instruct", "replicas": {"min": 0, "max": 2}}]),
+                     policy_of(ALLOW_ALL))
+    [cluster] = decided.clusters
+    keda = {r.model: r.values["autoscaling"]["keda"] for r in cluster.releases}
+    assert keda["qwen2.5-7b-instruct"]["activationQuery"] == demand_query("qwen2.5-7b-instruct")
+    assert "activationQuery" not in keda[LLAMA]   # its queue is never gone
+    for replicas, words in (({"min": 0, "max": 2}, "every model scales to zero"), (0, "0 replicas")):
+        with pytest.raises(InvalidInput) as caught:
+            region_spec(models=[{"id": LLAMA, "replicas": replicas}])
+        assert any(words in e.problem for e in caught.value.errors)
