@@ -736,6 +736,11 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
                 metrics = response.read().decode()
             # llama answered as deepseek-chat's alias and, twice, as gpt-4.1's fallback (its tools; the long prompt).
             assert demand_in(metrics, short) >= 3, metrics[-2000:]
+            # Every gateway metric the dashboard and the alerts read (dashboards/metrics.yaml) is one it serves.
+            listed = yaml.safe_load((PROJECT_DIR / "dashboards" / "metrics.yaml").read_text())["metrics"]
+            served = {line.split("{")[0].split(" ")[0] for line in metrics.splitlines() if not line.startswith("#")}
+            for metric in (m for m in listed if m["exporter"] == "litellm"):
+                assert {metric["name"], metric["name"] + "_bucket"} & served, metric["name"]
         finally:
             server.terminate()
             try:
