@@ -169,6 +169,7 @@ class Region(pulumi.ComponentResource):
                 cluster=cluster.cluster, api_keys=args.api_keys,
                 image=cluster.image_registry.apply(decision.images.refs["litellm"].reference),
                 account_annotations=annotations, scrape=decision.profile.elastic.scrape,
+                scraper_account=decision.profile.elastic.scraper_account,
                 after=[*spaces.values(), *elastic.crds]),
                 pulumi.ResourceOptions(parent=self, depends_on=[*spaces.values(), fence, key]))
             if decision.public:

@@ -58,6 +58,9 @@ class ElasticServing:
     scraper: tuple[str, tuple[tuple[str, str], ...]]
     # Seconds from a pending GPU replica to a Ready GPU node that can run it (a modelled assumption, see below).
     gpu_node_ready_s: int
+    # The scraper's service account (namespace, name) where it reads a target's credential Secret only when granted
+    # it in that namespace; None where the pipeline reads secrets itself (the prometheus-operator).
+    scraper_account: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +273,9 @@ GCP = CloudProfile(
         prometheus_in_cluster=False, scraper=("gmp-system", (("app.kubernetes.io/name", "collector"),)),
         # Assumption: the cluster autoscaler scans every 10 s, the VM is created and joins, then GKE's driver
         # installer DaemonSet loads the NVIDIA driver before the GPUs are allocatable: ~4 min.
-        gpu_node_ready_s=240),
+        gpu_node_ready_s=240,
+        # https://cloud.google.com/stackdriver/docs/managed-prometheus/setup-managed#authorization (RBAC for secrets)
+        scraper_account=("gmp-system", "collector")),
     # https://cloud.google.com/stackdriver/docs/managed-prometheus/rules-managed
     alert_rules=("monitoring.googleapis.com/v1", "Rules"),
 )

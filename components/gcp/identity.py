@@ -14,6 +14,8 @@ NODE_ROLES = (
     "roles/monitoring.viewer",
     "roles/stackdriver.resourceMetadata.writer",
     "roles/artifactregistry.reader",  # pull serving images from the project's registries
+    # Image streaming on a custom node account: https://cloud.google.com/kubernetes-engine/docs/how-to/image-streaming
+    "roles/serviceusage.serviceUsageConsumer",
 )
 
 

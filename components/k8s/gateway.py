@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 
 from sovereign.domain.gateway import CONFIG_FILE, GATEWAY_NAME, KEYS_SECRET, GatewayConfig
 from sovereign.domain.gateway_workload import (
-    GATEWAY_LABELS, deployment_spec, hpa_spec, pdb_spec, scrape_spec, service_spec,
+    GATEWAY_LABELS, deployment_spec, hpa_spec, pdb_spec, scrape_spec, secret_reader_rbac, service_spec,
 )
 from sovereign.domain.workloads import GATEWAY_NAMESPACE
 
@@ -36,6 +36,7 @@ class InferenceGatewayArgs:
     api_keys: Optional[pulumi.Output[Any]] = None
     # The cloud's scrape object (profile.elastic.scrape) for the gateway's /metrics, and what installs its CRD.
     scrape: str = "serviceMonitor"
+    scraper_account: Optional[tuple[str, str]] = None
     after: Sequence[pulumi.Resource] = ()
 
 
@@ -79,10 +80,8 @@ class InferenceGateway(pulumi.ComponentResource):
                 ignore_changes=["spec.replicas"])))
         self.service = k8s.core.v1.Service(f"{name}-gateway", metadata=meta(), spec=service_spec(), opts=on_cluster)
         k8s.policy.v1.PodDisruptionBudget(f"{name}-gateway", metadata=meta(), spec=pdb_spec(), opts=on_cluster)
-        api_version, kind, spec = scrape_spec(args.scrape)
-        k8s.apiextensions.CustomResource(
-            f"{name}-gateway-metrics", api_version=api_version, kind=kind, metadata=meta(), spec=spec,
-            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=list(args.after))))
+        if secret is not None:   # a gateway without its key serves nothing, /metrics included
+            self._scrape(name, args, meta, on_cluster, secret)
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             f"{name}-gateway", metadata=meta(), spec=hpa_spec(), opts=pulumi.ResourceOptions.merge(
                 on_cluster, pulumi.ResourceOptions(depends_on=[self.deployment])))
@@ -91,4 +90,23 @@ class InferenceGateway(pulumi.ComponentResource):
         self.register_outputs({"endpoint": self.endpoint, "routes": self.summary["routes"],
                                "fallbacks": self.summary["fallbacks"], "aliases": self.summary["aliases"],
                                "warnings": self.summary["warnings"]})
+
+    def _scrape(self, name: str, args: InferenceGatewayArgs, meta, on_cluster: pulumi.ResourceOptions,
+                secret: pulumi.Resource) -> None:
+        """The cloud's scrape object for /metrics, with the gateway's key (after the CRD's installer), and, where the
+        scraper reads secrets only when granted, its grant on the key Secret alone."""
+        grants: list[pulumi.Resource] = []
+        if args.scraper_account:
+            rules, subject = secret_reader_rbac(args.scraper_account)
+            role = k8s.rbac.v1.Role(f"{name}-gateway-metrics-key", metadata=meta("-metrics-key"), rules=rules,
+                                    opts=on_cluster)
+            grants.append(k8s.rbac.v1.RoleBinding(
+                f"{name}-gateway-metrics-key", metadata=meta("-metrics-key"), subjects=[subject],
+                role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{GATEWAY_NAME}-metrics-key"},
+                opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(depends_on=[role]))))
+        api_version, kind, spec = scrape_spec(args.scrape)
+        k8s.apiextensions.CustomResource(
+            f"{name}-gateway-metrics", api_version=api_version, kind=kind, metadata=meta(), spec=spec,
+            opts=pulumi.ResourceOptions.merge(on_cluster, pulumi.ResourceOptions(
+                depends_on=[*args.after, secret, *grants])))
 

@@ -7,10 +7,10 @@ measures replaces them (README, "What the offline plan proves"). Not counted: th
 boot, and its NVIDIA device plugin coming up, which precede the pod.
 
 Images: neither cloud's image streaming is counted. EKS offers none (Karpenter's nodes pull the whole image with
-containerd). GKE's Image streaming is on for the GPU pools, but it serves only images stored in Artifact Registry;
-the clusters here pull vLLM through an Artifact Registry *remote* repository (a Docker Hub mirror), and no statement
-was found that remote repositories are eligible — so the image is modelled as a full pull on both clouds, and nothing
-is pre-pulled.
+containerd). GKE's Image streaming is on for the GPU pools and serves Artifact Registry images, remote repositories
+(the Docker Hub mirror vLLM comes through) among them; how much of the pull it saves for vLLM depends on what the
+container reads before it serves, which only a real node shows, so the full pull stays modelled (an upper bound on
+GKE), and nothing is pre-pulled.
 https://cloud.google.com/kubernetes-engine/docs/how-to/image-streaming
 """
 

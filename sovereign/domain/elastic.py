@@ -54,8 +54,11 @@ WAKE_TARGET = 1000
 
 
 def demand_query(model: str) -> str:
-    """The activation query: the gateway's requests for the model over the last two minutes, per second."""
-    return f"sum(rate({DEMAND_METRIC}{{{demand_labels(model)}}}[2m]))"
+    """The activation query: the gateway's requests for the model over the last two minutes, per second, plus the
+    series first seen in them — rate() drops a counter's first sample, and each new client (its address and agent are
+    labels) starts a new series, so a lone first request would otherwise wake nothing."""
+    series = f"{DEMAND_METRIC}{{{demand_labels(model)}}}"
+    return f"(sum(rate({series}[2m])) or vector(0)) + (count({series} unless {series} offset 2m) or vector(0))"
 
 
 def queue_query(namespace: str, model: str) -> str:

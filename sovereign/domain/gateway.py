@@ -174,10 +174,9 @@ class GatewayConfig:
             # Applications send OpenAI parameters whoever answers; drop what a backend cannot take
             # instead of failing the request (the point of the gateway is that they need not care).
             # Prometheus metrics on /metrics (no licence needed in this version): the demand that wakes a model scaled
-            # to zero (elastic.demand_query) and the dashboard's gateway panels. Read by the cluster's scraper without
-            # the key: the metrics hold counts and model names, no prompt and no key.
-            "litellm_settings": {"drop_params": True, "json_logs": True, "callbacks": ["prometheus"],
-                                 "require_auth_for_metrics_endpoint": False},
+            # to zero (elastic.demand_query) and the dashboard's gateway panels. Only with the gateway's key, as /v1:
+            # the port is the public endpoint's on EKS, and the labels carry client addresses and user agents.
+            "litellm_settings": {"drop_params": True, "json_logs": True, "callbacks": ["prometheus"]},
             "general_settings": {"master_key": f"os.environ/{MASTER_KEY_ENV}"},
         }
 

@@ -132,7 +132,8 @@ def hpa_spec() -> dict[str, Any]:
 
 
 # The scrape object each cloud's metrics pipeline reads (profile.elastic.scrape), for the gateway's /metrics: the
-# demand that wakes a model scaled to zero, and the dashboard's gateway panels.
+# demand that wakes a model scaled to zero, and the dashboard's gateway panels. /metrics answers only with the gateway's
+# key, which the scraper presents from the gateway's Secret.
 SCRAPE_KINDS = {"serviceMonitor": ("monitoring.coreos.com/v1", "ServiceMonitor"),
                 "podMonitoring": ("monitoring.googleapis.com/v1", "PodMonitoring")}
 
@@ -140,8 +141,21 @@ SCRAPE_KINDS = {"serviceMonitor": ("monitoring.coreos.com/v1", "ServiceMonitor")
 def scrape_spec(scrape: str) -> tuple[str, str, dict[str, Any]]:
     """(apiVersion, kind, spec) of the gateway's scrape object for the cloud's pipeline."""
     api_version, kind = SCRAPE_KINDS[scrape]
+    key = {"name": KEYS_SECRET, "key": MASTER_KEY_ENV}
     endpoint = {"port": "http", "path": "/metrics", "interval": "15s"}
     if kind == "ServiceMonitor":
-        return api_version, kind, {"selector": {"matchLabels": dict(GATEWAY_LABELS)},
-                                   "namespaceSelector": {"matchNames": [GATEWAY_NAMESPACE]}, "endpoints": [endpoint]}
-    return api_version, kind, {"selector": {"matchLabels": dict(GATEWAY_POD_LABELS)}, "endpoints": [endpoint]}
+        return api_version, kind, {
+            "selector": {"matchLabels": dict(GATEWAY_LABELS)}, "namespaceSelector": {"matchNames": [GATEWAY_NAMESPACE]},
+            "endpoints": [{**endpoint, "authorization": {"type": "Bearer", "credentials": key}}]}
+    return api_version, kind, {"selector": {"matchLabels": dict(GATEWAY_POD_LABELS)},
+                               "endpoints": [{**endpoint, "authorization": {"type": "Bearer",
+                                                                            "credentials": {"secret": key}}}]}
+
+
+def secret_reader_rbac(account: tuple[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(Role rules, RoleBinding subject) letting the scraper's service account (namespace, name) read the gateway's
+    key Secret, where the scraper reads secrets only so (GMP's collectors)."""
+    namespace, name = account
+    return ([{"apiGroups": [""], "resources": ["secrets"], "resourceNames": [KEYS_SECRET], "verbs": ["get", "list",
+                                                                                                      "watch"]}],
+            {"kind": "ServiceAccount", "name": name, "namespace": namespace})

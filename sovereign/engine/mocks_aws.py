@@ -266,10 +266,11 @@ CALLS: dict[str, Callable[[dict[str, Any], ProviderContext], dict[str, Any]]] = 
         "id": "Z" + short_hash(args.get("region") or ctx.region, args.get("loadBalancerType") or "application",
                                n=13).upper(),
         "loadBalancerType": args.get("loadBalancerType"), "region": args.get("region") or ctx.region},
-    # The provider reads AWS's published ip-ranges.json; offline, 16 stand-in /26 blocks of 198.18.0.0/15 (RFC 2544's
-    # test range), as many as Route 53's health checkers roughly have, so a ten-per-rule limit is exercised.
+    # The provider reads AWS's published ip-ranges.json; offline, 25 stand-in /26 blocks of 198.18.0.0/15 (RFC 2544's
+    # test range), as many IPv4 ranges as ROUTE53_HEALTHCHECKS lists (about 25 in 2026), so limits that count them
+    # (Cloud Armor's ten per rule, a security group's rules) are exercised as on AWS.
     "aws:index/getIpRanges:getIpRanges": lambda args, ctx: {
-        "cidrBlocks": [f"198.18.{i}.0/26" for i in range(16)], "ipv6CidrBlocks": [], "id": "offline",
+        "cidrBlocks": [f"198.18.{i}.0/26" for i in range(25)], "ipv6CidrBlocks": [], "id": "offline",
         "services": args.get("services", []), "createDate": "2026-01-01-00-00-00", "syncToken": 1},
     "aws:eks/getAddonVersion:getAddonVersion": lambda args, ctx: {
         "addonName": args["addonName"], "kubernetesVersion": args["kubernetesVersion"],

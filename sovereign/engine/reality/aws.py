@@ -359,3 +359,31 @@ def alarm_and_filter_accepted(graph: Graph, _decisions):
         if group is not None and group not in graph.upstream(metric_filter):
             yield (metric_filter.urn, "is created without waiting for its log group",
                    "pass the log group's name output (or depend on it)")
+
+
+SERVICE = "kubernetes:core/v1:Service"
+# Inbound rules a security group takes by default (VPC quotas), and what the in-tree cloud provider writes into the
+# nodes' group for an NLB Service: per source range, the traffic rule and an ICMP (path MTU) rule; per NLB subnet, a
+# health-check rule (externalTrafficPolicy Local). kubernetes/cloud-provider-aws pkg/providers/v1/aws_loadbalancer.go
+SECURITY_GROUP_RULES, RULES_PER_RANGE, HEALTH_RULES = 60, 2, 3
+
+
+@rule("nlb-source-ranges-fit-a-security-group",
+      "Amazon VPC quotas: 60 inbound rules per security group by default "
+      "(https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-security-groups); the "
+      "in-tree AWS cloud provider writes two rules per loadBalancerSourceRanges entry for an NLB "
+      "(https://github.com/kubernetes/cloud-provider-aws/blob/master/pkg/providers/v1/aws_loadbalancer.go)")
+def nlb_source_ranges_fit(graph: Graph, _decisions):
+    """Too many source ranges (clients plus Route 53's health checkers): the provider's rules are refused
+    (RulesPerSecurityGroupLimitExceeded), the Service never gets its load balancer and `pulumi up` waits in vain."""
+    for service in graph.of_type(SERVICE):
+        spec = service.inputs.get("spec") or {}
+        annotations = (service.inputs.get("metadata") or {}).get("annotations") or {}
+        ranges = spec.get("loadBalancerSourceRanges") or []
+        if annotations.get("service.beta.kubernetes.io/aws-load-balancer-type") != "nlb" or not ranges:
+            continue
+        rules = RULES_PER_RANGE * len(ranges) + HEALTH_RULES
+        if rules > SECURITY_GROUP_RULES:
+            yield (service.urn, f"{len(ranges)} source ranges make {rules} security group rules, above the "
+                   f"{SECURITY_GROUP_RULES} a group takes", "list fewer client ranges (aggregate them), or raise the "
+                   "account's rules-per-security-group quota and say so here")

@@ -10,8 +10,8 @@ from sovereign.engine.run import plan_stack
 from tests.support.graph import Graph
 from tests.support.tokens import T
 
-CLIENTS = ["203.0.113.0/24", "198.51.100.0/24"]
-CHECKERS = [f"198.18.{i}.0/26" for i in range(16)]   # the offline answer of aws.get_ip_ranges (mocks_aws)
+CLIENTS = ["203.0.113.0/24", "198.51.100.0/24"]   # with the checkers, what a security group's 60 rules admit
+CHECKERS = [f"198.18.{i}.0/26" for i in range(25)]   # the offline answer of aws.get_ip_ranges (mocks_aws)
 
 
 def test_only_the_listed_clients_and_the_health_checkers_reach_the_endpoints(project_copy):

@@ -17,7 +17,8 @@ from tests.support.stacks import GCP_STACKS
 from tests.support.tokens import T
 
 NODE_ROLES = {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
-              "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader"}
+              "roles/stackdriver.resourceMetadata.writer", "roles/artifactregistry.reader",
+              "roles/serviceusage.serviceUsageConsumer"}   # Image streaming
 CLOUD_PLATFORM = ["https://www.googleapis.com/auth/cloud-platform"]
 
 

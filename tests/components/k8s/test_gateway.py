@@ -33,7 +33,7 @@ from sovereign.catalog import load_catalog
 from sovereign.clouds import profile
 from sovereign.domain.elastic import DEMAND_METRIC, demand_labels
 from sovereign.domain.gateway import (
-    CONFIG_DIR, CONFIG_FILE, GATEWAY_PORT, LITELLM_VERSION, LIVENESS_PATH, MASTER_KEY_ENV,
+    CONFIG_DIR, CONFIG_FILE, GATEWAY_PORT, KEYS_SECRET, LITELLM_VERSION, LIVENESS_PATH, MASTER_KEY_ENV,
     READINESS_PATH, ROUTER_SETTINGS,
 )
 from sovereign.domain.gateway_workload import SCRAPE_KINDS, SERVING_READY
@@ -219,8 +219,8 @@ def test_one_gateway_per_cluster_on_that_clusters_provider_and_deleted_with_it(p
                 if any(r.type == typ for r in plan.resources)}
     for cloud, graph in graphs.items():
         assert graph.parent.name == f"{plan.spec.name}-{cloud}" and graph.parent.parent == region.urn
-        # The cloud's scrape object reads its /metrics; real stacks set no key: no Secret.
-        assert {r.inputs.get("kind") for r in graph} == KINDS | {SCRAPE_KINDS[profile(cloud).elastic.scrape][1]}
+        # Real stacks set no key: no Secret, and nothing to scrape /metrics with (it answers only with the key).
+        assert {r.inputs.get("kind") for r in graph} == KINDS
         for r in graph:
             assert r.provider.endswith(f"$pulumi:providers:kubernetes::{plan.spec.name}-{cloud}"), r.urn
             assert r.options["deletedWith"] == clusters[cloud], r.urn
@@ -626,7 +626,8 @@ def test_gateway_pods_probes_resources_and_scaling(variants, variant, stack):
 def test_every_rendered_gateway_object_is_schema_valid(plans, keyed_plans):
     every = [d for p in (*plans.values(), *keyed_plans.values()) for g in gateways(p).values() for d in documents(g)]
     docs = list({json.dumps(d, sort_keys=True): d for d in every}.values())   # clusters share most objects
-    assert {d["kind"] for d in docs} == KINDS | {"Secret"} | {kind for _, kind in SCRAPE_KINDS.values()}
+    assert {d["kind"] for d in docs} == KINDS | {"Secret", "Role", "RoleBinding"} | {
+        kind for _, kind in SCRAPE_KINDS.values()}
     assert [e for d in docs for e in schema_errors(d)] == []
 
 
@@ -732,7 +733,10 @@ def test_the_real_proxy_serves_the_generated_config(litellm_python, keyed_plans,
             assert [a["model"] for a in gateway_probe.ANSWERED][-2:] == [short, longer]
             # The demand that wakes a model scaled to zero: the gateway counts the requests it sends each model
             # server on /metrics, which the cluster's scraper reads without the key.
-            with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            assert _call_status(f"{base}/metrics") == 401, "/metrics is on the public port: only with the key"
+            request = urllib.request.Request(f"{base}/metrics", headers={
+                "Authorization": f"Bearer {env_value('gateway')}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
                 metrics = response.read().decode()
             # llama answered as deepseek-chat's alias and, twice, as gpt-4.1's fallback (its tools; the long prompt).
             assert demand_in(metrics, short) >= 3, metrics[-2000:]
@@ -763,3 +767,27 @@ def _call_status(url: str) -> int | None:
         return _call(url, timeout=2)[0]
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
         return None
+
+
+@LITELLM_PROBE
+def test_a_keyed_gateway_is_scraped_with_its_key_by_its_clouds_kind(keyed_plans):
+    """/metrics answers only with the gateway's key: the scrape object presents it from the gateway's Secret, and
+    where the scraper reads secrets only when granted (GMP's collectors) it is granted that one Secret."""
+    for stack, plan in keyed_plans.items():
+        for cloud, graph in gateways(plan).items():
+            elastic = profile(cloud).elastic
+            api_version, kind = SCRAPE_KINDS[elastic.scrape]
+            [scrape] = [r for r in graph if r.inputs.get("kind") == kind]
+            [endpoint] = scrape.inputs["spec"]["endpoints"]
+            credentials = endpoint["authorization"]["credentials"]
+            assert (endpoint["path"], endpoint["authorization"]["type"]) == ("/metrics", "Bearer")
+            assert credentials.get("secret", credentials) == {"name": KEYS_SECRET, "key": MASTER_KEY_ENV}
+            roles = [r for r in graph if r.inputs.get("kind") == "RoleBinding"]
+            if elastic.scraper_account is None:
+                assert roles == [], (stack, cloud)
+                continue
+            [binding] = roles
+            namespace, account = elastic.scraper_account
+            assert binding.inputs["subjects"] == [{"kind": "ServiceAccount", "name": account, "namespace": namespace}]
+            [role] = [r for r in graph if r.inputs.get("kind") == "Role"]
+            assert role.inputs["rules"][0]["resourceNames"] == [KEYS_SECRET]

@@ -665,3 +665,14 @@ def test_a_cloud_armor_rule_takes_ten_ranges_and_the_policy_ends_with_its_defaul
     assert rule not in violated(resource(policy, "p", {"rules": [rule_(1000, 10), rule_(2147483647, 1)]}))
     assert rule in violated(resource(policy, "p", {"rules": [rule_(1000, 11), rule_(2147483647, 1)]}))
     assert rule in violated(resource(policy, "p", {"rules": [rule_(1000, 3)]}))
+
+
+def test_an_nlbs_source_ranges_fit_its_security_group():
+    def service(ranges: int) -> RegisteredResource:
+        return resource("kubernetes:core/v1:Service", "public", {
+            "metadata": {"annotations": {"service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}},
+            "spec": {"type": "LoadBalancer", "loadBalancerSourceRanges": [f"198.18.{i}.0/26" for i in range(ranges)]}})
+    rule = "nlb-source-ranges-fit-a-security-group"
+    assert violated(service(28)) == set()          # 25 health checker ranges and three client networks
+    assert violated(service(29)) == {rule}
+    assert violated(service(0)) == set()           # open: no rules per range
