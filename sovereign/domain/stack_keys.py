@@ -45,8 +45,8 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:clouds.aws.registryCredentials": "required: ARNs of Secrets Manager secrets named "
     "`ecr-pullthroughcache/…` holding `{username, accessToken}` of the upstream registries ECR's pull-through "
     "caches need credentials for (the secrets stay out of Pulumi config)",
-    "sovereign:clouds.aws.registryCredentials.dockerHub": "Docker Hub (vLLM, AWS CLI images)",
-    "sovereign:clouds.aws.registryCredentials.ghcr": "GitHub Container Registry (LiteLLM image); a token with "
+    "sovereign:clouds.aws.registryCredentials.dockerHub": "Docker Hub (vLLM, Grafana images)",
+    "sovereign:clouds.aws.registryCredentials.ghcr": "GitHub Container Registry (LiteLLM, KEDA images); a token with "
     "`read:packages`",
     "sovereign:clouds.aws.capacityReservations[].gpu": "catalog GPU id of the pool the reservation is for",
     "sovereign:clouds.aws.capacityReservations[].id": "EC2 capacity reservation id (`cr-…`)",
@@ -61,11 +61,12 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:clouds.gcp.offeredGpus": "GPU ids the project is offered in a region the catalog has not verified "
                                         "(`gcloud compute accelerator-types list`); refused where it has",
     "sovereign:models[].id": "catalog model id (sovereign/catalog/data/models.yaml)",
-    "sovereign:models[].replicas": "replicas per cluster: an integer (min = max) or `{min, max}`, at least 1",
+    "sovereign:models[].replicas": "replicas per cluster: an integer ≥ 1 (min = max) or `{min, max}`",
     "sovereign:models[].contextLength": "tokens per sequence the server holds (default min(8192, the model's maximum))",
     "sovereign:models[].maxConcurrency": "sequences in flight per replica (default 16)",
     "sovereign:models[].gpus": "GPU types the model may run on (default: any the region offers)",
-    "sovereign:models[].replicas.min": "minimum replicas per cluster (default 1)",
+    "sovereign:models[].replicas.min": "minimum replicas per cluster, 0 to scale the model to zero between requests "
+                                       "(default 1; at least one model keeps 1 or more)",
     "sovereign:models[].replicas.max": "maximum replicas per cluster",
     "sovereign:managedApis[].provider": "catalog provider id, e.g. `openai`, `anthropic`, `aws_bedrock`",
     "sovereign:managedApis[].models": "the provider's models applications may name, each with its fallback",
