@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from .aws import graph_dependencies
+from .aws import _list, graph_dependencies
 from .engine import Graph, rule
 
 NODE_POOL = "kubernetes:karpenter.sh/v1:NodePool"
@@ -104,9 +104,6 @@ def controller_permissions(graph: Graph, _decisions):
             yield release.urn, "its role may not describe the cluster: AL2023 node classes never validate", \
                 "allow eks:DescribeCluster on the cluster"
 
-
-def _list(value) -> list:
-    return value if isinstance(value, list) else [value]
 
 
 @rule("karpenter-outlives-its-nodes-on-teardown",

@@ -7,10 +7,11 @@ from typing import Iterator
 from ...catalog import load_catalog
 from ...domain.sizing import EVICTION_FREE, HOST_RESERVE, IMAGES_GIB, nodes_for
 from .engine import Graph, rule
+from .karpenter import NODE_POOL, node_class_of, requirement
 
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 NODE_GROUP, GKE_POOL = "aws:eks/nodeGroup:NodeGroup", "gcp:container/nodePool:NodePool"
-KARPENTER_POOL, KARPENTER_CLASS = "kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass"
+KARPENTER_POOL = NODE_POOL
 GPU_POOLS = (NODE_GROUP, GKE_POOL, KARPENTER_POOL)
 
 
@@ -47,12 +48,8 @@ def _node(graph: Graph, pool) -> tuple[list[str], float | None]:
     if pool.type == NODE_GROUP:
         return list(pool.inputs.get("instanceTypes") or [])[:1], pool.inputs.get("diskSize")
     if pool.type == KARPENTER_POOL:
-        spec = (pool.inputs.get("spec") or {}).get("template", {}).get("spec", {})
-        types = next((r.get("values") or [] for r in spec.get("requirements") or []
-                      if r.get("key") == "node.kubernetes.io/instance-type"), [])
-        name = (spec.get("nodeClassRef") or {}).get("name")
-        node_class = next((c for c in graph.of_type(KARPENTER_CLASS) if c.provider == pool.provider
-                           and (c.inputs.get("metadata") or {}).get("name") == name), None)
+        types = requirement(pool, "node.kubernetes.io/instance-type")
+        node_class = node_class_of(graph, pool)
         mappings = ((node_class.inputs.get("spec") or {}).get("blockDeviceMappings") or []) if node_class else []
         size = next((m.get("ebs", {}).get("volumeSize") for m in mappings), None)
         return list(types), _gib(size) if size else None
