@@ -22,7 +22,7 @@ from ..clouds import CLOUDS, profile
 from ..yamlio import YamlError, load_yaml
 
 from .records import (
-    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, KubernetesVersion, MachineType, Model, Provider,
+    Catalog, CatalogError, CloudRegion, Gpu, Group, HostSpec, Image, KubernetesVersion, MachineType, Model, Provider,
     RegionalHost, UpgradePolicy,
 )
 
@@ -33,6 +33,9 @@ _COUNTRY = re.compile(r"[A-Z]{2}\Z")
 _MINOR_VERSION = re.compile(r"1\.(\d+)\Z")
 _HOSTNAME = re.compile(r"(?=.{4,253}\Z)([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}\Z")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}\Z")
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")   # the OCI distribution spec's tag grammar
+EVIDENCE = ("registry", "public-records")
 _GKE_LABEL = "cloud.google.com/gke-accelerator"
 _KARPENTER_MEMORY_LABEL = "karpenter.k8s.aws/instance-gpu-memory"
 
@@ -64,6 +67,7 @@ def _load_from(directory: Traversable | Path) -> Catalog:
         zone_offerings=MappingProxyType(_gpu_zones(_File(directory, "gpu_zones.yaml"), regions, offerings)),
         price_reference_regions=MappingProxyType(reference_regions),
         **_kubernetes(_File(directory, "kubernetes.yaml")),
+        images=MappingProxyType(_images(_File(directory, "images.yaml"))),
     )
     known = catalog.known_countries()
     for provider in catalog.providers.values():
@@ -541,6 +545,38 @@ def _kubernetes(f: _File) -> dict[str, Any]:
                     f.fail(f"{vkey}.release", f"must be after {previous.version}'s release")
             versions[(cloud, version)] = previous = record
     return {"kubernetes_versions": MappingProxyType(versions), "upgrade_policies": MappingProxyType(policies)}
+
+
+def read_images(path: Path) -> dict[str, Image]:
+    """images.yaml at `path`, validated (`sovereign images --record` checks its rewrite before replacing the file)."""
+    return _images(_File(path.parent, path.name))
+
+
+def _images(f: _File) -> dict[str, Image]:
+    """The images the program's workloads run: a release tag each (never `latest`), and a digest with the evidence
+    it was read from and the day, or none of the three."""
+    images = {}
+    for image_id, raw in f.table(f.data, "(top)").items():
+        e = f.entry(raw, image_id, {"upstream", "repository", "tag", "min_driver", "digest", "evidence", "recorded",
+                                    "note"})
+        tag = f.value(e, image_id, "tag", str)
+        if not _TAG.match(tag) or tag == "latest":
+            f.fail(f"{image_id}.tag", f"{tag!r} must be a release tag (not latest)")
+        digest = f.value(e, image_id, "digest", str, nullable=True)
+        if digest is not None and not _DIGEST.match(digest):
+            f.fail(f"{image_id}.digest", f"{digest!r} is not sha256: and 64 lower-case hex digits")
+        evidence = f.value(e, image_id, "evidence", str, nullable=True)
+        recorded = f.date(e, image_id, "recorded", nullable=True)
+        if (digest is None) != (evidence is None) or (digest is None) != (recorded is None):
+            f.fail(image_id, "digest, evidence and recorded are given together or all null")
+        if evidence is not None and evidence not in EVIDENCE:
+            f.fail(f"{image_id}.evidence", f"{evidence!r} is not one of {', '.join(EVIDENCE)}")
+        f.value(e, image_id, "note", str, nullable=True)
+        images[image_id] = Image(upstream=f.hostname(f.value(e, image_id, "upstream", str), f"{image_id}.upstream"),
+                                 repository=f.value(e, image_id, "repository", str), tag=tag, digest=digest,
+                                 evidence=evidence, recorded=recorded,
+                                 min_driver=f.positive(e, image_id, "min_driver", nullable=True))
+    return images
 
 
 def _gpu_zones(f: _File, regions: dict[tuple[str, str], CloudRegion],

@@ -146,6 +146,18 @@ class UpgradePolicy:
 
 
 @dataclass(frozen=True)
+class Image:
+    """A container image the program's workloads run, pinned to a release tag and, once known, its digest."""
+    upstream: str                      # the registry it is published to
+    repository: str                    # its path there
+    tag: str
+    digest: str | None = None          # `sha256:…` of the tag's manifest (index); None: pulled by tag
+    evidence: str | None = None        # where the digest was read: "registry" | "public-records"
+    recorded: datetime.date | None = None
+    min_driver: int | None = None      # oldest NVIDIA driver branch its CUDA runs on; None: no GPU
+
+
+@dataclass(frozen=True)
 class Catalog:
     regions: Mapping[tuple[str, str], CloudRegion]  # key (cloud, name)
     providers: Mapping[str, Provider]
@@ -163,6 +175,8 @@ class Catalog:
     kubernetes_versions: Mapping[tuple[str, str], KubernetesVersion] = field(
         default_factory=lambda: MappingProxyType({}))
     upgrade_policies: Mapping[str, UpgradePolicy] = field(default_factory=lambda: MappingProxyType({}))
+    # image id -> the release (and digest) the program's own workloads run.
+    images: Mapping[str, Image] = field(default_factory=lambda: MappingProxyType({}))
 
     def region(self, cloud: str, name: str) -> CloudRegion:
         if cloud not in CLOUDS:

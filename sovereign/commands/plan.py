@@ -16,7 +16,7 @@ from ..engine.run import Plan
 from ..engine.snapshot import dumps, snapshot
 from ..project import load_project_policy
 from .project_option import add_project_option, with_project
-from .readiness import details, egress_grid, readiness
+from .readiness import details, egress_grid, image_pins, readiness
 
 EXIT_INVALID = 2
 
@@ -77,6 +77,7 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
                 stdout.write(readiness(p) + (details(p) if verbose else ""))
         if sum(p.ok for p in plans) > 1:
             stdout.write(egress_grid([p for p in plans if p.ok]))
+        stdout.write(image_pins())
         valid = sum(p.ok for p in plans)
         stdout.write(f"{valid} of {len(plans)} stack(s) planned" + (f"; snapshots in {out}/" if out else "") + "\n")
     return 0 if all(p.ok for p in plans) else EXIT_INVALID

@@ -17,6 +17,7 @@ from ..domain.decisions import RegionDecisions
 from ..domain.egress import declared_host_reasons, platform_host_reasons
 from ..domain.elastic import QUEUE_METRIC, QUEUE_TARGET, ModelScaling
 from ..domain.gateway import GatewayConfig
+from ..domain.images import IMAGES
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
 from ..domain.stackfile import display_name
@@ -120,6 +121,22 @@ def details(plan: Plan) -> str:
             detail += f"  [residency {v.residency}]"
         lines += _wrap(f"{v.provider:<18} {state:<22} {', '.join(v.rule_ids)}  {detail}", "     ", 9)
     return "\n".join(lines) + "\n\n"
+
+
+def image_pins() -> str:
+    """Which workload images are pinned by digest, on what evidence, and which are pulled by tag."""
+    by_kind: dict[str, list[str]] = {}
+    for image_id, image in IMAGES.items():
+        by_kind.setdefault("by tag" if image.digest is None else image.evidence, []).append(image_id)
+    lines = [f"images   by digest, read from the registry: {', '.join(by_kind['registry'])}"] \
+        if "registry" in by_kind else []
+    if "public-records" in by_kind:
+        lines.append(f"images   by digest, from public records: {', '.join(by_kind['public-records'])} "
+                     "(`sovereign images --check` confirms)")
+    if "by tag" in by_kind:
+        lines.append(f"images   PULLED BY TAG, no digest recorded: {', '.join(by_kind['by tag'])} "
+                     "(`sovereign images --record`)")
+    return "\n".join(lines) + "\n"
 
 
 def egress_grid(plans: Sequence[Plan]) -> str:

@@ -23,7 +23,7 @@ from .sizing import Fit
 from .weights import STREAM, load_mode, stream_mib_s
 
 # Assumption: vllm/vllm-openai's image transfers ~12.6 GB, the size reported for its 2025 releases
-# (vllm-project/vllm#27154; discuss.vllm.ai/t/1204); v0.31.0-cu129 is taken to be alike (the registry is out of
+# (vllm-project/vllm#27154; discuss.vllm.ai/t/1204); v0.31.0 is taken to be alike (the registry is out of
 # this toolchain's reach).
 VLLM_IMAGE_GB = 12.6
 # Assumption: 100 MB/s pulled and unpacked — containerd fetches a few layers at once (max_concurrent_downloads 3 by

@@ -5,8 +5,9 @@ mirror the stack creates in its own cloud region (the cloud profile's `mirrors`:
 Artifact Registry remote repositories on GCP). A mirror fetches an image on its first pull and serves it from the
 region afterwards; once cached, the upstream being unreachable no longer stops a node from starting.
 
-Each image is pinned to a release tag and, once recorded, its digest (`sha256:…`, the tag's manifest digest read
-from its registry on a machine that reaches it): a digest pins the bytes whatever the tag later points at.
+Each image is pinned to a release tag and, where known, its digest (`sha256:…`, the tag's manifest digest): a digest
+pins the bytes whatever the tag later points at. `sovereign images` lists them and records or checks the digests
+against the registries from a machine that reaches them.
 Images of charts the clusters install (Cilium: pinned by digest in its chart; the NVIDIA device plugin) are the
 charts' own; their registries are mirrored the same way where the cloud can (`chart_mirror`).
 """
@@ -14,33 +15,16 @@ charts' own; their registries are mirrored the same way where the cloud can (`ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Mapping
 
+from ..catalog import Image, load_catalog
 from ..clouds import CloudProfile, RegistryMirror
-from .gateway import LITELLM_VERSION
 from .spec import CloudSpec
 
 
-@dataclass(frozen=True)
-class Image:
-    upstream: str          # the registry it is published to
-    repository: str        # its path there
-    tag: str
-    digest: str | None     # `sha256:…` once recorded; None: pulled by tag
-
-
-# Upstream releases; the model-server chart's defaults name the same (tests/charts hold them equal).
-IMAGES: Mapping[str, Image] = MappingProxyType({
-    # vLLM's OpenAI-compatible server, CUDA 12.9 build (runs on the CUDA 12 drivers GPU node images ship).
-    "vllm": Image("docker.io", "vllm/vllm-openai", "v0.31.0-cu129", None),
-    # LiteLLM's proxy, the LTS release the gateway's config is tested against; the non-root build (user nobody,
-    # 65534): the gateway namespace enforces Pod Security "restricted".
-    "litellm": Image("ghcr.io", "berriai/litellm-non_root", f"v{LITELLM_VERSION}", None),
-    # The weight prefetch's object-store CLIs, one per cloud's URI scheme.
-    "aws-cli": Image("docker.io", "amazon/aws-cli", "2.37.5", None),
-    "google-cloud-cli": Image("gcr.io", "google.com/cloudsdktool/google-cloud-cli", "587.0.0-slim", None),
-})
+# The releases (and digests) the program's own workloads run: sovereign/catalog/data/images.yaml, where each digest's
+# evidence is recorded. The model-server chart's defaults name the same (tests/charts hold them equal).
+IMAGES: Mapping[str, Image] = load_catalog().images
 
 
 @dataclass(frozen=True)

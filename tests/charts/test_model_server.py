@@ -196,7 +196,8 @@ def test_default_render_is_one_sane_single_gpu_deployment(default_docs):
     deployment = one(default_docs, "Deployment")
     assert deployment["spec"]["replicas"] == 1
     vllm = vllm_container(default_docs)
-    assert vllm["image"] == "vllm/vllm-openai:v0.31.0-cu129"
+    pinned = IMAGES["vllm"]
+    assert pinned.digest and vllm["image"] == f"vllm/vllm-openai:{pinned.tag}@{pinned.digest}"  # by digest
     assert vllm["command"] == ["vllm", "serve"]
     # quick-start fallback: the catalog's hub repository, served under the catalog id
     assert vllm["args"][0] == "Qwen/Qwen2.5-7B-Instruct"

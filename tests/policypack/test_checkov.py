@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sovereign.domain.images import IMAGES
 from tests.support.groups import RENDERED_RELEASES
 from tests.support.helm import REPO_ROOT, require_executable
 from tests.support.policypack_harness import stack_graph
@@ -94,3 +95,22 @@ def test_every_skip_is_justified_and_still_needed(report):
         assert entry.get("status") in ("accepted", "fix-requested"), f"{check_id}: status?"
         assert check_id in failing, (f"{check_id} no longer fails anywhere: delete its entry from "
                                      "policypack/checkov-skips.yaml")
+
+
+def test_every_workload_image_is_pinned_by_digest_but_those_images_yaml_has_none_for(manifests):
+    """The two image skips cover only images without a recorded digest: every other container of every stack
+    names `…@sha256:…`, and each unpinned one is an image images.yaml records no digest for."""
+    root, _ = manifests
+    unpinned = {f"{i.repository}:{i.tag}" for i in IMAGES.values() if i.digest is None}
+    assert unpinned, "every image is pinned: drop CKV_K8S_15 / CKV_K8S_43 from policypack/checkov-skips.yaml"
+    pinned = 0
+    for path in root.glob("*/manifests.yaml"):
+        for doc in yaml.safe_load_all(path.read_text()):
+            pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+            for container in pod.get("containers", []) + pod.get("initContainers", []):
+                image = container["image"]
+                if "@sha256:" in image:
+                    pinned += 1
+                else:
+                    assert any(image.endswith(f"/{u}") for u in unpinned), f"{path.parent.name}: {image}"
+    assert pinned

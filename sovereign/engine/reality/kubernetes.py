@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ...catalog import load_catalog
+from ...domain.images import IMAGES
 from ...domain.sizing import EVICTION_FREE, HOST_RESERVE, IMAGES_GIB, nodes_for
 from .engine import Graph, rule
 from .karpenter import NODE_POOL, node_class_of, requirement
@@ -114,6 +115,54 @@ def _placed(graph: Graph) -> Iterator[tuple[str, object, dict]]:
         cluster = graph.by_urn.get(release.provider)
         if cluster and label and f"{cluster.name}-{label}" in pools:
             yield f"{cluster.name}-{label}", release, values
+
+
+# The NVIDIA driver branch a GPU node boots with, by what selects it. EKS: the EKS-optimised AL2023 AMIs, whose
+# NVIDIA variant Karpenter picks for GPU instance types, build the 580 branch for every Kubernetes version they ship
+# (awslabs/amazon-eks-ami templates/al2023/variables-default.json nvidia_driver_major_version "580", 2026-07; 570
+# only for 1.28; "The EKS-optimized accelerated AMIs currently include NVIDIA driver version 580",
+# https://docs.aws.amazon.com/eks/latest/userguide/ml-eks-optimized-ami.html). GKE: the COS driver labelled LATEST
+# is the R580 branch from GKE 1.31 while DEFAULT stays R535 there (https://cloud.google.com/kubernetes-engine/docs/
+# how-to/gpus#map-gke-cos-gpu, as transcribed 2026-10; rapidsai/deployment#656: DEFAULT gave 535 and CUDA 13
+# failed, fixed by LATEST). A pinned AMI or a manually installed driver is not known here.
+EKS_AMI_DRIVERS = {"al2023@latest": 580}
+GKE_DRIVERS = {"LATEST": 580, "DEFAULT": 535}
+
+
+def _node_driver(graph: Graph, pool) -> tuple[int | None, str]:
+    """(driver branch, what selected it) of a GPU pool's nodes; None where the selection is not a known one."""
+    if pool.type == GKE_POOL:
+        accelerators = (pool.inputs.get("nodeConfig") or {}).get("guestAccelerators") or [{}]
+        version = (accelerators[0].get("gpuDriverInstallationConfig") or {}).get("gpuDriverVersion")
+        return GKE_DRIVERS.get(version), f"gpuDriverVersion {version}"
+    node_class = node_class_of(graph, pool) if pool.type == KARPENTER_POOL else None
+    terms = ((node_class.inputs.get("spec") or {}).get("amiSelectorTerms") or []) if node_class else []
+    aliases = {t.get("alias") for t in terms}
+    known = {EKS_AMI_DRIVERS.get(a) for a in aliases}
+    return (known.pop() if len(known) == 1 else None), f"AMI {', '.join(sorted(map(str, aliases))) or 'unknown'}"
+
+
+@rule("gpu-nodes-run-the-driver-their-image-needs",
+      "NVIDIA CUDA Toolkit release notes, table 3: CUDA 13.0 needs driver >= 580.65.06 and a CUDA application "
+      "fails to initialise on an older driver (https://docs.nvidia.com/cuda/cuda-toolkit-release-notes/); the "
+      "driver each node selection installs: EKS_AMI_DRIVERS / GKE_DRIVERS above, with their sources")
+def nodes_run_the_driver(graph: Graph, _decisions):
+    """A model server placed on nodes whose driver is older than its image's CUDA crash-loops on every replica:
+    the region's sovereign core never serves. The image's need is images.yaml's min_driver."""
+    needs = {(i.repository, i.tag): i.min_driver for i in IMAGES.values() if i.min_driver}
+    pools = {p.name: p for p in graph.of_type(*GPU_POOLS)}
+    for name, release, values in _placed(graph):
+        image = values.get("image") or {}
+        need = next((n for (repository, tag), n in needs.items()
+                     if str(image.get("repository", "")).endswith(repository) and image.get("tag") == tag), None)
+        if need is None:
+            continue
+        driver, selected = _node_driver(graph, pools[name])
+        if driver is None or driver < need:
+            found = f"driver {driver}" if driver else "a driver this plan cannot tell"
+            yield (release.urn, f"its image needs NVIDIA driver >= {need}; pool {name}'s nodes ({selected}) run "
+                   f"{found}", "select nodes with a new enough driver (EKS: AMI alias al2023@latest; GKE: "
+                   "gpuDriverVersion LATEST)")
 
 
 def _gpus(values: dict) -> int:

@@ -248,8 +248,9 @@ def test_model_servers_pull_vllm_and_the_prefetch_cli_through_their_clusters_mir
         pod = one(docs, "Deployment")["spec"]["template"]["spec"]
         images = {c["name"]: c["image"] for c in [*pod["containers"], *pod.get("initContainers", [])]}
         registry = MIRROR_REGISTRY[fit.cloud]
-        assert re.fullmatch(rf"{registry}/{re.escape(refs['vllm'].mirror)}/vllm/vllm-openai:v[0-9.]+-cu\d+",
-                            images["vllm"]), images
+        vllm = refs["vllm"].image   # by tag and digest
+        assert re.fullmatch(rf"{registry}/{re.escape(refs['vllm'].mirror)}/vllm/vllm-openai:"
+                            rf"{re.escape(vllm.tag)}@{vllm.digest}", images["vllm"]), images
         # Every image comes from the cluster's mirrors, or from gcr.io (Google's own, through Private Google Access,
         # on GKE only): never docker.io, ghcr.io or quay.io, which an image without a registry host would mean.
         for name, image in images.items():

@@ -601,7 +601,7 @@ def cited_sections(name: str) -> set[str]:
 
 def test_the_source_checks_see_every_data_file():
     # The parametrized test below would pass vacuously on an empty glob.
-    assert len(DATA_FILES) == 10 and CLOUD_FILES < set(DATA_FILES)
+    assert len(DATA_FILES) == 11 and CLOUD_FILES < set(DATA_FILES)
 
 
 @pytest.mark.parametrize("name", DATA_FILES)
@@ -721,6 +721,11 @@ CORRUPTIONS = [
     ("kubernetes.yaml", lambda d: d["aws"]["versions"].pop("1.33"), "aws.versions.1.34"),
     ("kubernetes.yaml", lambda d: d["gcp"]["versions"]["1.35"].pop("note"), "gcp.versions.1.35"),
     ("kubernetes.yaml", lambda d: d["aws"]["upgrade_policy"].update(default="LTS"), "aws.upgrade_policy.default"),
+    ("images.yaml", lambda d: d["vllm"].update(tag="latest"), "vllm.tag"),
+    ("images.yaml", lambda d: d["vllm"].update(digest="sha256:C1C9"), "vllm.digest"),
+    ("images.yaml", lambda d: d["litellm"].update(digest="sha256:" + "a" * 64), "litellm"),  # no evidence, no day
+    ("images.yaml", lambda d: d["aws-cli"].update(evidence="a blog post"), "aws-cli.evidence"),
+    ("images.yaml", lambda d: d["aws-cli"].update(upstream="Docker Hub"), "aws-cli.upstream"),
 ]
 
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from sovereign.domain.images import IMAGES
 from sovereign.engine.graph import RegisteredResource
 from sovereign.engine.reality import RULES, check
 
@@ -20,6 +21,7 @@ def resource(kind: str, name: str, inputs: dict | None = None, **options) -> Reg
 
 
 SDK_RULE = "sdk-required-inputs-present"
+CHART = "kubernetes:helm.sh/v4:Chart"
 
 
 def violated(*resources: RegisteredResource, sdk: bool = False) -> set[str]:
@@ -266,7 +268,8 @@ POOL, CLASS = "kubernetes:karpenter.sh/v1:NodePool", "kubernetes:karpenter.k8s.a
 
 def karpenter_graph(capacity=("on-demand",), reservation: bool = False, entry_type: str | None = "EC2_LINUX",
                     group_role: bool = False, grants=("iam:PassRole", "eks:DescribeCluster"), startup: bool = True,
-                    types=("g6.12xlarge",), limit: str = "8", egress: bool = True) -> list[RegisteredResource]:
+                    types=("g6.12xlarge",), limit: str = "8", egress: bool = True,
+                    ami: str = "al2023@latest") -> list[RegisteredResource]:
     """A Karpenter GPU pool as the program builds it: role → instance profile → node class → node pool."""
     role = resource("aws:iam/role:Role", "gpu-node")
     profile = resource("aws:iam/instanceProfile:InstanceProfile", "gpu-node", dependencies={"role": [role.urn]})
@@ -276,7 +279,8 @@ def karpenter_graph(capacity=("on-demand",), reservation: bool = False, entry_ty
         "chart": "oci://public.ecr.aws/karpenter/karpenter"}, dependencies={"values": [controller.urn]})
     route = resource("aws:ec2/route:Route", "private-a-default", {"natGatewayId": "nat-0a"})
     node_class = resource(CLASS, "r-aws-gpu-l4-class", {"metadata": {"name": "gpu-l4"}, "spec": {
-        "instanceProfile": "gpu-node", **({"capacityReservationSelectorTerms": [{"id": "cr-0a1b"}]} if reservation
+        "instanceProfile": "gpu-node", "amiSelectorTerms": [{"alias": ami}],
+        **({"capacityReservationSelectorTerms": [{"id": "cr-0a1b"}]} if reservation
                                           else {})}}, dependencies={"spec": [profile.urn]},
         dependsOn=[crds.urn, *([karpenter.urn, route.urn] if egress else [])])
     taints = [{"key": "node.cilium.io/agent-not-ready", "value": "true", "effect": "NoExecute"}] if startup else []
@@ -342,6 +346,37 @@ def test_karpenter_pools_fit_grow_and_start_fenced(catalog):
         "eni": {"enabled": True}}}), resource("kubernetes:cilium.io/v2:CiliumNetworkPolicy", "fqdns")]
     assert "eks-cilium-fqdn-fence-in-a-supported-mode" in violated(*graph(startup=False), *cilium)
     assert "eks-cilium-fqdn-fence-in-a-supported-mode" not in violated(*graph(), *cilium)
+
+
+def test_gpu_nodes_run_a_driver_new_enough_for_the_serving_image(catalog):
+    rule = "gpu-nodes-run-the-driver-their-image-needs"
+    vllm = IMAGES["vllm"]
+    assert vllm.min_driver == 580   # CUDA 13.0
+    values = {"nodeSelector": {"sovereign.ai/pool": "gpu-l4"}, "gpu": {"count": 1}, "image": {
+        "repository": f"1.dkr.ecr.eu-central-1.amazonaws.com/s/docker-hub/{vllm.repository}", "tag": vllm.tag}}
+
+    def eks(ami: str) -> list[RegisteredResource]:
+        provider = resource("pulumi:providers:kubernetes", "r-aws")
+        nodes = [r if r.type not in (POOL, CLASS) else resource(r.type, r.name, r.inputs, provider=provider.urn,
+                                                                dependencies=r.dependencies, **r.options)
+                 for r in karpenter_graph(ami=ami)]
+        return [provider, *nodes, resource(CHART, "r-aws-model", {"values": values}, provider=provider.urn)]
+
+    def gke(driver: str, served: dict = values) -> list[RegisteredResource]:
+        provider = resource("pulumi:providers:kubernetes", "r-gcp")
+        zones = list(catalog.gpu_zones("gcp", "europe-west3", "nvidia-l4"))
+        pool = resource("gcp:container/nodePool:NodePool", "r-gcp-gpu-l4", {
+            "location": "europe-west3", "nodeLocations": zones, "nodeConfig": {"guestAccelerators": [
+            {"type": "nvidia-l4", "count": 1, "gpuDriverInstallationConfig": {"gpuDriverVersion": driver}}]}})
+        return [provider, pool, resource(CHART, "r-gcp-model", {"values": served}, provider=provider.urn)]
+    assert rule not in violated(*eks("al2023@latest"))
+    assert rule in violated(*eks("al2023@v20250410"))   # a pinned AMI: its driver is not known here
+    assert rule not in violated(*gke("LATEST"))
+    assert rule in violated(*gke("DEFAULT"))             # R535 on COS: CUDA 13 fails
+    assert rule in violated(*gke("INSTALLATION_DISABLED"))
+    # An image without a driver need (none recorded) is not held to one.
+    other = {**values, "image": {"repository": "example/cpu-only", "tag": "1"}}
+    assert rule not in violated(*gke("DEFAULT", other))
 
 
 def test_karpenter_nodes_that_pull_through_ecr_caches_may_create_their_repositories():
