@@ -96,6 +96,9 @@ class CloudProfile:
     # Partitions whose registry cannot pull through (ECR's pull-through cache does not exist in AWS China): there
     # the mirrors are repositories the stack creates and an operator fills before the first `pulumi up`.
     prefilled_partitions: tuple[str, ...]
+    # Whether a mirror that pulls through serves an image whose first pull names it by digest. Where not, every
+    # image through it is named by tag only (a prefilled mirror keeps the digests its images were copied with).
+    pull_through_by_digest: bool
     # Managed APIs the gateway reaches as its own workload identity, no key: (provider, the one permission it needs,
     # granted through a custom role of the stack's).
     identity_providers: tuple[tuple[str, str], ...]
@@ -178,6 +181,11 @@ AWS = CloudProfile(
     mirror_name="{stack}/{name}",
     # https://docs.amazonaws.cn/en_us/AmazonECR/latest/userguide/pull-through-cache.html (considerations)
     prefilled_partitions=("aws-cn",),
+    # ECR creates and fills a pull-through repository only on a pull by tag: a first pull by digest (`repo@sha256:…`,
+    # also `repo:tag@sha256:…`) finds nothing (https://github.com/aws/containers-roadmap/issues/2837, 2026-07, open;
+    # the user guide's pull syntax names tags only: https://docs.aws.amazon.com/AmazonECR/latest/userguide/
+    # pull-through-cache-working.html).
+    pull_through_by_digest=False,
     identity_providers=(),
     lb_annotations=(("service.beta.kubernetes.io/aws-load-balancer-type", "nlb"),),
     lb_status_field="hostname", proxy_cidr=None,
@@ -250,6 +258,8 @@ GCP = CloudProfile(
     ),
     mirror_name="{stack}-{name}",
     prefilled_partitions=(),
+    # A remote repository fetches what is asked of it, a manifest by digest included.
+    pull_through_by_digest=True,
     # Vertex as the gateway's Google service account through Workload Identity: no service-account key to hold.
     # generateContent on publisher models needs aiplatform.endpoints.predict only (roles/aiplatform.user would also
     # let it create and delete datasets, endpoints and jobs).

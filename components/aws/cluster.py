@@ -130,7 +130,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
                                                     "Resource": "*"}]}), opts=child)
         # The cluster's CNI and policy enforcer: nodes stay NotReady (and tainted) until its agent runs on them.
         self.policy_enforcer = cilium_release(
-            name, operator_role.arn, cilium_images(self.image_registry, args.images.chart_mirror(CILIUM_REGISTRY)),
+            name, operator_role.arn, cilium_images(self.image_registry, args.images.chart_mirror(CILIUM_REGISTRY),
+                                                   args.images.chart_digests(CILIUM_REGISTRY)),
             pulumi.ResourceOptions(parent=self, provider=bootstrap, deleted_with=cluster, depends_on=[operator_policy]))
 
         node_role, node_policies = iam.role(
@@ -177,7 +178,8 @@ class AwsGpuCluster(pulumi.ComponentResource):
         pools = gpu_node_pools(KarpenterTarget(
             name, cluster, network.private_subnets, dict(plan.labels), partition, region, account, (oidc.arn, issuer),
             gpu_role, [*gpu_policies, *node_addons], network.egress,
-            pulumi.Output.concat(self.image_registry, "/", ecr_public) if ecr_public else None, child,
+            pulumi.Output.concat(self.image_registry, "/", ecr_public) if ecr_public else None,
+            args.images.chart_digests(KARPENTER_REGISTRY), child,
             pulumi.ResourceOptions(parent=self, provider=self.k8s_provider)),
             plan.gpu_pools, {pool.name: offered_zones(pool.machine_type, [z for z in pool.zones
                                                                           if z in network.private_subnets], invoke)

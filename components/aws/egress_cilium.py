@@ -65,14 +65,15 @@ def cilium_release(name: str, operator_role_arn: pulumi.Input[str], images: dict
         opts=opts)
 
 
-# The chart's images, all on quay.io/cilium; the chart pins each by digest (useDigest) and appends the operator's
-# cloud ("-aws" in ENI mode) to its repository itself.
+# The chart's images, all on quay.io/cilium; the chart pins each by digest (useDigest, unless the mirror cannot serve
+# that) and appends the operator's cloud ("-aws" in ENI mode) to its repository itself.
 IMAGE_KEYS = {("image",): "cilium", ("operator", "image"): "operator", ("envoy", "image"): "cilium-envoy"}
 UPSTREAM = "quay.io"
 
 
-def image_values(registry: pulumi.Input[str], mirror: str | None) -> dict:
-    """The chart's image repositories moved to the cluster's quay.io mirror; none without one."""
+def image_values(registry: pulumi.Input[str], mirror: str | None, by_digest: bool) -> dict:
+    """The chart's image repositories moved to the cluster's quay.io mirror (none without one), named by tag only
+    where the mirror cannot serve a first pull by digest."""
     if mirror is None:
         return {}
     values: dict = {}
@@ -81,6 +82,8 @@ def image_values(registry: pulumi.Input[str], mirror: str | None) -> dict:
         for key in path:
             node = node.setdefault(key, {})
         node["repository"] = pulumi.Output.concat(registry, f"/{mirror}/cilium/{repository}")
+        if not by_digest:
+            node["useDigest"] = False
     return values
 
 

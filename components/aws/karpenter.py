@@ -67,6 +67,7 @@ class KarpenterTarget:
     node_policies: Sequence[pulumi.Resource]  # what the role must hold before a node launches
     egress: Sequence[pulumi.Resource]         # the nodes' and controller's way out (NAT routes)
     registry: pulumi.Input[str] | None        # the ECR Public mirror (`<registry>/<mirror>`), None: none
+    by_digest: bool                           # whether that mirror serves a first pull by digest
     cloud: pulumi.ResourceOptions             # on the cloud's provider, parented
     k8s: pulumi.ResourceOptions               # through the cluster's Kubernetes provider, parented
 
@@ -86,8 +87,8 @@ def gpu_node_pools(target: KarpenterTarget, pools: Sequence[GpuPool], zones: Map
         lambda a: controller_policy(target.partition, target.region, *a)), opts=target.cloud)
     # The controller keeps its permissions and its way out to EC2, STS and SQS until its node classes are gone: a
     # teardown deletes those first, and each waits for Karpenter to terminate its instances.
-    crds, controller = releases(name, cluster, role.arn, queue, target.registry, pulumi.ResourceOptions.merge(
-        target.k8s, pulumi.ResourceOptions(depends_on=[policy, *target.egress])))
+    after_egress = pulumi.ResourceOptions.merge(target.k8s, pulumi.ResourceOptions(depends_on=[policy, *target.egress]))
+    crds, controller = releases(name, cluster, role.arn, queue, target.registry, target.by_digest, after_egress)
     launch = pulumi.ResourceOptions.merge(target.k8s, pulumi.ResourceOptions(
         depends_on=[crds, controller, entry, profile, *target.node_policies, *target.egress],
         # A node class's delete waits for its nodes' drain (terminationGracePeriod) and termination.
@@ -184,11 +185,15 @@ def controller_policy(partition: str, region: str, account: str, cluster: str, n
 
 
 def releases(name: str, cluster: aws.eks.Cluster, role_arn: pulumi.Input[str], queue: aws.sqs.Queue,
-             registry: pulumi.Input[str] | None, opts: pulumi.ResourceOptions) -> tuple[k8s.helm.v3.Release, ...]:
+             registry: pulumi.Input[str] | None, by_digest: bool,
+             opts: pulumi.ResourceOptions) -> tuple[k8s.helm.v3.Release, ...]:
     """Karpenter's CRDs (their own chart, so upgrades update them) and its controller."""
     crds = k8s.helm.v3.Release(f"{name}-karpenter-crd", name="karpenter-crd", chart=f"{CHARTS}/karpenter-crd",
                                version=VERSION, namespace=NAMESPACE, opts=opts)
-    image = {"repository": pulumi.Output.concat(registry, "/karpenter/controller")} if registry else {}
+    # Through the region's mirror, by the chart's digest where the mirror serves a first pull by digest, else by tag
+    # (an empty digest renders `repository:tag`).
+    image = ({"repository": pulumi.Output.concat(registry, "/karpenter/controller"),
+              **({} if by_digest else {"digest": ""})} if registry else {})
     controller = k8s.helm.v3.Release(
         f"{name}-karpenter", name="karpenter", chart=f"{CHARTS}/karpenter", version=VERSION, namespace=NAMESPACE,
         skip_crds=True,
@@ -196,7 +201,6 @@ def releases(name: str, cluster: aws.eks.Cluster, role_arn: pulumi.Input[str], q
             "settings": {"clusterName": cluster.name, "clusterEndpoint": cluster.endpoint,
                          "interruptionQueue": queue.name, "isolatedVPC": True},
             "serviceAccount": {"name": SERVICE_ACCOUNT, "annotations": {"eks.amazonaws.com/role-arn": role_arn}},
-            # Through the region's mirror; the chart's digest still pins it.
             "controller": {"image": image},
         },
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[crds])))

@@ -37,13 +37,20 @@ class Mirror:
     # False where the registry cannot pull through (AWS China): repositories, one per image, filled beforehand.
     pulls_through: bool = True
     repositories: tuple[str, ...] = ()   # the upstream repositories it serves (e.g. vllm/vllm-openai)
+    by_digest: bool = True               # False: it serves a first pull by tag only, so images go by tag
 
 
 @dataclass(frozen=True)
 class ImageRef:
-    """Where a cluster pulls one image: `<registry>/<mirror>/<repository>` through a mirror, else upstream."""
+    """Where a cluster pulls one image: `<registry>/<mirror>/<repository>` through a mirror, else upstream; by its
+    digest where one is recorded and the mirror serves a first pull by digest."""
     mirror: str | None
     image: Image
+    by_digest: bool = True
+
+    @property
+    def digest(self) -> str | None:
+        return self.image.digest if self.by_digest else None
 
     def repository(self, registry: str) -> str:
         """The image's repository as a pod names it; `registry` is the cluster's mirror registry host."""
@@ -52,12 +59,12 @@ class ImageRef:
         return f"{registry}/{self.mirror}/{self.image.repository}"
 
     def reference(self, registry: str) -> str:
-        """`repository:tag`, and `@sha256:…` once the digest is recorded (the tag then only reads well)."""
-        return f"{self.repository(registry)}:{self.image.tag}" + (f"@{self.image.digest}" if self.image.digest else "")
+        """`repository:tag`, and `@sha256:…` where pulled by digest (the tag then only reads well)."""
+        return f"{self.repository(registry)}:{self.image.tag}" + (f"@{self.digest}" if self.digest else "")
 
     def chart_values(self, registry: str) -> dict[str, str]:
         """The model-server chart's image values (repository, tag, digest)."""
-        return {"repository": self.repository(registry), "tag": self.image.tag, "digest": self.image.digest or ""}
+        return {"repository": self.repository(registry), "tag": self.image.tag, "digest": self.digest or ""}
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,11 @@ class ClusterImages:
     def chart_mirror(self, upstream: str) -> str | None:
         """The mirror a chart's images from `upstream` are pulled through, if the cloud mirrors it."""
         return next((m.name for m in self.mirrors if m.upstream == upstream), None)
+
+    def chart_digests(self, upstream: str) -> bool:
+        """Whether a chart's digest-pinned images from `upstream` may keep their digests (unmirrored: the upstream
+        serves them; mirrored: if the mirror serves a first pull by digest)."""
+        return next((m.by_digest for m in self.mirrors if m.upstream == upstream), True)
 
 
 # Chart-managed images, by the upstream their chart pulls them from (tags and digests pinned by the charts): Cilium,
@@ -87,10 +99,13 @@ CHART_REPOSITORIES = {
 
 def cluster_images(stack: str, cloud: CloudSpec, profile: CloudProfile) -> ClusterImages:
     mirrors = tuple(_mirror(stack, cloud, profile, m) for m in profile.mirrors)
-    by_upstream = {m.upstream: m.name for m in mirrors}
+    by_upstream = {m.upstream: m for m in mirrors}
     # A plain dict: decisions travel to worker processes, which pickle them.
-    return ClusterImages(mirrors, {image_id: ImageRef(by_upstream.get(image.upstream), image)
-                                   for image_id, image in IMAGES.items()})
+    refs = {}
+    for image_id, image in IMAGES.items():
+        mirror = by_upstream.get(image.upstream)
+        refs[image_id] = ImageRef(mirror.name if mirror else None, image, mirror.by_digest if mirror else True)
+    return ClusterImages(mirrors, refs)
 
 
 def _mirror(stack: str, cloud: CloudSpec, profile: CloudProfile, mirror: RegistryMirror) -> Mirror:
@@ -99,4 +114,4 @@ def _mirror(stack: str, cloud: CloudSpec, profile: CloudProfile, mirror: Registr
     repositories = tuple(sorted({i.repository for i in IMAGES.values() if i.upstream == mirror.upstream}
                                 | set(CHART_REPOSITORIES.get(mirror.upstream, ()))))
     return Mirror(mirror.upstream, profile.mirror_name.format(stack=stack, name=mirror.name), mirror.source, arn,
-                  pulls_through, repositories)
+                  pulls_through, repositories, by_digest=profile.pull_through_by_digest or not pulls_through)

@@ -292,6 +292,58 @@ def pull_through_permitted(graph: Graph, _decisions):
                 "grant the node role those actions on the caches' repository prefixes"
 
 
+# Charts that name images by digest unless told not to: chart → (values path of the image, the key that turns the
+# digest off). Cilium 1.20.0 (install/kubernetes/cilium/values.yaml useDigest: true) and Karpenter 1.14.1
+# (charts/karpenter/values.yaml controller.image.digest, filled at release); KEDA's, kube-prometheus-stack's and
+# NVIDIA's charts name theirs by tag.
+DIGEST_BY_DEFAULT = {
+    "cilium": ((("image",), "useDigest"), (("operator", "image"), "useDigest"), (("envoy", "image"), "useDigest")),
+    "karpenter": ((("controller", "image"), "digest"),),
+}
+WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet",
+             "kubernetes:batch/v1:Job")
+
+
+@rule("ecr-pull-through-cache-first-pull-by-tag",
+      "ECR creates and fills a pull-through repository on a pull by tag; a first pull by digest (repo@sha256:…, "
+      "repo:tag@sha256:…) of an image not yet cached finds nothing (https://github.com/aws/containers-roadmap/issues/"
+      "2837, open 2026-07; pull syntax by tag: https://docs.aws.amazon.com/AmazonECR/latest/userguide/"
+      "pull-through-cache-working.html)")
+def pull_through_by_tag(graph: Graph, _decisions):
+    """An image named by digest through the cache never pulls on a new region: Cilium's agent (the nodes' network),
+    Karpenter (every GPU node) or a model server stay in ImagePullBackOff."""
+    prefixes = [f"/{c.inputs.get('ecrRepositoryPrefix')}/" for c in graph.of_type(PULL_THROUGH)]
+    if not prefixes:
+        return
+    for release in graph.of_type("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"):
+        chart = str(release.inputs.get("chart", "")).rstrip("/").rsplit("/", 1)[-1]
+        defaults = dict(DIGEST_BY_DEFAULT.get(chart, ()))
+        for path, image in _images(release.inputs.get("values") or {}, ()):
+            if not any(p in str(image.get("repository", "")) for p in prefixes):
+                continue
+            off = defaults.get(path)     # the chart's own digest, unless its key is set here
+            if image.get("digest") or image.get("sha") or image.get("useDigest") is True or (off and off not in image):
+                setting = f"{'.'.join((*path, off or 'digest'))}: {'false' if off == 'useDigest' else 'empty'}"
+                yield (release.urn, f"{'.'.join(path)} goes through an ECR pull-through cache by digest",
+                       f"name it by tag there ({setting})")
+    for workload in graph.of_type(*WORKLOADS):
+        pod = (((workload.inputs.get("spec") or {}).get("template") or {}).get("spec") or {})
+        for container in [*(pod.get("containers") or []), *(pod.get("initContainers") or [])]:
+            image = str(container.get("image", ""))
+            if "@sha256:" in image and any(p in image for p in prefixes):
+                yield (workload.urn, f"container {container.get('name')} pulls {image} through an ECR pull-through "
+                       "cache by digest", "name it by tag there")
+
+
+def _images(values: dict, path: tuple[str, ...]):
+    """(path, mapping) of every mapping in chart values that names an image repository."""
+    if "repository" in values:
+        yield path, values
+    for key, value in values.items():
+        if isinstance(value, dict):
+            yield from _images(value, (*path, key))
+
+
 @rule("kms-key-policy-keeps-the-account-in",
       "AWS KMS Developer Guide, default key policy: the statement giving the account (root) kms:* lets IAM "
       "policies grant access; PutKeyPolicy refuses a policy that would lock the caller out unless its safety check "

@@ -479,13 +479,19 @@ def test_images_come_through_ecr_pull_through_caches_the_nodes_may_fill(graph):
             f"arn:{partition(graph)}:ecr:{region}:111122223333:repository/{m.name}/*" for m in decision.images.mirrors)
     launchers = [*graph.all(T.EKS_NODE_GROUP), *graph.all(T.KARPENTER_NODE_POOL)]
     assert all(any(p.urn in g.options["dependsOn"] for p in pulls) for g in launchers)
-    # Cilium's images (the first any node pulls) through the Quay cache, still pinned by the chart's digests.
+    # Cilium's images (the first any node pulls) through the Quay cache, by tag: a first pull by digest finds
+    # nothing in a pull-through cache, and no node would ever get its network.
     values = graph.one(T.HELM_RELEASE, name_contains="cilium").inputs["values"]
     registry = f"111122223333.dkr.ecr.{region}.{cluster_plan(graph).cloud.region.dns_suffix}"
     quay = f"{registry}/{graph.plan.spec.name}/quay/cilium"
     assert (values["image"]["repository"], values["operator"]["image"]["repository"],
             values["envoy"]["image"]["repository"]) == (f"{quay}/cilium", f"{quay}/operator", f"{quay}/cilium-envoy")
-    assert "useDigest" not in values["image"]
+    assert [values["image"]["useDigest"], values["operator"]["image"]["useDigest"],
+            values["envoy"]["image"]["useDigest"]] == [False] * 3
+    # Karpenter's controller through the ECR Public cache, its chart's digest emptied: by tag.
+    karpenter = next(r for r in graph.all(T.HELM_RELEASE) if r.inputs.get("name") == "karpenter")
+    assert karpenter.inputs["values"]["controller"]["image"] == {
+        "repository": f"{registry}/{graph.plan.spec.name}/ecr-public/karpenter/controller", "digest": ""}
 
 
 @pytest.mark.parametrize("stack", AWS_STACKS)
@@ -509,6 +515,11 @@ def test_in_aws_china_the_mirrors_are_repositories_filled_beforehand_under_the_s
     decision = graph.plan.decisions.cluster("aws")
     assert not graph.all("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
     assert {m.pulls_through for m in decision.images.mirrors} == {False}
+    # Filled by copying each image whole (index and digest kept): pods there go by digest, the charts' too.
+    assert {m.by_digest for m in decision.images.mirrors} == {True}
+    cilium = graph.one(T.HELM_RELEASE, name_contains="cilium").inputs["values"]
+    assert "useDigest" not in cilium["image"]
+    assert decision.images.refs["vllm"].digest == decision.images.refs["vllm"].image.digest is not None
     assert {r.inputs["name"] for r in graph.all("aws:ecr/repository:Repository")} == {
         f"{m.name}/{repository}" for m in decision.images.mirrors for repository in m.repositories}
     assert "cn-north/docker-hub/vllm/vllm-openai" in {r.inputs["name"] for r in graph.all("aws:ecr/repository:Repository")}

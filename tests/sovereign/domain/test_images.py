@@ -34,6 +34,12 @@ def test_every_mirrorable_image_comes_through_a_mirror_named_after_the_stack():
     assert gcp.refs["google-cloud-cli"].mirror is None
     assert gcp.refs["google-cloud-cli"].repository("ignored") == "gcr.io/google.com/cloudsdktool/google-cloud-cli"
     assert aws.chart_mirror("quay.io") == "eu-central/quay" and gcp.chart_mirror("quay.io") is None
+    # ECR's pull-through cache serves a first pull by tag only, so every image through it goes by tag; Artifact
+    # Registry's remote repositories and unmirrored upstreams serve digests.
+    assert {m.by_digest for m in aws.mirrors} == {False} and {m.by_digest for m in gcp.mirrors} == {True}
+    assert IMAGES["vllm"].digest and aws.refs["vllm"].digest is None and gcp.refs["vllm"].digest == IMAGES["vllm"].digest
+    assert "@sha256:" not in aws.refs["vllm"].reference("r") and not aws.chart_digests("quay.io")
+    assert gcp.chart_digests("quay.io") and gcp.refs["vllm"].chart_values("r")["digest"] == IMAGES["vllm"].digest
 
 
 def test_a_recorded_digest_pins_the_bytes_and_the_chart_gets_it():

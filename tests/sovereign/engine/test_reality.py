@@ -379,6 +379,36 @@ def test_gpu_nodes_run_a_driver_new_enough_for_the_serving_image(catalog):
     assert rule not in violated(*gke("DEFAULT", other))
 
 
+def test_images_through_an_ecr_pull_through_cache_are_named_by_tag():
+    rule = "ecr-pull-through-cache-first-pull-by-tag"
+    cache = resource("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "quay",
+                     {"ecrRepositoryPrefix": "s/quay", "upstreamRegistryUrl": "quay.io"})
+    mirror = "1.dkr.ecr.eu-central-1.amazonaws.com/s/quay"
+
+    def cilium(**image) -> RegisteredResource:
+        return resource("kubernetes:helm.sh/v3:Release", "cilium", {"chart": "cilium", "values": {
+            "image": {"repository": f"{mirror}/cilium/cilium", **image}}})
+
+    def karpenter(**image) -> RegisteredResource:
+        return resource("kubernetes:helm.sh/v3:Release", "karpenter", {
+            "chart": "oci://public.ecr.aws/karpenter/karpenter", "values": {"controller": {"image": {
+                "repository": f"{mirror}/karpenter/controller", **image}}}})
+    # Cilium and Karpenter name their images by digest unless told otherwise.
+    assert rule in violated(cache, cilium())
+    assert rule not in violated(cache, cilium(useDigest=False))
+    assert rule in violated(cache, karpenter())
+    assert rule not in violated(cache, karpenter(digest=""))
+    assert rule in violated(cache, resource(CHART, "model", {"chart": "/charts/model-server", "values": {
+        "image": {"repository": f"{mirror}/vllm/vllm-openai", "tag": "v1", "digest": "sha256:" + "a" * 64}}}))
+    container = {"name": "gateway", "image": f"{mirror}/x:1@sha256:{'a' * 64}"}
+    pod = {"spec": {"template": {"spec": {"containers": [container]}}}}
+    assert rule in violated(cache, resource("kubernetes:apps/v1:Deployment", "gateway", pod))
+    # Elsewhere (another registry, or no pull-through cache at all) digests are fine.
+    assert rule not in violated(cilium())
+    assert rule not in violated(cache, resource("kubernetes:helm.sh/v3:Release", "cilium", {
+        "chart": "cilium", "values": {"image": {"repository": "europe-docker.pkg.dev/p/quay/cilium/cilium"}}}))
+
+
 def test_karpenter_nodes_that_pull_through_ecr_caches_may_create_their_repositories():
     cache = resource("aws:ecr/pullThroughCacheRule:PullThroughCacheRule", "quay",
                      {"ecrRepositoryPrefix": "s/quay", "upstreamRegistryUrl": "quay.io"})
