@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 from sovereign.engine.snapshot import dumps, snapshot
 from tests.support.cli import run_cli
 from tests.support.stacks import STACKS
 
 
-def sovereign(*args: str, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sovereign", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=300)
-
-
 def test_plan_all_stacks_prints_summaries_and_writes_identical_snapshots(tmp_path, plans):
-    first = sovereign("plan", "--out", str(tmp_path / "a"))
+    # In this process, whose planning workers are processes of their own (the console entry point runs in the
+    # diff tests, `python -m sovereign diff`; a freshly spawned planner in test_parallel).
+    first = run_cli("plan", "--out", str(tmp_path / "a"))
     assert first.returncode == 0, first.stderr
     for stack in STACKS:
         assert f"== {stack} (stacks/Pulumi.{stack}.yaml)" in first.stdout

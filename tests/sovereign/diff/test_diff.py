@@ -1,9 +1,10 @@
 """`sovereign diff`: offline infra diffs for PR review, and the workflows that post them.
 
-A scratch git repository holds a copy of this project; a second commit bans OpenAI in the EEA. The
-diff (CLI, as CI runs it) of four stacks must report exactly the stacks and hosts that ban changes (that
-it changes no other stack at all: tests/policy/test_ban_reaction.py), in Markdown and JSON alike, secret-free and under GitHub's comment size limit. Then the pieces alone: the generic
-comparison, truncation and the Mermaid diagrams. (The workflows that post the diff: tests/github/.)
+A scratch git repository holds a copy of this project; a second commit bans OpenAI in the EEA, and the working tree
+adds a stack and removes one. The diff (CLI, as CI runs it) of six stacks must report exactly the stacks and hosts
+that ban changes (that it changes no other stack at all: tests/policy/test_ban_reaction.py) and the stacks added and
+removed, in Markdown and JSON alike, secret-free and under GitHub's comment size limit. Then the pieces alone: the
+generic comparison, truncation and the Mermaid diagrams. (The workflows that post the diff: tests/github/.)
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ from tests.support.stacks import PROJECT_DIR
 from tests.support.groups import DIFF_REPO
 
 BANNED = ["eu-central", "it-south"]  # the stacks whose jurisdiction is in the EEA and that request OpenAI
-# Diffed with them: a stack requesting OpenAI outside the EEA and one that does not request it.
-DIFFED = [*BANNED, "us-east", "sa-east"]
+# Diffed with them: a stack requesting OpenAI outside the EEA and one that does not request it; and, in the same
+# pull request (the working tree), a stack added and one removed.
+UNCHANGED = ["us-east", "sa-east"]
+ADDED, REMOVED = "sa-east-two", "cn-north"
+DIFFED = [*BANNED, *UNCHANGED, ADDED, REMOVED]
 BAN = """bans:
   - id: ban-openai-eea
     providers: [openai]
@@ -80,10 +84,22 @@ def repo(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def ban_diff(repo):
-    """One `sovereign diff --base HEAD~1` run: the Markdown comment and the JSON report."""
-    out = repo.parent / "out"
-    result = sovereign(repo, "diff", "--base", "HEAD~1", "--format", "markdown", "--out", str(out / "diff.md"),
-                       "--json-out", str(out / "diff.json"), *(a for s in DIFFED for a in ("--stack", s)))
+    """One `sovereign diff --base HEAD~1` run of a working tree that also adds a stack (with secrets where the
+    program takes them) and removes one: the Markdown comment and the JSON report."""
+    out, stacks = repo.parent / "out", repo / "stacks"
+    try:
+        added = (stacks / "Pulumi.sa-east.yaml").read_text().replace("sovereign:region: sa-east",
+                                                                       f"sovereign:region: {ADDED}")
+        if "apiKeys" in (repo / "sovereign" / "domain" / "spec.py").read_text():
+            added += "  sovereign:apiKeys:\n    anthropic:\n      secure: v1:AAAAcanaryciphertext\n"
+        (stacks / f"Pulumi.{ADDED}.yaml").write_text(added)
+        (stacks / f"Pulumi.{REMOVED}.yaml").rename(repo / f"{REMOVED}.yaml.moved")
+        result = sovereign(repo, "diff", "--base", "HEAD~1", "--format", "markdown", "--out", str(out / "diff.md"),
+                           "--json-out", str(out / "diff.json"), *(a for s in DIFFED for a in ("--stack", s)))
+    finally:
+        (stacks / f"Pulumi.{ADDED}.yaml").unlink(missing_ok=True)
+        if (repo / f"{REMOVED}.yaml.moved").exists():
+            (repo / f"{REMOVED}.yaml.moved").rename(stacks / f"Pulumi.{REMOVED}.yaml")
     assert result.returncode == 0, result.stderr
     return (out / "diff.md").read_text(), json.loads((out / "diff.json").read_text()), result.stderr
 
@@ -93,11 +109,13 @@ def ban_diff(repo):
 def test_ban_changes_exactly_the_eea_stacks_that_request_openai(ban_diff):
     _, report, stderr = ban_diff
     summary = report["summary"]
-    assert summary["changed"] == BANNED and summary["sovereigntyChanged"] == BANNED
-    assert summary["added"] == summary["removed"] == summary["invalid"] == []
-    assert sorted(summary["unchanged"] + BANNED) == sorted(s["stack"] for s in report["stacks"]) == sorted(DIFFED)
-    assert "sovereignty changes: eu-central, it-south" in stderr
-    assert report["base"]["commit"] != report["head"]["commit"] and report["head"]["dirty"] is False
+    # A stack added or removed changes what its region may reach as well.
+    assert summary["changed"] == BANNED and summary["sovereigntyChanged"] == sorted([*BANNED, ADDED, REMOVED])
+    assert (summary["added"], summary["removed"], summary["invalid"]) == ([ADDED], [REMOVED], [])
+    assert sorted(summary["unchanged"]) == sorted(UNCHANGED)
+    assert sorted(s["stack"] for s in report["stacks"]) == sorted(DIFFED)
+    assert f"sovereignty changes: {', '.join(summary['sovereigntyChanged'])}" in stderr, stderr
+    assert report["base"]["commit"] != report["head"]["commit"] and report["head"]["dirty"] is True
 
 
 def test_openai_hosts_move_from_allowed_to_denied(ban_diff):
@@ -119,7 +137,7 @@ def test_openai_hosts_move_from_allowed_to_denied(ban_diff):
             assert {"api.openai.com", "eu.api.openai.com"} <= set(denied["added"]) and denied["removed"] == []
             assert all(h.endswith("openai.com") for h in denied["added"])
         assert report["egressMatrix"]["rows"][stack["stack"]]["openai"] == {"before": "reachable", "after": "denied"}
-    for stack in (s for s in report["stacks"] if s["stack"] not in BANNED):
+    for stack in (s for s in report["stacks"] if s["stack"] in UNCHANGED):
         assert stack["status"] == "unchanged" and not stack["sovereigntyChanged"]
         cell = report["egressMatrix"]["rows"][stack["stack"]].get("openai")
         assert cell is None or cell["before"] == cell["after"]
@@ -139,17 +157,17 @@ def test_markdown_states_the_same_facts_as_the_json(ban_diff):
     markdown, report, _ = ban_diff
     assert len(markdown) <= GITHUB_COMMENT_LIMIT
     rows = table_rows(markdown, "| stack | change |")
-    assert [r[0].strip("`") for r in rows] == BANNED
+    assert [r[0].strip("`") for r in rows] == sorted([*BANNED, ADDED, REMOVED])   # the stacks that change
     for row, expected in zip(rows, report["summary"]["rows"]):
         assert row[1:5] == [expected["status"], str(expected["create"]), str(expected["update"]),
                             str(expected["delete"])]
-        assert "openai allowed→denied" in row[5]
+        assert ("openai allowed→denied" in row[5]) == (row[0].strip("`") in BANNED), row
     matrix = {r[0].strip("*`"): r[1:] for r in table_rows(markdown, "| region |")}
     providers = report["egressMatrix"]["providers"]
     for stack in report["egressMatrix"]["rows"]:
         cell = matrix[stack][providers.index("openai")]
         assert (cell == "**✅→⛔**") == (stack in BANNED), (stack, cell)
-    assert mermaid_blocks(markdown) and len(mermaid_blocks(markdown)) == len(BANNED)
+    assert len(mermaid_blocks(markdown)) == len(rows)   # a diagram per changed stack
     for stack in BANNED:
         assert f"### `{stack}` — changed" in markdown
     assert "closed: eu.api.openai.com" in markdown  # the diagram marks the closed edge
@@ -165,36 +183,17 @@ def test_no_secret_in_either_format(ban_diff):
     assert CANARY not in markdown and CANARY not in json.dumps(report)
 
 
-def test_added_and_removed_stacks_and_masked_secrets(repo):
-    """A stack added (with secrets where the program takes them) and one removed, in the working tree."""
-    stacks = repo / "stacks"
-    try:
-        added = (stacks / "Pulumi.sa-east.yaml").read_text().replace("sovereign:region: sa-east",
-                                                                       "sovereign:region: sa-east-two")
-        if "apiKeys" in (repo / "sovereign" / "domain" / "spec.py").read_text():
-            added += "  sovereign:apiKeys:\n    anthropic:\n      secure: v1:AAAAcanaryciphertext\n"
-        (stacks / "Pulumi.sa-east-two.yaml").write_text(added)
-        (stacks / "Pulumi.cn-north.yaml").rename(repo / "cn-north.yaml.moved")
-        result = sovereign(repo, "diff", "--base", "HEAD", "--format", "json", "--stack", "sa-east-two",
-                           "--stack", "cn-north", "--stack", "sa-east")
-    finally:
-        (stacks / "Pulumi.sa-east-two.yaml").unlink(missing_ok=True)
-        if (repo / "cn-north.yaml.moved").exists():
-            (repo / "cn-north.yaml.moved").rename(stacks / "Pulumi.cn-north.yaml")
-    assert result.returncode == 0, result.stderr
-    assert CANARY not in result.stdout
-    report = json.loads(result.stdout)
+def test_added_and_removed_stacks_and_masked_secrets(ban_diff):
+    markdown, report, _ = ban_diff
+    assert CANARY not in markdown and CANARY not in json.dumps(report)
     status = {s["stack"]: s["status"] for s in report["stacks"]}
-    assert status == {"sa-east-two": "added", "cn-north": "removed", "sa-east": "unchanged"}
-    assert report["head"]["dirty"] is True
-    new = next(s for s in report["stacks"] if s["stack"] == "sa-east-two")
+    assert (status[ADDED], status[REMOVED]) == ("added", "removed")
+    new = next(s for s in report["stacks"] if s["stack"] == ADDED)
     assert new["counts"]["create"] > 50 and new["counts"]["update"] == new["counts"]["delete"] == 0
     assert "[secret]" in json.dumps(new["resources"]["create"])  # masked kubeconfig (and keys), kept masked
-    gone = next(s for s in report["stacks"] if s["stack"] == "cn-north")
-    assert gone["counts"]["delete"] > 50 and report["egressMatrix"]["rows"]["cn-north"]["openai"]["after"] is None
-    markdown = render(report)
-    check_markdown(markdown)
-    assert "### `sa-east-two` — added" in markdown and "### `cn-north` — removed" in markdown
+    gone = next(s for s in report["stacks"] if s["stack"] == REMOVED)
+    assert gone["counts"]["delete"] > 50 and report["egressMatrix"]["rows"][REMOVED]["openai"]["after"] is None
+    assert f"### `{ADDED}` — added" in markdown and f"### `{REMOVED}` — removed" in markdown
 
 
 def test_a_base_without_the_project_is_a_clear_error(repo):
