@@ -94,7 +94,8 @@ class CloudProfile:
     mirrors: tuple[RegistryMirror, ...]
     mirror_name: str
     # Partitions whose registry cannot pull through (ECR's pull-through cache does not exist in AWS China): there
-    # the mirrors are repositories the stack creates and an operator fills before the first `pulumi up`.
+    # the mirrors are repositories the stack creates and an operator fills before the first `pulumi up`. Elsewhere a
+    # stack may choose those too where the cloud pulls through only by tag (`imageMirror: prefilled`).
     prefilled_partitions: tuple[str, ...]
     # Whether a mirror that pulls through serves an image whose first pull names it by digest. Where not, every
     # image through it is named by tag only (a prefilled mirror keeps the digests its images were copied with).
@@ -132,7 +133,7 @@ AWS = CloudProfile(
     id="aws", kubernetes="EKS",
     required_keys=("region",),
     optional_keys=("accountId", "kubernetesVersion", "apiAccessCidrs", "spot", "adminRoleArn", "offeredGpus",
-                   "capacityReservations", "registryCredentials"),
+                   "capacityReservations", "registryCredentials", "imageMirror"),
     catalog=CatalogFields(
         region_fields=frozenset({"name", "partition", "country", "continent", "zones"}), location_field="name",
         partitioned=True, zone_separator="", machine_listing="aws_instance_types",

@@ -109,7 +109,7 @@ def cluster_images(stack: str, cloud: CloudSpec, profile: CloudProfile) -> Clust
 
 
 def _mirror(stack: str, cloud: CloudSpec, profile: CloudProfile, mirror: RegistryMirror) -> Mirror:
-    pulls_through = cloud.region.partition not in profile.prefilled_partitions
+    pulls_through = not cloud.prefilled_mirror
     arn = cloud.credential(mirror.credentials) if mirror.credentials and pulls_through else None
     repositories = tuple(sorted({i.repository for i in IMAGES.values() if i.upstream == mirror.upstream}
                                 | set(CHART_REPOSITORIES.get(mirror.upstream, ()))))

@@ -94,6 +94,9 @@ class CloudSpec:
     reservations: tuple[Reservation, ...] = ()   # capacity reserved per GPU type (AWS)
     # (`registryCredentials` key, Secrets Manager ARN of an upstream registry's credentials): AWS's mirrors
     registry_credentials: tuple[tuple[str, str], ...] = ()
+    # The mirrors are repositories the stack creates and an operator fills (AWS China always; elsewhere by choice,
+    # for images pinned by digest), not pull-through caches.
+    prefilled_mirror: bool = False
 
     def credential(self, key: str) -> str | None:
         return dict(self.registry_credentials).get(key)
@@ -210,7 +213,8 @@ class RegionSpec:
                         "offeredGpus": list(c.offered_gpus),
                         "capacityReservations": [{"gpu": r.gpu, "id": r.id, "zone": r.zone, "block": r.block}
                                                  for r in c.reservations],
-                        "registryCredentials": dict(c.registry_credentials)}
+                        "registryCredentials": dict(c.registry_credentials),
+                        "imageMirror": IMAGE_MIRRORS[c.prefilled_mirror]}
                        for c in self.clouds],
             "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
                         "contextLength": m.context_length, "maxConcurrency": m.max_concurrency,
@@ -352,22 +356,40 @@ def _clouds(r: Reader, value: Any, catalog: Catalog) -> tuple[CloudSpec, ...]:
         offered = _offered_gpus(r, body, ck, cloud, name, catalog) if name is not None else ()
         reserved = _reservations(r, get(body, "capacityReservations", []), ck, cloud, name, catalog) \
             if name is not None else ()
-        credentials = _registry_credentials(r, body, ck, cloud, name,
-                                            catalog.region(cloud, name).partition if name else None)
+        partition = catalog.region(cloud, name).partition if name else None
+        prefilled = _prefilled_mirror(r, body, ck, cloud, partition)
+        credentials = _registry_credentials(r, body, ck, cloud, name, prefilled)
         if name is not None:
             specs.append(CloudSpec(cloud, catalog.region(cloud, name), project, account, cidrs, spot is True,
-                                   version, channel, admin, offered, reserved, credentials))
+                                   version, channel, admin, offered, reserved, credentials, prefilled is True))
     return tuple(specs)
 
 
-def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str, region: str | None, partition: str | None
+IMAGE_MIRRORS = ("pullThrough", "prefilled")
+
+
+def _prefilled_mirror(r: Reader, body: dict, ck: str, cloud: str, partition: str | None) -> bool | None:
+    """Whether the cluster's mirrors are repositories filled beforehand: where the cloud cannot pull through, or as
+    the stack chooses (`imageMirror: prefilled`, so pods may name every image by digest). None: not readable."""
+    forced = partition in PROFILES[cloud].prefilled_partitions
+    if "imageMirror" not in body:
+        return forced
+    chosen = r.string(body["imageMirror"], f"{ck}.imageMirror", IMAGE_MIRRORS)
+    if forced and chosen == "pullThrough":
+        r.error(f"{ck}.imageMirror", f"{partition} has no pull-through cache", "write prefilled, or remove the key")
+    return None if chosen is None else forced or chosen == "prefilled"
+
+
+def _registry_credentials(r: Reader, body: dict, ck: str, cloud: str, region: str | None, prefilled: bool | None
                           ) -> tuple[tuple[str, str], ...]:
     """The upstream registries' credentials the cloud's mirrors need: Secrets Manager ARNs, never the secrets."""
     needed = [m for m in PROFILES[cloud].mirrors if m.credentials]
-    if partition in PROFILES[cloud].prefilled_partitions:
+    if prefilled is None:        # the mirror's kind is already an error: whether credentials are due is unknown
+        return ()
+    if prefilled:
         if "registryCredentials" in body:
-            r.error(f"{ck}.registryCredentials", f"{partition} has no pull-through cache to use them: its mirrors "
-                    "are repositories filled beforehand (README, Images)", "remove registryCredentials")
+            r.error(f"{ck}.registryCredentials", "no pull-through cache uses them: the mirrors are repositories "
+                    "filled beforehand (README, Images)", "remove registryCredentials")
         return ()
     if not needed:
         return ()

@@ -45,6 +45,9 @@ DESCRIPTIONS: dict[str, str] = {
     "sovereign:clouds.aws.registryCredentials": "required: ARNs of Secrets Manager secrets named "
     "`ecr-pullthroughcache/…` holding `{username, accessToken}` of the upstream registries ECR's pull-through "
     "caches need credentials for (the secrets stay out of Pulumi config)",
+    "sovereign:clouds.aws.imageMirror": "`pullThrough` (default outside AWS China: ECR pull-through caches, images "
+    "by tag) or `prefilled` (repositories the stack creates with immutable tags, filled by an operator before the "
+    "first `pulumi up`; pods name every recorded digest); AWS China: `prefilled` only",
     "sovereign:clouds.aws.registryCredentials.dockerHub": "Docker Hub (vLLM, Grafana images)",
     "sovereign:clouds.aws.registryCredentials.ghcr": "GitHub Container Registry (LiteLLM, KEDA images); a token with "
     "`read:packages`",

@@ -36,10 +36,11 @@ def stack_config(region: str = "test", clouds: dict | None = None, models: list 
     """A valid stack `config:`: one AWS cloud in Frankfurt serving Llama 3.1 8B unless told otherwise.
     Keyword arguments set `sovereign:<key>` (managedApis=[…], jurisdiction={…}, dr={…}, apiKeys={…}).
     An AWS cloud without `registryCredentials` gets registry_credentials(its region), as every valid AWS stack outside
-    AWS China has."""
+    AWS China has that pulls through ECR's caches (not `imageMirror: prefilled`)."""
     clouds = clouds or FRANKFURT_AWS
     aws = clouds.get("aws") if isinstance(clouds, dict) else None
-    if isinstance(aws, dict) and not str(aws.get("region")).startswith("cn-"):  # AWS China: no pull-through cache
+    pulls_through = isinstance(aws, dict) and aws.get("imageMirror") != "prefilled"
+    if pulls_through and not str(aws.get("region")).startswith("cn-"):  # AWS China: no pull-through cache
         clouds = {**clouds, "aws": {"registryCredentials": registry_credentials(str(aws.get("region"))), **aws}}
     return {"pulumi:disable-default-providers": ["*"], "sovereign:region": region,
             "sovereign:clouds": clouds, "sovereign:models": models or [{"id": LLAMA}],

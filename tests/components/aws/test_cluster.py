@@ -538,3 +538,27 @@ def test_karpenter_objects_validate_against_their_crds(graph):
     docs = [{"apiVersion": o.inputs["apiVersion"], "kind": o.inputs["kind"], "metadata": o.inputs["metadata"],
              "spec": o.inputs["spec"]} for o in objects]
     assert [e for doc in docs for e in schema_errors(doc)] == []
+
+
+def test_a_stack_that_fills_its_own_mirrors_pins_every_image_by_digest(project_copy):
+    """`imageMirror: prefilled` outside AWS China: the repositories AWS China has, and digests everywhere."""
+    path = stack_file(project_copy, "sa-east")
+    doc = yaml.safe_load(path.read_text())
+    aws = doc["config"]["sovereign:clouds"]["aws"]
+    del aws["registryCredentials"]
+    aws["imageMirror"] = "prefilled"
+    path.write_text(yaml.safe_dump(doc))
+    plan = plan_stack("sa-east", project=project_copy)
+    assert plan.ok, (plan.errors, plan.violations)
+    graph = aws_cluster(plan)
+    assert not graph.all("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    repositories = {r.inputs["name"]: r for r in graph.all("aws:ecr/repository:Repository")}
+    assert "sa-east/docker-hub/vllm/vllm-openai" in repositories and "sa-east/quay/cilium/cilium" in repositories
+    assert {r.inputs["imageTagMutability"] for r in repositories.values()} == {"IMMUTABLE"}
+    # Every chart and pod names its digest: the model servers', Cilium's and Karpenter's charts' own.
+    values = graph.one(T.HELM_RELEASE, name_contains="cilium").inputs["values"]
+    assert "useDigest" not in values["image"]
+    karpenter = next(r for r in graph.all(T.HELM_RELEASE) if r.inputs.get("name") == "karpenter")
+    assert "digest" not in karpenter.inputs["values"]["controller"]["image"]
+    [chart, *_] = [r for r in plan.resources if r.type == T.HELM_CHART]
+    assert chart.inputs["values"]["image"]["digest"] == plan.decisions.cluster("aws").images.refs["vllm"].image.digest

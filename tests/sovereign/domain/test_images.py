@@ -58,3 +58,15 @@ def test_every_mirror_of_a_cloud_serves_an_image_and_every_upstream_is_mirrored_
     for image in IMAGES.values():
         unmirrored = [p.id for p in (AWS, GCP) if image.upstream not in {m.upstream for m in p.mirrors}]
         assert image.upstream == "gcr.io" or not unmirrored, image
+
+
+def test_a_stack_may_fill_its_aws_mirrors_itself_and_then_names_every_digest():
+    clouds = {"aws": {"region": "eu-central-1", "imageMirror": "prefilled"}}
+    spec = region_spec("eu-central", region="eu-central", clouds=clouds)
+    [cloud] = spec.clouds
+    images = cluster_images(spec.name, cloud, AWS)
+    assert cloud.prefilled_mirror and not cloud.registry_credentials   # no pull-through cache to give them to
+    assert {(m.pulls_through, m.by_digest) for m in images.mirrors} == {(False, True)}
+    assert images.refs["vllm"].digest == IMAGES["vllm"].digest and images.chart_digests("quay.io")
+    docker_hub = next(m for m in images.mirrors if m.upstream == "docker.io")
+    assert "vllm/vllm-openai" in docker_hub.repositories

@@ -43,6 +43,8 @@ CASES = [
     ("model-fits-nothing", "sovereign:models[0]", "fits no GPU offered in aws eu-central-1"),
     ("dr-without-global-zone", "sovereign:dr.globalZoneId", "serve TLS only"),
     ("registry-credentials-missing", "sovereign:clouds.aws.registryCredentials", "ecr-pullthroughcache/"),
+    ("image-mirror-pull-through-in-china", "sovereign:clouds.aws.imageMirror", "has no pull-through cache"),
+    ("image-mirror-typo", "sovereign:clouds.aws.imageMirror", "prefilled"),
     ("no-such-stack", "(file)", "no stack 'no-such-stack'"),
 ]
 
