@@ -1,6 +1,8 @@
 """The cluster's registry mirrors on AWS: ECR pull-through cache rules, one per upstream the profile mirrors; in
-AWS China, which has no pull-through cache, ECR repositories of the same names, one per image, that an operator
-fills before the first `pulumi up` (`crane copy <upstream>:<tag> <registry>/<mirror>/<repository>:<tag>`).
+AWS China, which has no pull-through cache, and for a stack with `imageMirror: prefilled`, ECR repositories of the
+same names, one per image, that an operator fills before the first `pulumi up`
+(`crane copy <upstream>/<repository>@<digest> <registry>/<mirror>/<repository>:<tag>`: the whole index, its digest
+kept).
 
 A pod names `<account>.dkr.ecr.<region>.<suffix>/<prefix>/<upstream repository>`; on the first pull ECR creates
 that repository, fetches the image from its upstream (Docker Hub and GHCR with the credentials the stack's
@@ -27,7 +29,7 @@ PULL_THROUGH_ACTIONS = ("ecr:CreateRepository", "ecr:BatchImportUpstreamImage")
 @dataclass(frozen=True)
 class EcrMirrors:
     rules: list[aws.ecr.PullThroughCacheRule]     # where ECR pulls through
-    repositories: list[aws.ecr.Repository]        # where it cannot (AWS China): filled before the first `pulumi up`
+    repositories: list[aws.ecr.Repository]        # prefilled (AWS China, or by choice): filled before `pulumi up`
 
     @property
     def all(self) -> list[pulumi.CustomResource]:

@@ -21,19 +21,27 @@ def images_path() -> Path:
 
 
 def pin(text: str, image_id: str, digest: str, evidence: str, recorded: datetime.date, note: str) -> str:
-    """`text` with `image_id`'s four pin fields set; its other fields and every other line unchanged."""
+    """`text` with `image_id`'s four pin fields set, each on one line (a folded value's continuation lines go);
+    its other fields, comments and every other image unchanged."""
     lines = text.splitlines(keepends=True)
-    try:
-        start = lines.index(f"{image_id}:\n")
-    except ValueError:
-        raise KeyError(f"images.yaml has no image {image_id!r}") from None
-    end = next((i for i in range(start + 1, len(lines)) if lines[i][:1] not in (" ", "")), len(lines))
+    start = next((i for i, line in enumerate(lines) if re.match(rf"{re.escape(image_id)}:\s*(#.*)?$", line)), None)
+    if start is None:
+        raise KeyError(f"images.yaml has no image {image_id!r}")
+    # The block runs to the next top-level key; comments and blank lines inside it belong to it.
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"[^\s#]", lines[i])), len(lines))
     values = {"digest": digest, "evidence": evidence, "recorded": recorded.isoformat(), "note": json.dumps(note)}
-    seen = set()
-    for i in range(start + 1, end):
-        if (match := re.match(r"  (\w+):", lines[i])) and match.group(1) in values:
-            lines[i] = f"  {match.group(1)}: {values[match.group(1)]}\n"
-            seen.add(match.group(1))
+    block, seen, replacing = [], set(), False
+    for line in lines[start + 1:end]:
+        field = re.match(r"  (\w+):", line)
+        if field:
+            replacing = field.group(1) in values
+            if replacing:
+                block.append(f"  {field.group(1)}: {values[field.group(1)]}\n")
+                seen.add(field.group(1))
+                continue
+        elif replacing and line.startswith("   "):   # a replaced field's continuation
+            continue
+        block.append(line)
     if missing := [f for f in PIN_FIELDS if f not in seen]:
         raise KeyError(f"images.yaml: {image_id} lacks {', '.join(missing)} (write them as null first)")
-    return "".join(lines)
+    return "".join([*lines[:start + 1], *block, *lines[end:]])

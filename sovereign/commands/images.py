@@ -11,7 +11,7 @@ import argparse
 import datetime
 import sys
 
-from ..catalog import Image
+from ..catalog import CatalogError, Image
 from ..catalog.images_file import images_path, pin
 from ..catalog.loader import read_images
 from ..domain.images import IMAGES
@@ -28,7 +28,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                     "digest and its evidence. --check and --record ask the registries, so run them where "
                     "Docker Hub, GHCR and gcr.io are reachable.",
         epilog="Exit codes: 0 done (--check: every recorded digest is what its registry serves); 1 --check found "
-               "a digest that differs, or an image without linux/amd64; 2 a registry could not be asked.")
+               "a digest that differs, or an image without linux/amd64; 2 a registry could not be asked, or "
+               "images.yaml could not be rewritten.")
     mode = images.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true",
                       help="ask each registry for each tag's digest and compare it with the recorded one")
@@ -53,9 +54,9 @@ def run(args: argparse.Namespace) -> int:
         except RegistryError as exc:
             print(f"error: {image_id} ({image.upstream}/{image.repository}:{image.tag}): {exc}", file=sys.stderr)
             return 2
-    wrong = [i for i, r in resolved.items() if r.is_index and PLATFORM not in r.platforms]
+    wrong = [i for i, r in resolved.items() if PLATFORM not in r.platforms]
     for image_id in wrong:
-        print(f"{image_id}: the index has no {PLATFORM} ({', '.join(resolved[image_id].platforms)})")
+        print(f"{image_id}: not built for {PLATFORM} ({', '.join(resolved[image_id].platforms)})")
     if args.record:
         return _record(chosen, resolved, wrong)
     return _check(chosen, resolved) or (1 if wrong else 0)
@@ -87,12 +88,17 @@ def _record(chosen: dict[str, Image], resolved: dict[str, Resolved], wrong: list
     text = original = path.read_text(encoding="utf-8")
     today = datetime.datetime.now(datetime.timezone.utc).date()
     for image_id, found in resolved.items():
-        if image_id in wrong or found.digest == chosen[image_id].digest:
+        image = chosen[image_id]
+        if image_id in wrong or (found.digest, image.evidence) == (image.digest, "registry"):
             continue
-        kind = f"index of {', '.join(found.platforms)}" if found.is_index else "single-platform manifest"
-        text = pin(text, image_id, found.digest, "registry", today,
-                   f"read from {found.endpoint} by `sovereign images --record` ({kind})")
-        print(f"{image_id}: {chosen[image_id].digest or 'no digest'} -> {found.digest}")
+        kind = "index of" if found.is_index else "single-platform manifest,"
+        try:
+            text = pin(text, image_id, found.digest, "registry", today, f"read from {found.endpoint} by "
+                       f"`sovereign images --record` ({kind} {', '.join(found.platforms)})")
+        except KeyError as exc:
+            print(f"error: images.yaml not written: {exc.args[0]}", file=sys.stderr)
+            return 2
+        print(f"{image_id}: {image.digest or 'no digest'} ({image.evidence or 'none'}) -> {found.digest} (registry)")
     if text == original:
         print("images.yaml: nothing to change")
         return 1 if wrong else 0
@@ -101,6 +107,9 @@ def _record(chosen: dict[str, Image], resolved: dict[str, Resolved], wrong: list
     try:
         read_images(scratch)          # validated before it replaces the file
         scratch.replace(path)
+    except CatalogError as exc:
+        print(f"error: images.yaml not written, the rewrite is not valid: {exc}", file=sys.stderr)
+        return 2
     finally:
         scratch.unlink(missing_ok=True)
     print(f"wrote {path}; set the same digests as the model-server chart's defaults "

@@ -17,7 +17,7 @@ from ..domain.decisions import RegionDecisions
 from ..domain.egress import declared_host_reasons, platform_host_reasons
 from ..domain.elastic import QUEUE_METRIC, QUEUE_TARGET, ModelScaling
 from ..domain.gateway import GatewayConfig
-from ..domain.images import IMAGES
+from ..domain.images import IMAGES, ClusterImages
 from ..domain.serving import release_name
 from ..domain.spec import GATEWAY_KEY
 from ..domain.stackfile import display_name
@@ -76,6 +76,8 @@ def readiness(plan: Plan) -> str:
             lines += _wrap(_scaling(s), f"       {s.model:<{NAME}} ", 8 + NAME)
     _field(lines, "cost", _cost(decided))
     _field(lines, "disruption", _disruption(decided))
+    for c in decided.clusters:
+        _field(lines, f"images {c.cloud}", _images(c.images))
     _field(lines, "resources", f"{len(plan.resources)} registered (--verbose: sizing, pools, releases, types)")
     return "\n".join(lines) + "\n\n"
 
@@ -123,19 +125,31 @@ def details(plan: Plan) -> str:
     return "\n".join(lines) + "\n\n"
 
 
+def _images(images: ClusterImages) -> str:
+    """How a cluster's pods name their images: by digest, or by tag and why."""
+    by_digest = [i for i, ref in images.refs.items() if ref.digest]
+    by_tag = [i for i, ref in images.refs.items() if not ref.digest]
+    through_cache = [i for i in by_tag if images.refs[i].image.digest]   # recorded, but the mirror serves tags only
+    parts = [f"by digest: {', '.join(by_digest)}"] if by_digest else []
+    if through_cache:
+        parts.append(f"by tag through a pull-through cache that serves first pulls by tag only: "
+                     f"{', '.join(through_cache)}")
+    if unrecorded := [i for i in by_tag if i not in through_cache]:
+        parts.append(f"by tag, no digest recorded: {', '.join(unrecorded)}")
+    return "; ".join(parts)
+
+
 def image_pins() -> str:
-    """Which workload images are pinned by digest, on what evidence, and which are pulled by tag."""
+    """Which workload images have a recorded digest, on what evidence, and which have none."""
     by_kind: dict[str, list[str]] = {}
     for image_id, image in IMAGES.items():
-        by_kind.setdefault("by tag" if image.digest is None else image.evidence, []).append(image_id)
-    lines = [f"images   by digest, read from the registry: {', '.join(by_kind['registry'])}"] \
-        if "registry" in by_kind else []
+        by_kind.setdefault("none" if image.digest is None else image.evidence, []).append(image_id)
+    lines = [f"digests  read from the registries: {', '.join(by_kind['registry'])}"] if "registry" in by_kind else []
     if "public-records" in by_kind:
-        lines.append(f"images   by digest, from public records: {', '.join(by_kind['public-records'])} "
+        lines.append(f"digests  from public records: {', '.join(by_kind['public-records'])} "
                      "(`sovereign images --check` confirms)")
-    if "by tag" in by_kind:
-        lines.append(f"images   PULLED BY TAG, no digest recorded: {', '.join(by_kind['by tag'])} "
-                     "(`sovereign images --record`)")
+    if "none" in by_kind:
+        lines.append(f"digests  NONE RECORDED: {', '.join(by_kind['none'])} (`sovereign images --record`)")
     return "\n".join(lines) + "\n"
 
 

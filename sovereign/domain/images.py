@@ -6,10 +6,12 @@ Artifact Registry remote repositories on GCP). A mirror fetches an image on its 
 region afterwards; once cached, the upstream being unreachable no longer stops a node from starting.
 
 Each image is pinned to a release tag and, where known, its digest (`sha256:…`, the tag's manifest digest): a digest
-pins the bytes whatever the tag later points at. `sovereign images` lists them and records or checks the digests
-against the registries from a machine that reaches them.
-Images of charts the clusters install (Cilium: pinned by digest in its chart; the NVIDIA device plugin) are the
-charts' own; their registries are mirrored the same way where the cloud can (`chart_mirror`).
+pins the bytes whatever the tag later points at. Pods name it wherever their mirror serves a first pull by digest
+(not ECR's pull-through cache: there everything goes by tag). `sovereign images` lists the pins and records or
+checks the digests against the registries from a machine that reaches them.
+Images of charts the clusters install (Cilium and Karpenter pin theirs by digest; the NVIDIA device plugin) are the
+charts' own; their registries are mirrored the same way where the cloud can (`chart_mirror`), and their digests
+kept where the mirror serves them (`chart_digests`).
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ class ClusterImages:
 
 
 # Chart-managed images, by the upstream their chart pulls them from (tags and digests pinned by the charts): Cilium,
-# kube-prometheus-stack with its Grafana and exporters, KEDA, Karpenter. AWS China's prefilled mirrors list these.
+# kube-prometheus-stack with its Grafana and exporters, KEDA, Karpenter. Prefilled mirrors (AWS China, or a stack's
+# `imageMirror: prefilled`) hold a repository for each.
 CHART_REPOSITORIES = {
     "quay.io": ("cilium/cilium", "cilium/operator-aws", "cilium/cilium-envoy", "prometheus/prometheus",
                 "prometheus/alertmanager", "prometheus/node-exporter", "prometheus-operator/prometheus-operator",

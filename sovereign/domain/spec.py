@@ -214,7 +214,8 @@ class RegionSpec:
                         "capacityReservations": [{"gpu": r.gpu, "id": r.id, "zone": r.zone, "block": r.block}
                                                  for r in c.reservations],
                         "registryCredentials": dict(c.registry_credentials),
-                        "imageMirror": IMAGE_MIRRORS[c.prefilled_mirror]}
+                        **({"imageMirror": IMAGE_MIRRORS[c.prefilled_mirror]}
+                           if "imageMirror" in PROFILES[c.cloud].optional_keys else {})}
                        for c in self.clouds],
             "models": [{"id": m.id, "replicas": {"min": m.replicas.min, "max": m.replicas.max},
                         "contextLength": m.context_length, "maxConcurrency": m.max_concurrency,

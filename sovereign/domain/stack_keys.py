@@ -47,7 +47,8 @@ DESCRIPTIONS: dict[str, str] = {
     "caches need credentials for (the secrets stay out of Pulumi config)",
     "sovereign:clouds.aws.imageMirror": "`pullThrough` (default outside AWS China: ECR pull-through caches, images "
     "by tag) or `prefilled` (repositories the stack creates with immutable tags, filled by an operator before the "
-    "first `pulumi up`; pods name every recorded digest); AWS China: `prefilled` only",
+    "first `pulumi up`; pods name every recorded digest); AWS China: `prefilled` only. Switching a deployed stack: "
+    "README, Digests",
     "sovereign:clouds.aws.registryCredentials.dockerHub": "Docker Hub (vLLM, Grafana images)",
     "sovereign:clouds.aws.registryCredentials.ghcr": "GitHub Container Registry (LiteLLM, KEDA images); a token with "
     "`read:packages`",

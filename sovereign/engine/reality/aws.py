@@ -293,12 +293,13 @@ def pull_through_permitted(graph: Graph, _decisions):
 
 
 # Charts that name images by digest unless told not to: chart → (values path of the image, the key that turns the
-# digest off). Cilium 1.20.0 (install/kubernetes/cilium/values.yaml useDigest: true) and Karpenter 1.14.1
-# (charts/karpenter/values.yaml controller.image.digest, filled at release); KEDA's, kube-prometheus-stack's and
-# NVIDIA's charts name theirs by tag.
+# digest off). Cilium 1.20.0 (install/kubernetes/cilium/values.yaml useDigest: true), Karpenter 1.14.1
+# (charts/karpenter/values.yaml controller.image.digest, filled at release) and this project's model-server chart;
+# KEDA's, kube-prometheus-stack's and NVIDIA's charts name theirs by tag.
 DIGEST_BY_DEFAULT = {
     "cilium": ((("image",), "useDigest"), (("operator", "image"), "useDigest"), (("envoy", "image"), "useDigest")),
     "karpenter": ((("controller", "image"), "digest"),),
+    "model-server": ((("image",), "digest"), (("weights", "prefetch", "awsImage"), "digest")),
 }
 WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:DaemonSet", "kubernetes:apps/v1:StatefulSet",
              "kubernetes:batch/v1:Job")
@@ -319,7 +320,8 @@ def pull_through_by_tag(graph: Graph, _decisions):
         chart = str(release.inputs.get("chart", "")).rstrip("/").rsplit("/", 1)[-1]
         defaults = dict(DIGEST_BY_DEFAULT.get(chart, ()))
         for path, image in _images(release.inputs.get("values") or {}, ()):
-            if not any(p in str(image.get("repository", "")) for p in prefixes):
+            named = f"{image.get('registry', '')}/{image.get('repository', '')}"
+            if not any(p in named for p in prefixes):
                 continue
             off = defaults.get(path)     # the chart's own digest, unless its key is set here
             if image.get("digest") or image.get("sha") or image.get("useDigest") is True or (off and off not in image):
@@ -336,8 +338,8 @@ def pull_through_by_tag(graph: Graph, _decisions):
 
 
 def _images(values: dict, path: tuple[str, ...]):
-    """(path, mapping) of every mapping in chart values that names an image repository."""
-    if "repository" in values:
+    """(path, mapping) of every mapping in chart values that names an image's repository or registry."""
+    if "repository" in values or "registry" in values:
         yield path, values
     for key, value in values.items():
         if isinstance(value, dict):

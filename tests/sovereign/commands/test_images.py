@@ -19,9 +19,11 @@ from sovereign.catalog.images_file import images_path, pin
 from sovereign.catalog.loader import read_images
 from sovereign.commands import images as command
 from sovereign.domain.gateway import LITELLM_VERSION
-from sovereign.domain.images import IMAGES
+from sovereign.clouds import AWS, GCP
+from sovereign.domain.images import IMAGES, cluster_images
 from sovereign import registry
 from tests.support.cli import run_cli
+from tests.support.domain import region_spec
 
 TOKEN = "pull-token"
 
@@ -38,8 +40,10 @@ class Registry(http.server.ThreadingHTTPServer):
     def __init__(self):
         super().__init__(("127.0.0.1", 0), Handler)
         self.manifests: dict[str, bytes] = {}
+        self.blobs: dict[str, bytes] = {}   # by digest, served from "the CDN": another host name, by redirect
         self.lie = False             # send a Docker-Content-Digest that is not the body's
         self.scopes: list[str] = []  # what each token request asked for
+        self.cdn_auth: list[str | None] = []   # the Authorization header each CDN request carried
         self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
@@ -55,11 +59,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             query = urllib.parse.parse_qs(url.query)
             self.server.scopes.append(query["scope"][0])
             return self.answer(200, json.dumps({"token": TOKEN}).encode())
+        if url.path.startswith("/cdn/"):
+            self.server.cdn_auth.append(self.headers.get("Authorization"))
+            return self.answer(200, self.server.blobs[url.path.removeprefix("/cdn/")])
         if self.headers.get("Authorization") != f"Bearer {TOKEN}":
             repository = url.path.split("/manifests/")[0].removeprefix("/v2/")
             challenge = (f'Bearer realm="{self.server.url}/token",service="test",'
                          f'scope="repository:{repository}:pull"')
             return self.answer(401, b"", {"WWW-Authenticate": challenge})
+        if "/blobs/" in url.path:
+            cdn = f"http://localhost:{self.server.server_address[1]}/cdn/{url.path.rsplit('/', 1)[1]}"
+            return self.answer(307, b"", {"Location": cdn})
         body = self.server.manifests.get(url.path.removeprefix("/v2/").replace("/manifests/", ":"))
         if body is None:
             return self.answer(404, b"")
@@ -159,7 +169,7 @@ def test_record_skips_an_index_without_the_nodes_platform(served, lock):
     served.manifests["amazon/aws-cli:2.37.5"] = index("linux/arm64")
     result = run_cli("images", "--record", "--image", "aws-cli", "--image", "litellm")
     assert result.returncode == 1
-    assert "aws-cli: the index has no linux/amd64 (linux/arm64)" in result.stdout
+    assert "aws-cli: not built for linux/amd64 (linux/arm64)" in result.stdout
     recorded = read_images(lock)
     assert recorded["aws-cli"] == IMAGES["aws-cli"] and recorded["litellm"].evidence == "registry"
 
@@ -183,14 +193,61 @@ def test_the_gateway_image_is_the_litellm_release_its_config_is_tested_against()
     assert IMAGES["litellm"].tag == f"v{LITELLM_VERSION}"
 
 
-def test_the_plan_names_every_image_by_how_it_is_pinned(monkeypatch):
+def test_the_plan_says_which_digests_are_recorded_and_how_each_cluster_names_its_images(monkeypatch):
     from sovereign.commands import readiness
     lines = readiness.image_pins().splitlines()
     for image_id, image in IMAGES.items():
         line = next(line for line in lines if f" {image_id}," in line or f" {image_id} " in line)
-        assert ("PULLED BY TAG" in line) == (image.digest is None), line
+        assert ("NONE RECORDED" in line) == (image.digest is None), line
     assert all(len(line) <= 100 for line in lines)
     every = {i: dataclasses.replace(image, digest="sha256:" + "a" * 64, evidence="registry",
                                     recorded=datetime.date(2026, 12, 2)) for i, image in IMAGES.items()}
     monkeypatch.setattr(readiness, "IMAGES", every)
-    assert readiness.image_pins() == f"images   by digest, read from the registry: {', '.join(IMAGES)}\n"
+    assert readiness.image_pins() == f"digests  read from the registries: {', '.join(IMAGES)}\n"
+    # Per cluster: a mirror serving first pulls by tag only names even a recorded digest's image by tag.
+    spec = region_spec("eu-central", region="eu-central", clouds={
+        "aws": {"region": "eu-central-1"}, "gcp": {"region": "europe-west3", "project": "sovereign-test"}})
+    aws, gcp = (cluster_images(spec.name, c, p) for c, p in zip(spec.clouds, (AWS, GCP)))
+    recorded = ", ".join(i for i, image in IMAGES.items() if image.digest)
+    assert f"pull-through cache that serves first pulls by tag only: {recorded}" in readiness._images(aws)
+    assert readiness._images(gcp).startswith(f"by digest: {recorded}")
+
+
+def single_platform(served: Registry, platform: str) -> bytes:
+    """A single-platform manifest whose config blob (served by redirect) says `platform`."""
+    config = json.dumps(dict(zip(("os", "architecture"), platform.split("/")))).encode()
+    served.blobs[digest_of(config)] = config
+    return json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                                  "digest": digest_of(config), "size": len(config)}, "layers": []}).encode()
+
+
+def test_a_single_platform_image_is_recorded_only_if_built_for_the_nodes(served, lock):
+    served.manifests["amazon/aws-cli:2.37.5"] = single_platform(served, "linux/arm64")
+    served.manifests["berriai/litellm-non_root:v1.108.7"] = single_platform(served, "linux/amd64")
+    result = run_cli("images", "--record", "--image", "aws-cli", "--image", "litellm")
+    assert result.returncode == 1 and "aws-cli: not built for linux/amd64 (linux/arm64)" in result.stdout
+    recorded = read_images(lock)
+    assert recorded["aws-cli"] == IMAGES["aws-cli"]
+    assert recorded["litellm"].digest == digest_of(served.manifests["berriai/litellm-non_root:v1.108.7"])
+    assert "(single-platform manifest, linux/amd64)" in lock.read_text()
+    # The blobs came from another host by redirect: the registry's token did not go along.
+    assert served.cdn_auth == [None, None]
+
+
+def test_record_upgrades_a_public_record_the_registry_confirms(served, lock):
+    body = served.manifests["vllm/vllm-openai:v0.31.0"]
+    lock.write_text(pin(lock.read_text(), "vllm", digest_of(body), "public-records", datetime.date(2026, 10, 8), "x"))
+    result = run_cli("images", "--record", "--image", "vllm")
+    assert result.returncode == 0, result.stdout + result.stderr
+    recorded = read_images(lock)["vllm"]
+    assert (recorded.digest, recorded.evidence) == (digest_of(body), "registry")
+    assert run_cli("images", "--record", "--image", "vllm").stdout.strip() == "images.yaml: nothing to change"
+
+
+def test_pin_keeps_comments_inside_a_block_and_drops_a_folded_notes_continuation():
+    text = ("a:\n  tag: '1'\n  # why this digest\n  digest: null\n  evidence: null\n  recorded: null\n"
+            "  note: >-\n    two\n    lines\n  upstream: x\n# next\nb:\n  tag: '2'\n")
+    out = pin(text, "a", "sha256:" + "b" * 64, "registry", datetime.date(2026, 12, 2), "read")
+    assert out == ("a:\n  tag: '1'\n  # why this digest\n  digest: sha256:" + "b" * 64 + "\n  evidence: registry\n"
+                   "  recorded: 2026-12-02\n  note: \"read\"\n  upstream: x\n# next\nb:\n  tag: '2'\n")

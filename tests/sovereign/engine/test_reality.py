@@ -400,6 +400,13 @@ def test_images_through_an_ecr_pull_through_cache_are_named_by_tag():
     assert rule not in violated(cache, karpenter(digest=""))
     assert rule in violated(cache, resource(CHART, "model", {"chart": "/charts/model-server", "values": {
         "image": {"repository": f"{mirror}/vllm/vllm-openai", "tag": "v1", "digest": "sha256:" + "a" * 64}}}))
+    # The model-server chart's own defaults carry digests too: a mirror without `digest` would keep them.
+    assert rule in violated(cache, resource(CHART, "model", {"chart": "/charts/model-server", "values": {
+        "image": {"repository": f"{mirror}/vllm/vllm-openai"}}}))
+    # A chart moved onto the mirror by its registry (kube-prometheus-stack's images) is held the same way.
+    assert rule in violated(cache, resource("kubernetes:helm.sh/v3:Release", "kps", {
+        "chart": "kube-prometheus-stack", "values": {"prometheus": {"prometheusSpec": {"image": {
+            "registry": mirror, "sha": "a" * 64}}}}}))
     container = {"name": "gateway", "image": f"{mirror}/x:1@sha256:{'a' * 64}"}
     pod = {"spec": {"template": {"spec": {"containers": [container]}}}}
     assert rule in violated(cache, resource("kubernetes:apps/v1:Deployment", "gateway", pod))
