@@ -29,6 +29,9 @@ class GpuClusterArgs:
     plan: ClusterPlan                   # every size, range and pool, decided in the domain layer
     provider: pulumi.ProviderResource   # the cloud's explicit provider for this region
     images: ClusterImages               # the registry mirrors to create and where each image is pulled from
+    # Registries the stack fills itself, which outlive the cluster (AWS: the ImageStore's ECR repositories); the
+    # cluster pulls from them and waits for them.
+    stored_images: tuple[pulumi.Resource, ...] = ()
     # A drill's downed cluster in its release phase: nothing its controllers would make outside Pulumi (GPU nodes by
     # Karpenter), so the teardown that follows finds nothing of theirs in its network.
     released: bool = False

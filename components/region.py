@@ -21,6 +21,7 @@ from sovereign.domain.topology import ClusterPlan
 from .aws.certificate import aws_tls_endpoint
 from .aws.cluster import AwsGpuCluster
 from .aws.egress import AwsEgressFence
+from .aws.image_store import AwsImageStore, ImageStoreArgs
 from .aws.provider import aws_provider
 from .aws.weights import AwsWeightCache, AwsWeightReader
 from .cluster_args import GpuClusterArgs
@@ -63,11 +64,13 @@ class CloudKit:
     # The public gateway endpoint: TLS only, for these names.
     tls_endpoint: Optional[Callable[[str, ClusterPlan, CloudProfile, Sequence[str], pulumi.ProviderResource,
                                      pulumi.Resource, Opts, Optional[pulumi.Input[list[str]]]], PublicGateway]] = None
+    # The image repositories the stack fills itself, where its mirrors do not pull through (AWS China, or by choice).
+    image_store: Optional[Callable[[str, ImageStoreArgs, Opts], pulumi.ComponentResource]] = None
 
 
 KITS: Mapping[str, CloudKit] = {
     "aws": CloudKit(aws_provider, AwsGpuCluster, AwsEgressFence, AwsWeightCache, AwsWeightReader,
-                    tls_endpoint=aws_tls_endpoint),
+                    tls_endpoint=aws_tls_endpoint, image_store=AwsImageStore),
     "gcp": CloudKit(gcp_provider, GcpGpuCluster, GcpEgressFence, GcpWeightCache, GcpWeightReader,
                     GcpGatewayIdentity, keda_identity, gke_tls_endpoint),
 }
@@ -90,6 +93,7 @@ class Region(pulumi.ComponentResource):
         self.clusters: dict[str, GpuCluster] = {}
         self.fences: dict[str, EgressFence] = {}
         self.caches: dict[str, WeightCache] = {}
+        stored: dict[str, tuple[pulumi.Resource, ...]] = {}
         self.serving: dict[str, ModelServing] = {}
         self.gateways: dict[str, InferenceGateway] = {}
         public: dict[str, PublicGateway] = {}
@@ -105,6 +109,10 @@ class Region(pulumi.ComponentResource):
                 cloud=stateful.cloud, labels=stateful.labels, provider=provider,
                 log_retention_days=decided.spec.log_retention_days),
                 pulumi.ResourceOptions(parent=self, providers=[provider]))
+            if kit.image_store and any(not m.pulls_through for m in stateful.images.mirrors):
+                store = kit.image_store(f"{region}-{cloud}", ImageStoreArgs(images=stateful.images, provider=provider),
+                                        pulumi.ResourceOptions(parent=self))
+                stored[cloud] = tuple(store.repositories)
         dns, sources = None, None
         if decided.failover.domain:
             # Route 53 is global; its own explicit provider keeps DNS independent of any one region.
@@ -125,7 +133,7 @@ class Region(pulumi.ComponentResource):
             on_cloud = pulumi.ResourceOptions(parent=self, providers=[provider])
             cluster = self.clusters[cloud] = kit.cluster(
                 plan.name, GpuClusterArgs(plan=plan, provider=provider, images=decision.images,
-                                          released=decision.released), on_cloud)
+                                          stored_images=stored.get(cloud, ()), released=decision.released), on_cloud)
             spaces = namespaces(plan.name, pulumi.ResourceOptions(
                 parent=self, provider=cluster.k8s_provider, deleted_with=cluster.cluster))
             fence = self.fences[cloud] = kit.fence(

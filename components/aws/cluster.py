@@ -108,7 +108,7 @@ class AwsGpuCluster(pulumi.ComponentResource):
 
         region = cloud.region.name
         # Every image the cluster can mirror is pulled through the region's ECR, created before anything pulls.
-        mirrors = registry_mirrors(name, args.images, child)
+        mirrors = registry_mirrors(name, args.images, args.stored_images, child)
         self.image_registry = registry_host(mirrors, region, dns_suffix)
         self.kubeconfig = pulumi.Output.secret(pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.apply(lambda ca: ca.data),

@@ -1,8 +1,6 @@
 """The cluster's registry mirrors on AWS: ECR pull-through cache rules, one per upstream the profile mirrors; in
-AWS China, which has no pull-through cache, and for a stack with `imageMirror: prefilled`, ECR repositories of the
-same names, one per image, that an operator fills before the first `pulumi up`
-(`crane copy <upstream>/<repository>@<digest> <registry>/<mirror>/<repository>:<tag>`: the whole index, its digest
-kept).
+AWS China, which has no pull-through cache, and for a stack with `imageMirror: prefilled`, the repositories of its
+ImageStore (components/aws/image_store.py), which outlive the cluster.
 
 A pod names `<account>.dkr.ecr.<region>.<suffix>/<prefix>/<upstream repository>`; on the first pull ECR creates
 that repository, fetches the image from its upstream (Docker Hub and GHCR with the credentials the stack's
@@ -16,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -29,24 +28,20 @@ PULL_THROUGH_ACTIONS = ("ecr:CreateRepository", "ecr:BatchImportUpstreamImage")
 @dataclass(frozen=True)
 class EcrMirrors:
     rules: list[aws.ecr.PullThroughCacheRule]     # where ECR pulls through
-    repositories: list[aws.ecr.Repository]        # prefilled (AWS China, or by choice): filled before `pulumi up`
+    repositories: list[aws.ecr.Repository]        # the ImageStore's, where ECR does not pull through
 
     @property
     def all(self) -> list[pulumi.CustomResource]:
         return [*self.rules, *self.repositories]
 
 
-def registry_mirrors(name: str, images: ClusterImages, opts: pulumi.ResourceOptions) -> EcrMirrors:
+def registry_mirrors(name: str, images: ClusterImages, stored: Sequence[aws.ecr.Repository],
+                     opts: pulumi.ResourceOptions) -> EcrMirrors:
+    """The cache rules of the mirrors that pull through, beside the repositories the stack fills itself."""
     rules = [aws.ecr.PullThroughCacheRule(
         f"{name}-mirror-{m.name.rsplit('/', 1)[-1]}", ecr_repository_prefix=m.name, upstream_registry_url=m.source,
         credential_arn=m.credential_arn, opts=opts) for m in images.mirrors if m.pulls_through]
-    # One repository per image, named as its pull-through twin would be: the pods' references do not change.
-    repositories = [aws.ecr.Repository(
-        f"{name}-mirror-{m.name.rsplit('/', 1)[-1]}-{repository.replace('/', '-')}", name=f"{m.name}/{repository}",
-        image_tag_mutability="IMMUTABLE", image_scanning_configuration={"scan_on_push": True},
-        encryption_configurations=[{"encryption_type": "KMS"}], force_delete=False, opts=opts)
-        for m in images.mirrors if not m.pulls_through for repository in m.repositories]
-    return EcrMirrors(rules, repositories)
+    return EcrMirrors(rules, list(stored))
 
 
 def registry_host(mirrors: EcrMirrors, region: str, dns_suffix: str) -> pulumi.Output[str]:

@@ -66,9 +66,11 @@ class ClusterDecision:
 
 @dataclass(frozen=True)
 class StatefulCloud:
-    """A cloud's stateful resources (the weight cache): kept even while a drill tears its cluster down."""
+    """A cloud's stateful resources (the weight cache; the image repositories a stack fills itself): kept even while
+    a drill tears its cluster down."""
     cloud: CloudSpec
     labels: Mapping[str, str]
+    images: ClusterImages       # the cloud's mirrors, as its cluster pulls through them
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,8 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
     # Machine types are the region's own (sized for its normal replicas): a drill adds nodes, never replaces pools.
     fits = tuple(f for f in size_region(spec, catalog) if f.cloud in {c.cloud for c in built})
     egress = egress_plan(verdicts, built, policy.file)
+    # Where each cloud pulls its images: decided once, for its cluster and for the repositories that outlive it.
+    images = {c.cloud: cluster_images(spec.name, c, profile(c.cloud)) for c in spec.clouds}
 
     def decide(region: RegionSpec, plan: ClusterPlan, release: bool) -> ClusterDecision:
         return ClusterDecision(
@@ -111,14 +115,14 @@ def decide_region(spec: RegionSpec, policy: Policy, catalog: Catalog) -> RegionD
             gateway=(gateway := gateway_config(region, verdicts, plan, catalog)),
             fence=_fence(egress, plan.cloud.cloud, bool(gateway.identity)),
             public=failover.domain is not None and not release,
-            images=cluster_images(spec.name, plan.cloud, profile(plan.cloud.cloud)),
+            images=images[plan.cloud.cloud],
             scaling=scaling(plan, region.models, fits, catalog),
             alerts=alert_rules(profile(plan.cloud.cloud).alert_rules), released=release)
     clusters = tuple(decide(serving, plan, False) for plan in plan_clusters(serving, fits, catalog))
     if released:
         clusters += tuple(decide(released, plan, True) for plan in plan_clusters(released, fits, catalog))
     return RegionDecisions(serving, verdicts, fits, clusters, egress, failover,
-                           tuple(StatefulCloud(c, cloud_labels(spec, c)) for c in spec.clouds))
+                           tuple(StatefulCloud(c, cloud_labels(spec, c), images[c.cloud]) for c in spec.clouds))
 
 
 def _fence(egress: EgressPlan, cloud: str, gateway_identity: bool) -> FenceHosts:

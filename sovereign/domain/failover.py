@@ -7,8 +7,8 @@ default. Worst-case failover = interval × threshold (detection) + TTL (resolver
 answer), printed by `sovereign plan`.
 
 A drill (`sovereign:drill: <cloud>`) tears one cloud down for real: its clusters, pools, releases,
-fences and gateway are left out of the graph, its stateful resources (weight bucket, zones) kept,
-DNS points only at the survivors, and each model on a survivor runs at the region's drill capacity.
+fences and gateway are left out of the graph, its stateful resources (weight bucket, zones, the image repositories it
+fills itself) kept, DNS points only at the survivors, and each model on a survivor runs at the region's drill capacity.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ Phases, each a `pulumi up` with `sovereign:drill: <cloud>`:
   release   (`sovereign:drillPhase: release`) the survivors scale to drill capacity and DNS moves to them; the
             downed cloud keeps running but lifts its protections (the DNS Firewall association's mutation
             protection) and deletes what its controllers made outside Pulumi (load balancers, Karpenter's nodes);
-  teardown  the downed cloud's resources go; its stateful ones (weight buckets, zones) are retained.
+  teardown  the downed cloud's resources go; its stateful ones (weight buckets, zones, image repositories the stack
+            fills itself) are retained.
 
 Checks (each must hold, else the drill exits non-zero):
   survivors-untouched  no resource of a surviving cloud is deleted, and any that changes changes only

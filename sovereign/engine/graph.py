@@ -52,6 +52,9 @@ class RecordingMonitor(mock_monitor_class()):
             "deletedWith": request.deletedWith or None,
             "dependsOn": sorted(request.dependencies) or None,
             "ignoreChanges": sorted(request.ignoreChanges) or None,
+            # What the resource was declared as before (a rename, a new parent): as URNs, or the SDK's alias specs.
+            "aliases": sorted(request.aliasURNs) or [clean(json_format.MessageToDict(a)) for a in request.aliases]
+            or None,
         }
         self.registered.append(RegisteredResource(
             urn=urn, type=request.type, name=request.name, parent=request.parent,

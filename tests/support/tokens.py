@@ -17,6 +17,7 @@ class T(StrEnum):
     AWS_GPU_CLUSTER = "sovereign:aws:GpuCluster"
     AWS_EGRESS_FENCE = "sovereign:aws:EgressFence"
     AWS_WEIGHT_CACHE = "sovereign:aws:WeightCache"
+    AWS_IMAGE_STORE = "sovereign:aws:ImageStore"
     GCP_GPU_CLUSTER = "sovereign:gcp:GpuCluster"
     GCP_EGRESS_FENCE = "sovereign:gcp:EgressFence"
     GCP_WEIGHT_CACHE = "sovereign:gcp:WeightCache"

@@ -520,11 +520,24 @@ def test_in_aws_china_the_mirrors_are_repositories_filled_beforehand_under_the_s
     cilium = graph.one(T.HELM_RELEASE, name_contains="cilium").inputs["values"]
     assert "useDigest" not in cilium["image"]
     assert decision.images.refs["vllm"].digest == decision.images.refs["vllm"].image.digest is not None
-    assert {r.inputs["name"] for r in graph.all("aws:ecr/repository:Repository")} == {
+    # The repositories are the stack's ImageStore's, outside the cluster: what an operator copied in is kept by a
+    # drill that tears the cluster down and by `pulumi destroy`, as the weights are.
+    assert not graph.all("aws:ecr/repository:Repository")
+    store = Graph.of(graph.plan).component(T.AWS_IMAGE_STORE)
+    repositories = store.all("aws:ecr/repository:Repository")
+    assert {r.inputs["name"] for r in repositories} == {
         f"{m.name}/{repository}" for m in decision.images.mirrors for repository in m.repositories}
-    assert "cn-north/docker-hub/vllm/vllm-openai" in {r.inputs["name"] for r in graph.all("aws:ecr/repository:Repository")}
+    assert "cn-north/docker-hub/vllm/vllm-openai" in {r.inputs["name"] for r in repositories}
     assert all(r.inputs["imageTagMutability"] == "IMMUTABLE" and r.inputs["forceDelete"] is False
-               for r in graph.all("aws:ecr/repository:Repository"))
+               and r.options["protect"] and r.options["retainOnDelete"] for r in repositories)
+    # Declared by the cluster component before: aliased to it, so an existing stack keeps them. (The mocks' URNs
+    # carry the root stack's type, which real URNs leave out.)
+    old_parents = {a["spec"]["parentUrn"].split("::", 2)[2] for r in repositories for a in r.options["aliases"]}
+    assert {p.removeprefix("pulumi:pulumi:Stack$") for p in old_parents} == {
+        "sovereign:index:Region$sovereign:aws:GpuCluster::cn-north-aws"}
+    # Whatever pulls through the cluster's registry waits for them (Cilium's images, the first any node pulls).
+    cilium_release = graph.one(T.HELM_RELEASE, name_contains="cilium")
+    assert {r.urn for r in repositories} <= set(cilium_release.dependencies["values"])
     assert not [p for p in graph.all("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-node-pull-through")]
     assert not graph.plan.spec.cloud("aws").registry_credentials
 
@@ -552,7 +565,8 @@ def test_a_stack_that_fills_its_own_mirrors_pins_every_image_by_digest(project_c
     assert plan.ok, (plan.errors, plan.violations)
     graph = aws_cluster(plan)
     assert not graph.all("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
-    repositories = {r.inputs["name"]: r for r in graph.all("aws:ecr/repository:Repository")}
+    store = Graph.of(plan).component(T.AWS_IMAGE_STORE)
+    repositories = {r.inputs["name"]: r for r in store.all("aws:ecr/repository:Repository")}
     assert "sa-east/docker-hub/vllm/vllm-openai" in repositories and "sa-east/quay/cilium/cilium" in repositories
     assert {r.inputs["imageTagMutability"] for r in repositories.values()} == {"IMMUTABLE"}
     # Every chart and pod names its digest: the model servers', Cilium's and Karpenter's charts' own.

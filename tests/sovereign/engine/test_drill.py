@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+import yaml
 
 from sovereign.clouds import profile
 from sovereign.commands.drill import markdown
@@ -177,3 +178,18 @@ def test_the_release_phase_removes_what_controllers_made_and_lifts_the_protectio
     normal = Graph(plans[stack].resources).all(
         "aws:route53/resolverFirewallRuleGroupAssociation:ResolverFirewallRuleGroupAssociation")
     assert [a.inputs["mutationProtection"] for a in normal] == ["ENABLED"]
+
+
+def test_a_drill_keeps_the_image_repositories_a_stack_fills_itself(project_copy):
+    """With `imageMirror: prefilled` the operator's copies may be the region's only ones: torn down with the cluster,
+    DeleteRepository would refuse them (not empty) and the teardown would stop; they stay, with the weights."""
+    path = project_copy / "stacks" / "Pulumi.eu-central.yaml"
+    doc = yaml.safe_load(path.read_text())
+    aws = doc["config"]["sovereign:clouds"]["aws"]
+    del aws["registryCredentials"]
+    aws["imageMirror"] = "prefilled"
+    path.write_text(yaml.safe_dump(doc))
+    report, drill = offline_drill("eu-central", "aws", project=project_copy)
+    assert report.ok, [c for c in report.checks if not c.ok]
+    stored = {r.urn for r in drill.resources if r.type == "aws:ecr/repository:Repository"}
+    assert stored and stored <= {d.urn for d in report.data if d.kept and d.holds == "images"}
