@@ -123,7 +123,7 @@ def size_region(spec: RegionSpec, catalog: Catalog) -> tuple[Fit, ...]:
             errors.append(InputError(
                 spec.file, f"sovereign:clouds.{cloud.cloud}.offeredGpus",
                 f"the catalog has no verified GPU offerings for {cloud.cloud} {cloud.region.name}, and the stack "
-                "declares none", f"list the GPU ids the account is offered there (offeredGpus), or add the region's "
+                "declares none", "list the GPU ids the account is offered there (offeredGpus), or add the region's "
                 "offerings with their source to sovereign/catalog/data/offerings.yaml"))
             continue
         alone = []

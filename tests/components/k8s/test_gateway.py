@@ -50,8 +50,7 @@ from tests.support.cli import run_cli
 from tests.support.graph import Graph
 from tests.support.groups import LITELLM_PROBE
 from tests.support.schemas import schema_errors
-from tests.support.stacks import (EEA_STACKS, FIXTURES, POLICY_FILE, PROJECT_DIR, STACKS, PerStack, copy_project,
-                                 policy_with_ban)
+from tests.support.stacks import EEA_STACKS, FIXTURES, POLICY_FILE, PROJECT_DIR, STACKS
 from tests.support.tokens import CLUSTERS, T
 
 TOOL_VENV = PROJECT_DIR / ".cache" / "tools" / "litellm"

@@ -10,7 +10,7 @@ import yaml
 
 from sovereign.domain.errors import InvalidInput
 from sovereign.domain.gateway import MASTER_KEY_ENV, ROUTER_SETTINGS, serving_url
-from tests.support.domain import CATALOG, LLAMA, decide, policy_of, region_spec
+from tests.support.domain import LLAMA, decide, policy_of, region_spec
 
 MISTRAL = "mistral-7b-instruct-v0.3"
 MODELS = [{"id": LLAMA}, {"id": MISTRAL}]
