@@ -77,8 +77,9 @@ def run_plan(stacks: Sequence[str], out: Path | None, as_json: bool, policy: Pat
                 stdout.write(readiness(p) + (details(p) if verbose else ""))
         if sum(p.ok for p in plans) > 1:
             stdout.write(egress_grid([p for p in plans if p.ok]))
-        stdout.write(image_pins())
         valid = sum(p.ok for p in plans)
+        if valid:   # about what the planned stacks pull
+            stdout.write(image_pins())
         stdout.write(f"{valid} of {len(plans)} stack(s) planned" + (f"; snapshots in {out}/" if out else "") + "\n")
     return 0 if all(p.ok for p in plans) else EXIT_INVALID
 

@@ -36,7 +36,8 @@ class Mirror:
     name: str                      # ECR repository prefix / Artifact Registry repository id
     source: str                    # what the mirror pulls from (ECR upstream URL / Artifact Registry preset or URI)
     credential_arn: str | None     # Secrets Manager ARN of the upstream's credentials (ECR's Docker Hub, GHCR)
-    # False where the registry cannot pull through (AWS China): repositories, one per image, filled beforehand.
+    # False where the registry does not pull through (AWS China, or `imageMirror: prefilled`): repositories, one per
+    # image, filled beforehand.
     pulls_through: bool = True
     repositories: tuple[str, ...] = ()   # the upstream repositories it serves (e.g. vllm/vllm-openai)
     by_digest: bool = True               # False: it serves a first pull by tag only, so images go by tag
